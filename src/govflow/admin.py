@@ -1,0 +1,82 @@
+"""Administration: loading the organisation, the 工作日 calendar's overrides and published years,
+the demo/test clock. Each change is recorded in the event log."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from . import audit, auth
+from .errors import ValidationFailed
+from .models import Account, CalendarDay, CalendarYear, OrganisationVersion
+from .org import Organisation
+from .system import Govflow
+
+
+def load_organisation(gf: Govflow, session: Session, org: Organisation, actor: str) -> int:
+    """Make ``org`` the organisation in force; create accounts for its people (with the demo
+    password where the file has one) and deactivate the accounts of people no longer in it."""
+    now = gf.now(session)
+    latest = session.scalar(select(OrganisationVersion.version).order_by(OrganisationVersion.version.desc()).limit(1))
+    version = (latest or 0) + 1
+    session.add(OrganisationVersion(version=version, document=json.dumps(org.to_dict(), ensure_ascii=False),
+                                    loaded_at=now, loaded_by=actor))
+    # One scrypt hash per distinct password of the file: demo files give everyone the same one,
+    # and hashing it 45 times would only repeat ~70 ms of work per person.
+    hashes: dict[str, str] = {}
+    for person in org.people.values():
+        account = session.get(Account, person.id)
+        if person.password:
+            if person.password not in hashes:
+                hashes[person.password] = auth.hash_password(person.password)
+            auth.store_hash(session, person.id, hashes[person.password])
+        elif account is not None:
+            account.active = True
+    session.execute(update(Account).where(Account.person_id.not_in(list(org.people))).values(active=False))
+    audit.append(session, "organisation_loaded", actor, now,
+                 {"version": version, "name": org.name, "profile": org.profile_id, "people": len(org.people),
+                  "departments": len(org.departments)})
+    return version
+
+
+def set_calendar_day(gf: Govflow, session: Session, day: date, workday: bool, note: str, actor: str) -> None:
+    row = session.get(CalendarDay, day) or CalendarDay(day=day)
+    row.workday, row.note = workday, note[:100]
+    session.add(row)
+    audit.append(session, "calendar_changed", actor, gf.now(session), {"day": day.isoformat(), "workday": workday, "note": note})
+
+
+def load_calendar_year(gf: Govflow, session: Session, year: int, holidays: list[date], workdays: list[date],
+                       source: str, actor: str) -> None:
+    """Enter a year's official schedule (放假安排): its holidays and 调休 make-up working days. The
+    year's other days follow the week; deadlines in it are no longer estimates."""
+    wrong = [d.isoformat() for d in [*holidays, *workdays] if d.year != year]
+    if wrong:
+        raise ValidationFailed(f"日期不属于 {year} 年", [{"field": "days", "reason": "、".join(wrong)}])
+    both = set(holidays) & set(workdays)
+    if both:
+        raise ValidationFailed("同一天不能既是假日又是工作日", [{"field": "days", "reason": "、".join(map(str, both))}])
+    for day in holidays:
+        session.merge(CalendarDay(day=day, workday=False, note="法定节假日"))
+    for day in workdays:
+        session.merge(CalendarDay(day=day, workday=True, note="调休上班"))
+    session.merge(CalendarYear(year=year, source=source[:200], loaded_at=gf.now(session)))
+    audit.append(session, "calendar_year_loaded", actor, gf.now(session), {"year": year, "source": source,
+                                                         "holidays": [d.isoformat() for d in holidays],
+                                                         "workdays": [d.isoformat() for d in workdays]})
+
+
+def set_clock(gf: Govflow, session: Session, at: datetime, frozen: bool, actor: str) -> datetime:
+    gf.clock.set(session, at, frozen)
+    session.flush()
+    now = gf.now(session)
+    audit.append(session, "clock_set", actor, gf.now(session), {"now": now.isoformat(), "frozen": frozen})
+    return now
+
+
+def advance_clock(gf: Govflow, session: Session, delta: timedelta, actor: str) -> datetime:
+    now = gf.clock.advance(session, delta)
+    audit.append(session, "clock_set", actor, gf.now(session), {"now": now.isoformat(), "advanced_seconds": delta.total_seconds()})
+    return now

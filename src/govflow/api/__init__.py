@@ -1,0 +1,94 @@
+"""The JSON API under /api/v1: token login, then one view per operation. Views are thin: parse,
+call a service in one transaction, answer. Errors become JSON in Chinese in one place."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .. import forms
+from ..auth import Actor, actor_for, person_for_token
+from ..errors import Forbidden, GovflowError, Unauthorized, ValidationFailed
+from ..system import Govflow
+from .openapi import SCHEMAS
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC = {"api.login", "api.openapi"}
+
+
+def gf() -> Govflow:
+    return current_app.extensions["govflow"]
+
+
+def actor() -> Actor:
+    return g.actor
+
+
+def require(*roles: str) -> Actor:
+    """The current actor, if they hold one of ``roles``."""
+    if not any(g.actor.has(r) for r in roles):
+        names = {"admin": "管理员", "designer": "流程设计人员", "auditor": "审计人员", "staff": "工作人员"}
+        raise Forbidden(f"需要{'或'.join(names.get(r, r) for r in roles)}权限")
+    return g.actor
+
+
+def body(schema: str) -> dict:
+    """The request's JSON body, checked against the OpenAPI schema of that name."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ValidationFailed("请求体须为 JSON（Content-Type: application/json）",
+                               [{"field": "body", "reason": "不是合法的 JSON"}])
+    forms.validate(SCHEMAS[schema], data, what="请求")
+    return data
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(f"参数 {name} 须为整数", [{"field": name, "reason": "须为整数"}]) from None
+    if not low <= value <= high:
+        raise ValidationFailed(f"参数 {name} 须在 {low} 到 {high} 之间", [{"field": name, "reason": "超出范围"}])
+    return value
+
+
+def bool_arg(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC:
+        return
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Unauthorized("请先登录（Authorization: Bearer 令牌）")
+    system = gf()
+    with system.store.read() as session:
+        person = person_for_token(session, header[7:].strip(), system.now(session))
+        g.actor = actor_for(system.organisation(session), person)
+
+
+@bp.errorhandler(GovflowError)
+def govflow_error(err: GovflowError):
+    return jsonify(err.to_dict()), err.status
+
+
+_HTTP_MESSAGES = {404: "没有这个接口", 405: "该接口不支持此请求方法", 413: "请求体过大", 415: "不支持的内容类型"}
+
+
+@bp.errorhandler(HTTPException)
+def http_error(err: HTTPException):
+    message = _HTTP_MESSAGES.get(err.code, "请求有误")
+    return jsonify({"error": err.name.lower().replace(" ", "_"), "message": message}), err.code
+
+
+@bp.errorhandler(Exception)
+def unexpected(err: Exception):
+    current_app.logger.exception("unexpected error")
+    return jsonify({"error": "internal", "message": "服务器内部错误，已记录，请联系管理员"}), 500
+
+
+from . import calendar, instances, login, org, processes, tasks  # noqa: E402,F401  (routes)

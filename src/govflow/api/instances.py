@@ -1,0 +1,76 @@
+"""Process instances: start, list, show, their events."""
+from __future__ import annotations
+
+import json
+
+from flask import jsonify, request
+from sqlalchemy import func, select
+
+from .. import instances
+from ..access import may_see_instance, visible_instances
+from ..errors import Forbidden, NotFound, RuleBlocked
+from ..models import Event, Instance
+from ..timeutil import isoformat
+from . import actor, body, bp, gf, int_arg
+
+
+@bp.post("/instances")
+def start_instance():
+    data, user, system = body("StartInstance"), actor(), gf()
+    try:
+        with system.store.write() as session:
+            instance = instances.start(system, session, user, data["process_id"], data.get("data", {}),
+                                       data.get("business_key"), data.get("title"))
+            shown = instances.show(system, session, instance)
+    except RuleBlocked as blocked:
+        instances.record_violation(system, user.id, blocked, context={"process_id": data["process_id"]})
+        raise
+    return jsonify(shown), 201
+
+
+@bp.get("/instances")
+def list_instances():
+    user, system = actor(), gf()
+    stmt = select(Instance).where(visible_instances(user))
+    for name in ("process_id", "status", "business_key"):
+        if request.args.get(name):
+            stmt = stmt.where(getattr(Instance, name) == request.args[name])
+    limit, offset = int_arg("limit", 50, 1, 500), int_arg("offset", 0, 0, 10_000_000)
+    with system.store.read() as session:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = session.scalars(stmt.order_by(Instance.id.desc()).limit(limit).offset(offset)).all()
+        items = [_summary(i) for i in rows]
+    return jsonify({"items": items, "total": total})
+
+
+def _summary(instance: Instance) -> dict:
+    return {"id": instance.id, "process_id": instance.process_id, "business_key": instance.business_key,
+            "title": instance.title, "status": instance.status, "started_at": isoformat(instance.started_at),
+            "started_by": instance.started_by,
+            "ended_at": isoformat(instance.ended_at) if instance.ended_at else None}
+
+
+def _visible(session, instance_id: int) -> Instance:
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    if not may_see_instance(session, actor(), instance_id):
+        raise Forbidden("您无权查看该流程实例")
+    return instance
+
+
+@bp.get("/instances/<int:instance_id>")
+def show_instance(instance_id: int):
+    system = gf()
+    with system.store.read() as session:
+        return jsonify(instances.show(system, session, _visible(session, instance_id)))
+
+
+@bp.get("/instances/<int:instance_id>/events")
+def instance_events(instance_id: int):
+    with gf().store.read() as session:
+        _visible(session, instance_id)
+        events = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
+        items = [{"seq": e.seq, "instance_seq": e.instance_seq, "at": e.at, "type": e.type, "actor": e.actor,
+                  "task_id": e.task_id, "payload": json.loads(e.payload), "hash": e.hash} for e in events]
+    return jsonify({"items": items})

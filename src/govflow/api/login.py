@@ -1,0 +1,42 @@
+"""Logging in and out; who am I."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from .. import auth, inbox
+from ..errors import Unauthorized
+from ..substitution import away_at, principals_of
+from ..timeutil import isoformat
+from . import actor, body, bp, gf
+
+
+@bp.post("/auth/token")
+def login():
+    data = body("Login")
+    system = gf()
+    with system.store.write() as session:
+        if not auth.check_login(session, data["username"], data["password"]):
+            raise Unauthorized("用户名或密码错误")
+        org = system.organisation(session)
+        user = auth.actor_for(org, data["username"])
+        token, expires = auth.issue_token(session, user.id, system.now(session), system.settings.token_hours)
+    return jsonify({"token": token, "expires_at": isoformat(expires), "user": user.to_dict()}), 201
+
+
+@bp.delete("/auth/token")
+def logout():
+    with gf().store.write() as session:
+        auth.revoke(session, request.headers["Authorization"][7:].strip())
+    return "", 204
+
+
+@bp.get("/me")
+def me():
+    system, user = gf(), actor()
+    with system.store.read() as session:
+        runtime, now = system.runtime(session), system.now(session)
+        acting = principals_of(runtime.org, runtime.profile, away_at(session, now), user.id)
+        people = [user.id, *(a.principal for a in acting)]
+        return jsonify({"user": user.to_dict(), "counts": inbox.counts(session, people, now),
+                        "acting_for": [a.to_dict(runtime.org) for a in acting], "now": isoformat(now),
+                        "government": runtime.org.name, "profile": runtime.profile.id})

@@ -1,0 +1,137 @@
+"""The OpenAPI 3.1 document of /api/v1. Request bodies are validated against the schemas below, so
+what the document promises is what the server checks."""
+from __future__ import annotations
+
+_ID = {"type": "string", "minLength": 1, "maxLength": 40}
+_TEXT = {"type": "string", "maxLength": 2000}
+_MOMENT = {"type": "string", "format": "date-time", "description": "ISO-8601；不带时区时按北京时间"}
+
+SCHEMAS = {
+    "Login": {"type": "object", "required": ["username", "password"], "additionalProperties": False,
+              "properties": {"username": {"type": "string", "title": "用户名", "minLength": 1, "maxLength": 40},
+                             "password": {"type": "string", "title": "密码", "minLength": 1, "maxLength": 200}}},
+    "StartInstance": {"type": "object", "required": ["process_id"], "additionalProperties": False,
+                      "properties": {"process_id": {"type": "string", "title": "流程标识", "minLength": 1,
+                                                    "maxLength": 100},
+                                     "data": {"type": "object", "title": "启动数据"},
+                                     "business_key": {"type": "string", "title": "业务编号", "maxLength": 100},
+                                     "title": {"type": "string", "title": "标题", "maxLength": 300}}},
+    "CompleteTask": {"type": "object", "required": ["data"], "additionalProperties": False,
+                     "properties": {"data": {"type": "object", "title": "表单数据"}}},
+    "HandOver": {"type": "object", "required": ["to"], "additionalProperties": False,
+                 "properties": {"to": {**_ID, "title": "转交对象"}, "reason": {**_TEXT, "title": "理由"},
+                                "note": {**_TEXT, "title": "说明"}}},
+    "Note": {"type": "object", "additionalProperties": False,
+             "properties": {"note": {**_TEXT, "title": "说明"}}},
+    "Comment": {"type": "object", "required": ["text"], "additionalProperties": False,
+                "properties": {"text": {"type": "string", "title": "意见", "minLength": 1, "maxLength": 2000}}},
+    "LeaveRequest": {"type": "object", "required": ["person", "starts_at", "ends_at"], "additionalProperties": False,
+                     "properties": {"person": {**_ID, "title": "请假人"}, "starts_at": {**_MOMENT, "title": "开始时间"},
+                                    "ends_at": {**_MOMENT, "title": "结束时间"},
+                                    "reason": {"type": "string", "title": "事由", "maxLength": 200}}},
+    "CalendarDay": {"type": "object", "required": ["workday"], "additionalProperties": False,
+                    "properties": {"workday": {"type": "boolean", "title": "是否工作日"},
+                                   "note": {"type": "string", "title": "说明", "maxLength": 100}}},
+    "CalendarYear": {"type": "object", "required": ["holidays", "workdays", "source"], "additionalProperties": False,
+                     "properties": {
+                         "holidays": {"type": "array", "title": "放假日期", "maxItems": 60,
+                                      "items": {"type": "string", "format": "date"}},
+                         "workdays": {"type": "array", "title": "调休上班日期", "maxItems": 30,
+                                      "items": {"type": "string", "format": "date"}},
+                         "source": {"type": "string", "title": "依据（如国务院办公厅通知文号）", "minLength": 1,
+                                    "maxLength": 200}}},
+    "SetClock": {"type": "object", "required": ["now"], "additionalProperties": False,
+                 "properties": {"now": {**_MOMENT, "title": "时间"}, "frozen": {"type": "boolean", "title": "是否冻结"}}},
+    "AdvanceClock": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                     "properties": {"days": {"type": "integer", "title": "天", "minimum": 0, "maximum": 3660},
+                                    "hours": {"type": "integer", "title": "小时", "minimum": 0, "maximum": 87840},
+                                    "minutes": {"type": "integer", "title": "分钟", "minimum": 0, "maximum": 527040}}},
+    "Error": {"type": "object", "required": ["error", "message"],
+              "properties": {"error": {"type": "string"}, "message": {"type": "string", "description": "中文说明"},
+                             "details": {"type": "array", "items": {"type": "object"}}}},
+}
+
+
+def _body(name: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+
+def _op(summary: str, body: str | None = None, params: list | None = None, ok: str = "200",
+        public: bool = False) -> dict:
+    op = {"summary": summary, "responses": {ok: {"description": "成功"}, "4XX": {
+        "description": "请求有误（中文说明与逐项原因）",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+    if body:
+        op["requestBody"] = _body(body)
+    if params:
+        op["parameters"] = params
+    if public:
+        op["security"] = []
+    return op
+
+
+def _path(name: str, type_: str = "string") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": type_}}
+
+
+def _query(name: str, type_: str = "string", **extra) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": type_, **extra}}
+
+
+_TASK = [_path("task_id")]
+PATHS = {
+    "/auth/token": {"post": _op("登录，取得访问令牌", "Login", ok="201", public=True),
+                    "delete": _op("注销当前令牌", ok="204")},
+    "/me": {"get": _op("当前用户、待办数量与代理关系")},
+    "/processes": {"get": _op("流程定义及其版本"),
+                   "post": {**_op("部署流程图（application/xml 或 multipart：file 与若干表单）", ok="201"),
+                            "requestBody": {"required": True, "content": {
+                                "application/xml": {"schema": {"type": "string"}},
+                                "multipart/form-data": {"schema": {"type": "object", "properties": {
+                                    "file": {"type": "string", "format": "binary"}}}}}}}},
+    "/processes/{process_id}/versions/{version}/bpmn": {
+        "get": _op("某一版本的 BPMN 文件", params=[_path("process_id"), _path("version", "integer")])},
+    "/instances": {"get": _op("流程实例列表", params=[_query("process_id"), _query("status"), _query("business_key"),
+                                                 _query("limit", "integer"), _query("offset", "integer")]),
+                   "post": _op("发起流程", "StartInstance", ok="201")},
+    "/instances/{instance_id}": {"get": _op("流程实例详情", params=[_path("instance_id", "integer")])},
+    "/instances/{instance_id}/events": {"get": _op("流程实例的事件记录", params=[_path("instance_id", "integer")])},
+    "/tasks": {"get": _op("待办查询", params=[
+        _query("view", enum=["mine", "group", "done", "all"]), _query("overdue", "boolean"), _query("process_id"),
+        _query("business_key"), _query("q"), _query("urgency"), _query("limit", "integer"),
+        _query("offset", "integer")])},
+    "/tasks/{task_id}": {"get": _op("任务详情（含表单）", params=_TASK)},
+    "/tasks/{task_id}/claim": {"post": _op("认领", params=_TASK)},
+    "/tasks/{task_id}/unclaim": {"post": _op("退回认领", params=_TASK)},
+    "/tasks/{task_id}/complete": {"post": _op("办理（提交表单）", "CompleteTask", params=_TASK)},
+    "/tasks/{task_id}/transfer": {"post": _op("转办", "HandOver", params=_TASK)},
+    "/tasks/{task_id}/delegate": {"post": _op("委派", "HandOver", params=_TASK)},
+    "/tasks/{task_id}/resolve": {"post": _op("交回委派", "Note", params=_TASK)},
+    "/tasks/{task_id}/comments": {"post": _op("填写意见", "Comment", params=_TASK, ok="201")},
+    "/tasks/{task_id}/press": {"post": _op("催办", "Note", params=_TASK)},
+    "/org": {"get": _op("组织机构")},
+    "/leave": {"get": _op("请假记录", params=[_query("active", "boolean")]),
+               "post": _op("登记请假", "LeaveRequest", ok="201")},
+    "/leave/{leave_id}": {"delete": _op("撤销请假", params=[_path("leave_id", "integer")])},
+    "/calendar/{year}": {"get": _op("某年的工作日历", params=[_path("year", "integer")])},
+    "/calendar/days/{day}": {"put": _op("调整某一天", "CalendarDay", params=[_path("day")])},
+    "/calendar/years/{year}": {"put": _op("录入某年放假安排", "CalendarYear", params=[_path("year", "integer")])},
+    "/calendar/deadline": {"get": _op("按工作日计算期限", params=[_query("start"), _query("workdays", "integer")])},
+    "/clock": {"get": _op("系统时间"), "put": _op("设定系统时间（仅测试/演示模式）", "SetClock")},
+    "/clock/advance": {"post": _op("拨快系统时间（仅测试/演示模式）", "AdvanceClock")},
+    "/audit/verify": {"get": _op("校验事件链", params=[_query("instance_id", "integer")])},
+    "/openapi.json": {"get": _op("本文档", public=True)},
+}
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "govflow API", "version": "1", "description": "议题申报上会、公文审批与签发、议定事项督办的流程接口。"
+                 "所有时间为北京时间（+08:00）；错误以中文说明，并逐项列出原因。"},
+        "servers": [{"url": "/api/v1"}],
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"token": []}],
+        "paths": PATHS,
+    }

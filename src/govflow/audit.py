@@ -1,0 +1,177 @@
+"""The event log: every change appended with actor, time and payload, hash-chained.
+
+Each row's hash covers its own fields and the previous row's hash, so editing, deleting,
+inserting or reordering a row breaks the chain at that row, and ``verify`` names it. Appends lock
+the single ``chain_head`` row, which keeps the chain a line when several app servers write.
+Payloads are serialised when they are recorded: later changes to engine data (which SpiffWorkflow
+shares by reference between tasks, trap 4) cannot reach the history.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .models import ChainHead, Event
+from .timeutil import isoformat
+
+GENESIS = "0" * 64
+
+
+def canonical(payload) -> str:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot record {type(value).__name__}")
+
+
+def link_hash(prev_hash: str, seq: int, at: str, type_: str, actor: str, instance_id, instance_seq,
+              task_id, payload: str) -> str:
+    material = json.dumps([seq, at, type_, actor, instance_id, instance_seq, task_id, payload, prev_hash],
+                          ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def row_hash(event: Event) -> str:
+    return link_hash(event.prev_hash, event.seq, event.at, event.type, event.actor, event.instance_id,
+                     event.instance_seq, event.task_id, event.payload)
+
+
+@dataclass
+class _Pending:
+    type: str
+    actor: str
+    at: str
+    payload: str
+    instance_id: int | None
+    task_id: str | None
+
+
+@dataclass
+class EventBatch:
+    """The events of one transaction, appended to the chain when the step is written."""
+    items: list[_Pending] = field(default_factory=list)
+
+    def record(self, type_: str, actor: str, at: datetime, payload: dict | None = None,
+               instance_id: int | None = None, task_id: str | None = None) -> None:
+        self.items.append(_Pending(type_, actor, isoformat(at), canonical(payload or {}), instance_id, task_id))
+
+    def bind_instance(self, instance_id: int) -> None:
+        """Events recorded before the instance had an id (its start) belong to it."""
+        for item in self.items:
+            if item.instance_id is None:
+                item.instance_id = instance_id
+
+    def append_to(self, session: Session) -> list[Event]:
+        if not self.items:
+            return []
+        head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar_one_or_none()
+        if head is None:
+            head = ChainHead(id=1, seq=0, hash=GENESIS)
+            session.add(head)
+        instance_seqs = _instance_seqs(session, {i.instance_id for i in self.items if i.instance_id is not None})
+        rows = []
+        for item in self.items:
+            instance_seq = None
+            if item.instance_id is not None:
+                instance_seq = instance_seqs[item.instance_id] = instance_seqs[item.instance_id] + 1
+            seq = head.seq + 1
+            row = Event(seq=seq, at=item.at, type=item.type, actor=item.actor, instance_id=item.instance_id,
+                        instance_seq=instance_seq, task_id=item.task_id, payload=item.payload, prev_hash=head.hash)
+            row.hash = row_hash(row)
+            head.seq, head.hash = seq, row.hash
+            rows.append(row)
+        session.add_all(rows)
+        self.items.clear()
+        return rows
+
+
+def _instance_seqs(session: Session, instance_ids: set[int]) -> dict[int, int]:
+    if not instance_ids:
+        return {}
+    found = dict(session.execute(select(Event.instance_id, func.max(Event.instance_seq))
+                                 .where(Event.instance_id.in_(instance_ids)).group_by(Event.instance_id)).all())
+    return {i: found.get(i) or 0 for i in instance_ids}
+
+
+# -- verification ---------------------------------------------------------------------------------------
+@dataclass
+class Finding:
+    seq: int
+    reason: str
+    instance_id: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"seq": self.seq, "instance_id": self.instance_id, "reason": self.reason}
+
+
+@dataclass
+class Verification:
+    events: int
+    findings: list[Finding]
+    head_seq: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def first_bad(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "events": self.events, "head_seq": self.head_seq,
+                "first_bad": self.first_bad.to_dict() if self.first_bad else None,
+                "findings": [f.to_dict() for f in self.findings[:100]]}
+
+
+def verify(session: Session, instance_id: int | None = None) -> Verification:
+    """Walk the chain (or one instance's part of it) and report every break, first one first."""
+    findings: list[Finding] = []
+    query = select(Event).order_by(Event.seq).execution_options(yield_per=2000)
+    if instance_id is not None:
+        query = select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    instance_next: dict[int, int] = {}
+    for event in session.scalars(query):
+        count += 1
+        if instance_id is None:
+            if event.seq != expected_seq:
+                what = "缺失（被删除）" if event.seq > expected_seq else "重复或顺序被调换"
+                findings.append(Finding(expected_seq, f"第 {expected_seq} 条事件{what}", event.instance_id))
+            elif event.prev_hash != prev_hash:
+                findings.append(Finding(event.seq, f"第 {event.seq} 条事件与前一条不衔接（被插入、删除或调换）",
+                                        event.instance_id))
+            expected_seq, prev_hash = event.seq + 1, event.hash
+        if row_hash(event) != event.hash:
+            findings.append(Finding(event.seq, f"第 {event.seq} 条事件（{event.type}）内容被改动", event.instance_id))
+        if event.instance_id is not None:
+            wanted = instance_next.get(event.instance_id, 1)
+            if event.instance_seq != wanted:
+                findings.append(Finding(event.seq, f"实例 {event.instance_id} 的第 {wanted} 条事件缺失或顺序不符",
+                                        event.instance_id))
+            instance_next[event.instance_id] = (event.instance_seq or wanted) + 1
+    head = session.get(ChainHead, 1)
+    head_seq = head.seq if head else 0
+    if instance_id is None and head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+        findings.append(Finding(head.seq, f"链尾记录为第 {head.seq} 条，实际最后一条为第 {expected_seq - 1} 条"
+                                          "（末尾事件被删除或追加）"))
+    return Verification(count, findings, head_seq)
+
+
+def append(session: Session, type_: str, actor: str, at: datetime, payload: dict | None = None,
+           instance_id: int | None = None, task_id: str | None = None) -> Event:
+    """Record one event on its own (a change that is not a workflow step)."""
+    batch = EventBatch()
+    batch.record(type_, actor, at, payload, instance_id, task_id)
+    return batch.append_to(session)[0]

@@ -1,0 +1,290 @@
+"""The ``govflow`` command. Every command answers errors in words, never with a traceback."""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from . import admin, audit, auth, worker
+from .bpmn.deploy import deploy as deploy_file
+from .config import Settings
+from .errors import GovflowError
+from .org import Organisation
+from .profiles import PROFILE_IDS
+from .system import Govflow
+from .timeutil import isoformat, parse_moment
+
+
+class _Command(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GovflowError as err:
+            click.echo(f"错误：{err.message}", err=True)
+            for detail in err.details[:50]:
+                where = detail.get("element") or detail.get("field") or ""
+                click.echo(f"  - {where}：{detail.get('reason')}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Command)
+@click.option("--database-url", envvar="GOVFLOW_DATABASE_URL", help="默认 sqlite:///instance/govflow.db")
+@click.pass_context
+def main(ctx, database_url):
+    """govflow：区政府工作规则的流程系统。"""
+    ctx.obj = _Lazy(database_url)
+
+
+class _Lazy:
+    def __init__(self, database_url):
+        self.database_url = database_url
+        self._system = None
+
+    @property
+    def system(self) -> Govflow:
+        if self._system is None:
+            self._system = Govflow(Settings.from_env(database_url=self.database_url))
+        return self._system
+
+
+def _system(ctx) -> Govflow:
+    return ctx.obj.system
+
+
+@main.command()
+@click.option("--org", "org_file", type=click.Path(exists=True, dir_okay=False), help="组织机构 TOML 文件")
+@click.pass_context
+def init(ctx, org_file):
+    """建库（迁移到最新结构），并可载入组织机构。"""
+    system = _system(ctx)
+    system.store.migrate()
+    click.echo(f"数据库已就绪：{system.settings.database_url}")
+    if org_file:
+        org = Organisation.from_toml(Path(org_file).read_text(encoding="utf-8"))
+        with system.store.write() as session:
+            version = admin.load_organisation(system, session, org, "cli")
+        click.echo(f"已载入组织机构：{org.name}（规则：{org.profile_id}，第 {version} 版，{len(org.people)} 人）")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "actor", default="cli", help="记录为部署人")
+@click.pass_context
+def deploy(ctx, files, actor):
+    """部署 BPMN 流程图（检查不通过则逐项列出问题，不作任何存储）。"""
+    system = _system(ctx)
+    for file in files:
+        result = deploy_file(system, Path(file).read_bytes(), Path(file).name, actor)
+        for version in result["versions"]:
+            state = "未变化" if version["unchanged"] else "已部署"
+            click.echo(f"{state}：{version['process_id']} 第 {version['version']} 版（{version['name']}）")
+        for warning in result["warnings"]:
+            click.echo(f"  提示：{warning['element']}：{warning['reason']}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.pass_context
+def serve(ctx, host, port):
+    """启动服务（开发与演示用；生产请用 gunicorn，见 README）。"""
+    from .app import create_app
+    app = create_app(system=_system(ctx))
+    click.echo(f"govflow 正在运行：http://{host}:{port}/")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="触发一次到期定时器后退出（测试、cron 用）")
+@click.option("--interval", default=5.0, type=float, help="轮询间隔（秒）")
+@click.pass_context
+def run_worker(ctx, once, interval):
+    """触发到期的定时器。多个 worker 可共用一个 PostgreSQL 数据库。"""
+    system = _system(ctx)
+    if once:
+        click.echo(f"已触发 {worker.run_once(system)} 个定时器")
+        return
+    click.echo(f"worker 已启动，每 {interval} 秒检查一次到期定时器")
+    worker.run_forever(system, interval)
+
+
+@main.group("audit")
+def audit_group():
+    """审计。"""
+
+
+@audit_group.command("verify")
+@click.option("--instance", "instance_id", type=int, help="只校验某个流程实例")
+@click.pass_context
+def audit_verify(ctx, instance_id):
+    """校验事件哈希链：报告被修改、删除、插入或调换的第一条事件。"""
+    with _system(ctx).store.read() as session:
+        result = audit.verify(session, instance_id)
+    if result.ok:
+        click.echo(f"事件链完整：共 {result.events} 条事件，链尾第 {result.head_seq} 条")
+        return
+    click.echo(f"事件链被破坏：共 {len(result.findings)} 处问题；第一处：{result.first_bad.reason}", err=True)
+    for finding in result.findings[1:20]:
+        click.echo(f"  - {finding.reason}", err=True)
+    sys.exit(1)
+
+
+@main.group("calendar")
+def calendar_group():
+    """工作日历。"""
+
+
+@calendar_group.command("show")
+@click.argument("year", type=int)
+@click.pass_context
+def calendar_show(ctx, year):
+    """列出某年的节假日与调休上班日。"""
+    system = _system(ctx)
+    with system.store.read() as session:
+        calendar = system.calendar(session)
+    if not calendar.covers(year):
+        click.echo(f"{year} 年放假安排尚未录入：按周一至周五估算（期限将标注为估算）")
+    for day in calendar.year(year):
+        weekend = day.day.weekday() >= 5
+        if day.workday == weekend:
+            kind = "调休上班" if day.workday else "放假"
+            click.echo(f"{day.day.isoformat()}  {kind}  {day.note}  [{day.source}]")
+
+
+@calendar_group.command("set")
+@click.argument("day")
+@click.option("--workday/--holiday", required=True)
+@click.option("--note", default="")
+@click.pass_context
+def calendar_set(ctx, day, workday, note):
+    """调整某一天（如录入临时调整）。"""
+    system = _system(ctx)
+    with system.store.write() as session:
+        admin.set_calendar_day(system, session, _date(day), workday, note, "cli")
+    click.echo(f"{day} 已设为{'工作日' if workday else '休息日'}")
+
+
+@calendar_group.command("load-year")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def calendar_load(ctx, file):
+    """录入一年的放假安排：JSON {"year": 2027, "source": "国办发明电〔2026〕N号", "holidays": [...], "workdays": [...]}。"""
+    try:
+        document = json.loads(Path(file).read_text(encoding="utf-8"))
+        year, source = int(document["year"]), str(document["source"])
+        holidays = [_date(d) for d in document["holidays"]]
+        workdays = [_date(d) for d in document["workdays"]]
+    except (ValueError, KeyError, TypeError) as err:
+        raise click.ClickException(f"放假安排文件格式不对：{err}") from None
+    system = _system(ctx)
+    with system.store.write() as session:
+        admin.load_calendar_year(system, session, year, holidays, workdays, source, "cli")
+    click.echo(f"已录入 {year} 年放假安排：{len(holidays)} 天假日，{len(workdays)} 天调休上班")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.ClickException(f"日期格式应为 YYYY-MM-DD：{text}") from None
+
+
+@main.group("clock")
+def clock_group():
+    """系统时间（测试、演示模式可调）。"""
+
+
+@clock_group.command("show")
+@click.pass_context
+def clock_show(ctx):
+    system = _system(ctx)
+    with system.store.read() as session:
+        click.echo(isoformat(system.now(session)))
+
+
+@clock_group.command("set")
+@click.argument("moment")
+@click.option("--running", is_flag=True, help="设定后时间继续走（默认冻结）")
+@click.pass_context
+def clock_set(ctx, moment, running):
+    try:
+        at = parse_moment(moment)
+    except ValueError:
+        raise click.ClickException("时间格式应为 ISO-8601，如 2026-11-23T09:00:00+08:00") from None
+    system = _system(ctx)
+    with system.store.write() as session:
+        click.echo(isoformat(admin.set_clock(system, session, at, not running, "cli")))
+
+
+@clock_group.command("advance")
+@click.option("--days", default=0, type=int)
+@click.option("--hours", default=0, type=int)
+@click.pass_context
+def clock_advance(ctx, days, hours):
+    system = _system(ctx)
+    with system.store.write() as session:
+        click.echo(isoformat(admin.advance_clock(system, session, timedelta(days=days, hours=hours), "cli")))
+
+
+@main.group("user")
+def user_group():
+    """账号。"""
+
+
+@user_group.command("passwd")
+@click.argument("person_id")
+@click.password_option(prompt="新密码")
+@click.pass_context
+def user_passwd(ctx, person_id, password):
+    system = _system(ctx)
+    with system.store.write() as session:
+        if system.organisation(session).person(person_id) is None:
+            raise click.ClickException(f"组织机构中没有 {person_id}")
+        auth.set_password(session, person_id, password)
+    click.echo(f"{person_id} 的密码已更新")
+
+
+@main.command()
+@click.option("--profile", default="bazhou", type=click.Choice(PROFILE_IDS), help="示例组织所用的规则")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def demo(profile, host, port):
+    """演示：新建 SQLite 演示库，载入示例组织与 processes/ 下的流程，启动服务与 worker。"""
+    path = Path("instance") / f"demo-{profile}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    system = Govflow(Settings.from_env(database_url=f"sqlite:///{path}", mode="demo"))
+    system.store.migrate()
+    org = Organisation.from_toml((system.settings.home / "orgs" / f"{profile}.toml").read_text(encoding="utf-8"))
+    with system.store.write() as session:
+        admin.load_organisation(system, session, org, "demo")
+    for file in sorted(system.settings.processes_dir.glob("*.bpmn")):
+        deploy_file(system, file.read_bytes(), file.name, "demo")
+    threading.Thread(target=worker.run_forever, args=(system, 2.0), daemon=True).start()
+    _print_logins(org, host, port)
+    from .app import create_app
+    create_app(system=system).run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _print_logins(org: Organisation, host: str, port: int) -> None:
+    click.echo(f"\ngovflow 演示：{org.name}（规则 {org.profile_id}）\n地址：http://{host}:{port}/\n演示账号（密码均为 demo）：")
+    shown = set()
+    for post, label in (("head", "区长"), ("executive_deputy", "常务副职"), ("deputy", "副职"),
+                        ("office_director", "办公室主任"), ("office_clerk", "办公室"), ("dept_staff", "部门")):
+        for person in org.with_post(post)[:2 if post in ("deputy", "office_clerk") else 1]:
+            if person.id not in shown:
+                roles = f"，{'、'.join(sorted(person.roles))}" if person.roles else ""
+                click.echo(f"  {person.id:<16} {person.name}（{label}{roles}）")
+                shown.add(person.id)
+    for person in org.people.values():
+        if person.roles & {"designer", "auditor"} and person.id not in shown:
+            click.echo(f"  {person.id:<16} {person.name}（{'、'.join(sorted(person.roles))}）")
+    click.echo("")
+
+
+if __name__ == "__main__":
+    main()

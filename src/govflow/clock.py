@@ -1,0 +1,63 @@
+"""The clock the whole system reads.
+
+In production it is the machine's clock. In demo and test mode an administrator may set it (a
+frozen instant, or an offset that keeps running) so that deadlines, timers and 催办 can be
+exercised without waiting days; the setting lives in the database so that the server and the
+workers agree on the time.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.orm import Session
+
+from .errors import Forbidden
+from .models import ClockSetting
+from .timeutil import SHANGHAI
+
+
+class Clock:
+    def __init__(self, adjustable: bool):
+        self.adjustable = adjustable
+
+    def now(self, session: Session) -> datetime:
+        real = datetime.now(SHANGHAI)
+        if not self.adjustable:
+            return real
+        setting = session.get(ClockSetting, 1)
+        if setting is None:
+            return real
+        if setting.frozen_at is not None:
+            return setting.frozen_at.astimezone(SHANGHAI)
+        return real + timedelta(seconds=setting.offset_seconds)
+
+    def set(self, session: Session, at: datetime, frozen: bool) -> None:
+        self._require_adjustable()
+        setting = session.get(ClockSetting, 1) or ClockSetting(id=1)
+        if frozen:
+            setting.frozen_at, setting.offset_seconds = at, 0.0
+        else:
+            setting.frozen_at = None
+            setting.offset_seconds = (at - datetime.now(timezone.utc)).total_seconds()
+        session.add(setting)
+
+    def advance(self, session: Session, delta: timedelta) -> datetime:
+        self._require_adjustable()
+        setting = session.get(ClockSetting, 1) or ClockSetting(id=1, offset_seconds=0.0)
+        if setting.frozen_at is not None:
+            setting.frozen_at = setting.frozen_at + delta
+        else:
+            setting.offset_seconds = (setting.offset_seconds or 0.0) + delta.total_seconds()
+        session.add(setting)
+        session.flush()
+        return self.now(session)
+
+    def reset(self, session: Session) -> None:
+        self._require_adjustable()
+        setting = session.get(ClockSetting, 1)
+        if setting is not None:
+            session.delete(setting)
+
+    def _require_adjustable(self) -> None:
+        if not self.adjustable:
+            raise Forbidden("时钟只能在测试或演示模式下调整")

@@ -1,0 +1,42 @@
+"""Settings, from the environment (GOVFLOW_*) with defaults for one machine."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+MODES = ("production", "demo", "test")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    mode: str = "production"
+    home: Path = Path(".")            # where processes/, forms/ and orgs/ are
+    secret_key: str = ""
+    token_hours: int = 12
+
+    @property
+    def forms_dir(self) -> Path:
+        return self.home / "forms"
+
+    @property
+    def processes_dir(self) -> Path:
+        return self.home / "processes"
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = os.environ
+        values = {
+            "database_url": env.get("GOVFLOW_DATABASE_URL", "sqlite:///instance/govflow.db"),
+            "mode": env.get("GOVFLOW_MODE", "production"),
+            "home": Path(env.get("GOVFLOW_HOME", ".")),
+            "secret_key": env.get("GOVFLOW_SECRET_KEY") or secrets.token_hex(32),
+            "token_hours": int(env.get("GOVFLOW_TOKEN_HOURS", "12")),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values["mode"] not in MODES:
+            raise ValueError(f"GOVFLOW_MODE must be one of {MODES}")
+        values["home"] = Path(values["home"]).resolve()
+        return cls(**values)

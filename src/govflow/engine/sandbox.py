@@ -1,0 +1,390 @@
+"""The gate in front of every script and expression a deployed diagram carries.
+
+SpiffWorkflow runs diagram code with plain ``eval``/``exec`` (SPIFFWORKFLOW-NOTES trap 10): removing
+``__builtins__`` stops ``import`` but ``().__class__.__base__.__subclasses__()`` still escapes. Designers
+upload diagrams, so every piece of code is
+
+1. parsed and checked statically: no imports, no dunder or private names or attributes, no
+   ``try``/``with``/``class``/``global``/async, no attribute assignment;
+2. rewritten so that attribute reads go through ``_getattr_`` (an allowlist per type) and the
+   operators that can allocate without bound (``*``, ``**``, ``+``, ``<<``, ``%``) and ``range`` check
+   the size of their result *before* computing it, against a per-run allocation budget;
+3. run with a whitelist of builtins under a wall-clock bound enforced by a trace function.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+import sys
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_SECONDS = 0.5            # wall-clock bound of one script or expression
+MAX_LENGTH = 100_000         # largest string/list one operation may build
+MAX_BUDGET = 5_000_000       # elements all operations of one run may build together
+MAX_INT_BITS = 4_096
+
+
+class ScriptRejected(Exception):
+    """The code breaks a rule of the gate; ``reason`` says which, in Chinese."""
+
+    def __init__(self, reason: str, line: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+class ScriptLimitExceeded(BaseException):
+    """Raised inside a running script. A BaseException, so that no script code can swallow it
+    (``try`` is rejected anyway); it leaves the sandbox as ScriptFailed."""
+
+
+class ScriptFailed(Exception):
+    """A script or expression hit a limit of the gate (time, size, a refused attribute)."""
+
+
+_FORBIDDEN_NODES = {
+    ast.Import: "不允许 import",
+    ast.ImportFrom: "不允许 import",
+    ast.Try: "不允许 try/except",
+    ast.With: "不允许 with",
+    ast.ClassDef: "不允许定义类",
+    ast.Global: "不允许 global",
+    ast.Nonlocal: "不允许 nonlocal",
+    ast.AsyncFunctionDef: "不允许异步代码",
+    ast.AsyncFor: "不允许异步代码",
+    ast.AsyncWith: "不允许异步代码",
+    ast.Await: "不允许异步代码",
+    ast.Yield: "不允许 yield",
+    ast.YieldFrom: "不允许 yield",
+    ast.Raise: "不允许 raise",
+    ast.Assert: "不允许 assert",
+}
+if hasattr(ast, "TryStar"):
+    _FORBIDDEN_NODES[ast.TryStar] = "不允许 try/except"
+
+# Methods a script may call, per type. Everything else (and every name starting with "_") is refused.
+_SAFE_METHODS = {
+    str: {"lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith",
+          "endswith", "find", "rfind", "count", "index", "isdigit", "isnumeric", "isalpha", "isspace",
+          "title", "capitalize", "join", "replace"},
+    list: {"append", "extend", "pop", "insert", "remove", "index", "count", "sort", "reverse", "copy", "clear"},
+    dict: {"get", "items", "keys", "values", "pop", "setdefault", "update", "copy", "clear"},
+    set: {"add", "discard", "remove", "pop", "union", "intersection", "difference", "issubset",
+          "issuperset", "copy", "clear", "update"},
+    tuple: {"index", "count"},
+    int: set(), float: {"is_integer"}, bool: set(),
+}
+_MUTATING = {"append", "extend", "pop", "insert", "remove", "sort", "reverse", "clear", "setdefault",
+             "update", "add", "discard"}
+
+
+@dataclass
+class _Run:
+    deadline: float
+    budget: int = MAX_BUDGET
+
+    def charge(self, n: int) -> None:
+        if n > MAX_LENGTH:
+            raise ScriptLimitExceeded(f"单次运算结果过大（{n} > {MAX_LENGTH}）")
+        self.budget -= n
+        if self.budget < 0:
+            raise ScriptLimitExceeded("脚本占用内存超出限制")
+
+
+class _Checker(ast.NodeVisitor):
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def generic_visit(self, node):
+        reason = _FORBIDDEN_NODES.get(type(node))
+        if reason:
+            raise ScriptRejected(reason, getattr(node, "lineno", None))
+        super().generic_visit(node)
+
+    def visit_Name(self, node):
+        _check_name(node.id, node)
+
+    def visit_arg(self, node):
+        _check_name(node.arg, node)
+
+    def visit_FunctionDef(self, node):
+        _check_name(node.name, node)
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node):
+        _check_name(node.attr, node)
+        if not isinstance(node.ctx, ast.Load):
+            raise ScriptRejected(f"不允许给属性 .{node.attr} 赋值", node.lineno)
+        if self.mode == "eval" and node.attr in _MUTATING:
+            raise ScriptRejected(f"表达式不得修改数据（.{node.attr}）", node.lineno)
+        self.generic_visit(node)
+
+    def visit_FormattedValue(self, node):
+        if node.format_spec is not None:
+            spec = ast.unparse(node.format_spec)
+            if any(len(run) > 3 for run in _digit_runs(spec)) or "{" in spec:
+                raise ScriptRejected("格式说明过宽或不是常量", node.lineno)
+        self.generic_visit(node)
+
+
+def _digit_runs(text: str) -> list[str]:
+    runs, current = [], ""
+    for ch in text:
+        if ch.isdigit():
+            current += ch
+        else:
+            runs.append(current)
+            current = ""
+    return [*runs, current]
+
+
+def _check_name(name: str, node) -> None:
+    if name.startswith("_"):
+        raise ScriptRejected(f"不允许使用以下划线开头的名称 {name}", getattr(node, "lineno", None))
+    if name == "typename":
+        raise ScriptRejected("typename 是保留名称（会破坏流程快照）", getattr(node, "lineno", None))
+
+
+_BINOPS = {ast.Mult: "mul", ast.Pow: "pow", ast.Add: "add", ast.LShift: "lshift", ast.Mod: "mod"}
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Route attribute reads and allocating operators through the guards."""
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        call = ast.Call(ast.Name("_getattr_", ast.Load()), [node.value, ast.Constant(node.attr)], [])
+        return ast.copy_location(call, node)
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            return node
+        call = ast.Call(ast.Name("_op_", ast.Load()), [ast.Constant(op), node.left, node.right], [])
+        return ast.copy_location(call, node)
+
+    def visit_FormattedValue(self, node):
+        self.generic_visit(node)
+        node.value = ast.Call(ast.Name("_shown_", ast.Load()), [node.value], [])
+        return node
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            return node
+        target_load = _as_load(node.target)
+        value = ast.Call(ast.Name("_op_", ast.Load()), [ast.Constant(op), target_load, node.value], [])
+        return ast.copy_location(ast.Assign([node.target], value), node)
+
+
+def _as_load(target):
+    clone = ast.parse(ast.unparse(target), mode="eval").body
+    return _Rewriter().visit(clone)
+
+
+@lru_cache(maxsize=4096)
+def compile_checked(source: str, mode: str):
+    """Check and compile ``source`` (mode ``eval`` or ``exec``). Raises ScriptRejected."""
+    try:
+        tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
+    except SyntaxError as err:
+        raise ScriptRejected(f"语法错误：{err.msg}", err.lineno) from None
+    _Checker(mode).visit(tree)
+    tree = ast.fix_missing_locations(_Rewriter().visit(tree))
+    return compile(tree, "<diagram>", mode)
+
+
+def check(source: str, mode: str) -> None:
+    compile_checked(source, mode)
+
+
+# -- runtime guards -------------------------------------------------------------------------------
+
+def _size(value) -> int:
+    return len(value) if isinstance(value, (str, bytes, list, tuple, set, dict)) else 1
+
+
+def _guarded_op(run: _Run):
+    def op(kind, a, b):
+        if kind == "mul":
+            if isinstance(a, int) and isinstance(b, (str, list, tuple)):
+                a, b = b, a
+            if isinstance(a, (str, list, tuple)) and isinstance(b, int):
+                run.charge(len(a) * max(b, 0))
+            elif isinstance(a, int) and isinstance(b, int):
+                _check_bits(a.bit_length() + b.bit_length())
+            return a * b
+        if kind == "pow":
+            if isinstance(a, int) and isinstance(b, int) and b > 0:
+                _check_bits(int(b * math.log2(abs(a) or 1)) + 1)
+            return a ** b
+        if kind == "lshift":
+            if isinstance(b, int):
+                _check_bits(b + (a.bit_length() if isinstance(a, int) else 0))
+            return a << b
+        if kind == "add":
+            if isinstance(a, (str, list, tuple)) and isinstance(b, (str, list, tuple)):
+                run.charge(len(a) + len(b))
+            return a + b
+        if kind == "mod":
+            if isinstance(a, str):
+                _check_percent_format(a)
+                for item in b if isinstance(b, tuple) else (b,):
+                    _check_shown(run, item)
+                result = a % b
+                run.charge(len(result))
+                return result
+            return a % b
+        raise AssertionError(kind)
+    return op
+
+
+def _check_bits(bits: int) -> None:
+    if bits > MAX_INT_BITS:
+        raise ScriptLimitExceeded("数值过大")
+
+
+def _check_percent_format(fmt: str) -> None:
+    if "*" in fmt or any(len(run) > 3 for run in _digit_runs(fmt)):
+        raise ScriptLimitExceeded("格式说明过宽")
+
+
+def _guarded_getattr(run: _Run):
+    def getattr_(obj, name):
+        allowed = _SAFE_METHODS.get(type(obj))
+        if allowed is None or name not in allowed:
+            raise ScriptLimitExceeded(f"不允许访问 {type(obj).__name__}.{name}")
+        attr = getattr(obj, name)
+        if isinstance(obj, str) and name == "join":
+            return lambda items: _join(run, obj, items)
+        if isinstance(obj, str) and name == "replace":
+            return lambda old, new, *count: _replace(run, obj, old, new, *count)
+        return attr
+    return getattr_
+
+
+def _join(run: _Run, sep: str, items):
+    items = list(items)
+    run.charge(sum(_size(i) for i in items) + len(sep) * len(items))
+    return sep.join(items)
+
+
+def _replace(run: _Run, text: str, old: str, new: str, *count):
+    worst = len(text) + text.count(old) * max(len(new) - len(old), 0) if old else len(text) * (len(new) + 1)
+    run.charge(worst)
+    return text.replace(old, new, *count)
+
+
+def _check_shown(run: _Run, value, limit: int = MAX_LENGTH) -> None:
+    """Refuse to turn ``value`` into text when its text would be too long. Containers may hold the
+    same large object many times, so the size of their text is estimated by walking them."""
+    pending, total = [value], 0
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple, set, frozenset)):
+            pending.extend(item)
+            total += 2 + 2 * len(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+            total += 2 + 4 * len(item)
+        else:
+            total += len(item) + 2 if isinstance(item, str) else 24
+        if total > limit:
+            raise ScriptLimitExceeded("转换成文本的内容过长")
+    run.charge(total)
+
+
+def _guarded_shown(run: _Run):
+    def shown(value):
+        _check_shown(run, value)
+        return value
+    return shown
+
+
+def _guarded_str(run: _Run):
+    def str_(value=""):
+        _check_shown(run, value)
+        return str(value)
+    return str_
+
+
+def _guarded_sum(run: _Run):
+    def sum_(items, start=0):
+        items = list(items)
+        if not isinstance(start, (int, float)):
+            run.charge(_size(start) + sum(_size(i) for i in items))
+        return sum(items, start)
+    return sum_
+
+
+def _guarded_range(run: _Run):
+    def range_(*args):
+        r = range(*args)
+        run.charge(len(r))
+        return r
+    return range_
+
+
+_SAFE_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in ("abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "int",
+                 "isinstance", "len", "list", "map", "max", "min", "reversed", "round", "set", "sorted",
+                 "tuple", "zip")
+}
+
+
+def _tracer(run: _Run):
+    # Opcode events, not line events: a one-line ``while True: pass`` never starts a new line.
+    def trace(frame, event, arg):
+        if event == "call":
+            frame.f_trace_opcodes = True
+        elif time.monotonic() > run.deadline:
+            raise ScriptLimitExceeded(f"脚本运行超过 {MAX_SECONDS} 秒")
+        return trace
+    return trace
+
+
+def _guards(run: _Run) -> dict:
+    allowed = dict(_SAFE_BUILTINS, range=_guarded_range(run), str=_guarded_str(run), sum=_guarded_sum(run))
+    return {"__builtins__": allowed, "_getattr_": _guarded_getattr(run), "_op_": _guarded_op(run),
+            "_shown_": _guarded_shown(run)}
+
+
+def _run(code, scope: dict, mode: str, seconds: float):
+    run = _Run(deadline=time.monotonic() + seconds)
+    scope.update(_guards(run))
+    previous = sys.gettrace()
+    sys.settrace(_tracer(run))
+    try:
+        return eval(code, scope) if mode == "eval" else exec(code, scope)
+    except ScriptLimitExceeded as limit:
+        raise ScriptFailed(str(limit)) from None
+    except RecursionError:
+        raise ScriptFailed("递归层数过深") from None
+    except MemoryError:
+        raise ScriptFailed("脚本占用内存超出限制") from None
+    finally:
+        sys.settrace(previous)
+
+
+def evaluate(expression: str, names: dict, functions: dict | None = None, seconds: float = MAX_SECONDS):
+    """Evaluate a checked expression with ``names`` (task data) and helper ``functions`` visible."""
+    code = compile_checked(expression, "eval")
+    scope = {**(functions or {}), **names}
+    return _run(code, scope, "eval", seconds)
+
+
+def execute(script: str, names: dict, functions: dict | None = None, seconds: float = MAX_SECONDS) -> dict:
+    """Run a checked script over a copy of ``names``; return the variables it leaves (no callables)."""
+    code = compile_checked(script, "exec")
+    helpers = functions or {}
+    scope = {**helpers, **names}
+    _run(code, scope, "exec", seconds)
+    return {k: v for k, v in scope.items()
+            if not k.startswith("_") and not callable(v) and not (k in helpers and scope[k] is helpers[k])}

@@ -1,0 +1,208 @@
+"""SpiffWorkflow 3.2.0 as govflow runs it: the parser, the snapshot serializer, the workflow class.
+
+Each trap of SPIFFWORKFLOW-NOTES.md that lives at this level is answered here and named:
+- trap 1/timers: timer definitions read govflow's clock (from the script engine), not the machine's;
+- trap 6: snapshots are text, and carry no spec (the spec is stored once per definition version);
+- trap 8: the task iterators' depth cap of 1000 is lifted, so long 退回 loops and 督办 histories
+  keep running instead of stopping silently at a READY task.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+# -- trap 8: the depth cap ----------------------------------------------------------------------
+# TaskIterator(max_depth=1000) is the default of every tree walk inside SpiffWorkflow (joins,
+# is_completed, engine steps). A loop adds depth on every pass, so after a few hundred 退回 the
+# engine stops seeing READY tasks while is_completed() returns True. The walks are iterative, so
+# an unbounded depth costs nothing but the walk itself.
+_UNBOUNDED = sys.maxsize
+
+
+def _lift_depth_cap(cls) -> None:
+    defaults = list(cls.__init__.__defaults__)
+    position = cls.__init__.__code__.co_varnames.index("max_depth") - 2  # after self, task
+    if defaults[position] != 1000:
+        raise RuntimeError(f"unexpected {cls.__name__} defaults {defaults}: check the SpiffWorkflow version")
+    defaults[position] = _UNBOUNDED
+    cls.__init__.__defaults__ = tuple(defaults)
+
+
+_lift_depth_cap(TaskIterator)
+_lift_depth_cap(BpmnTaskIterator)
+
+
+# -- timers on govflow's clock --------------------------------------------------------------------
+def _now(my_task) -> datetime:
+    return my_task.workflow.script_engine.clock.now().astimezone(timezone.utc)
+
+
+def _due(value) -> datetime:
+    return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else value
+
+
+class ClockedTimeDate(TimeDateEventDefinition):
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            my_task._set_internal_data(event_value=event_value)
+        if _due(event_value) <= _now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockedDuration(DurationTimerEventDefinition):
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            start = _now(my_task)
+            delta = TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(expression), start)
+            event_value = (start + delta).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if _due(event_value) <= _now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockedCycle(CycleTimerEventDefinition):
+    def cycle_complete(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            event_value = _first_cycle(expression, _now(my_task))
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = datetime.fromisoformat(event_value["next"])
+            if next_event <= _now(my_task):
+                event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+        my_task._set_internal_data(event_value=event_value)
+        return ready
+
+
+def _first_cycle(expression: str, now: datetime) -> dict:
+    components = expression.upper().replace("--", "/").strip("R").split("/")
+    if len(components) == 2 and components[1].startswith("P"):
+        # "R3/P1D": SpiffWorkflow would read the machine clock here; start from govflow's instead.
+        duration = TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(components[1]), now)
+        cycles = int(components[0]) if components[0] else -1
+        return {"cycles": cycles, "next": (now + duration).isoformat(), "duration": duration.total_seconds()}
+    cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(expression)
+    return {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+
+
+_CLOCKED = {TimeDateEventDefinition: ClockedTimeDate, DurationTimerEventDefinition: ClockedDuration,
+            CycleTimerEventDefinition: ClockedCycle}
+TIMER_EVENT_TYPES = frozenset(cls.__name__ for cls in _CLOCKED.values())   # PendingBpmnEvent.event_type
+
+
+def _clocked(definition):
+    if isinstance(definition, MultipleEventDefinition):
+        definition.event_definitions = [_clocked(d) for d in definition.event_definitions]
+        return definition
+    cls = _CLOCKED.get(type(definition))
+    if cls is None:
+        return definition
+    return cls(definition.name, definition.expression, description=definition.description)
+
+
+def use_govflow_clock(spec) -> None:
+    """Swap the timer definitions of a freshly parsed spec for ones that read the engine's clock."""
+    for task_spec in spec.task_specs.values():
+        if getattr(task_spec, "event_definition", None) is not None:
+            task_spec.event_definition = _clocked(task_spec.event_definition)
+
+
+# -- parsing ---------------------------------------------------------------------------------------
+def parse(tree, filename: str) -> SpiffBpmnParser:
+    """Parse an already safely-parsed lxml tree with the Spiff parser (which keeps the
+    spiffworkflow: extensions: forms, operators, scripts)."""
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_xml(tree, filename=filename)
+    return parser
+
+
+def load_specs(parser: SpiffBpmnParser, process_id: str):
+    spec = parser.get_spec(process_id)
+    subprocess_specs = parser.get_subprocess_specs(process_id)
+    for s in (spec, *subprocess_specs.values()):
+        use_govflow_clock(s)
+    return spec, subprocess_specs
+
+
+# -- snapshots (trap 6, and specs stored once) -----------------------------------------------------
+class _SnapshotConverter(BpmnWorkflowConverter):
+    """Like SpiffWorkflow's, but the spec is not written: it is the deployed definition's, shared."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SnapshotConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+    return BpmnWorkflowSerializer(registry)
+
+
+SERIALIZER = _serializer()
+
+
+def dump(workflow: BpmnWorkflow) -> str:
+    """The workflow state as JSON text (never JSONB: key order matters to the restore, trap 6)."""
+    return SERIALIZER.serialize_json(workflow)
+
+
+def restore(snapshot: str, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
+    dct = json.loads(snapshot)
+    SERIALIZER.migrate(dct)
+    workflow = SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow.script_engine = script_engine  # not serialised: attach it after every load
+    return workflow
+
+
+def new_workflow(spec, subprocess_specs, script_engine, data: dict) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    workflow.task_tree.data.update(data)
+    for task in workflow.get_tasks(state=TaskState.READY):  # the start task inherits the start data
+        task.data.update(data)
+    return workflow

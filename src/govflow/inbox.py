@@ -1,0 +1,157 @@
+"""The inbox (待办): one row per user task, derived from the workflow after every step, and the
+queries people run on it (mine, my group's, overdue, by process, by business key, by title).
+
+Rows are never written by hand: ``derive`` compares the READY user tasks of the workflow with the
+open rows of the instance, opens rows for new tasks (resolving the lane to people) and closes rows
+whose task went away (an interrupting timer, a cancelled branch).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from .audit import EventBatch
+from .definitions import Definition
+from .models import Instance, Task, TaskCandidate
+from .runtime import Runtime
+from .timeutil import utc
+
+URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
+
+
+def derive(session: Session, instance: Instance, workflow, definition: Definition, runtime: Runtime,
+           deadlines: dict, now: datetime, events: EventBatch) -> None:
+    open_rows = {row.id: row for row in session.scalars(
+        select(Task).where(Task.instance_id == instance.id, Task.state == "open"))}
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    for task_id, row in open_rows.items():
+        if task_id not in ready:
+            row.state = "cancelled"
+            row.completed_at = now
+            events.record("task_cancelled", "system", now, {"step": row.step_id, "name": row.step_name},
+                          instance.id, task_id)
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            continue
+        row = _open_row(session, instance, task, definition, runtime, deadlines, now)
+        events.record("task_created", "system", now, _created_payload(row, session), instance.id, task_id)
+
+
+def _open_row(session, instance, task, definition, runtime, deadlines, now) -> Task:
+    step = definition.step(task.task_spec.bpmn_id)
+    assignment = runtime.org.resolve_lane(step.lane, task.data)
+    due_text = _boundary_timer_due(task)
+    deadline = deadlines.get(due_text) if due_text else None
+    urgency = task.data.get("urgency") if task.data.get("urgency") in URGENCY else "一般"
+    row = Task(id=str(task.id), instance_id=instance.id, process_id=instance.process_id,
+               business_key=instance.business_key, title=instance.title, step_id=step.bpmn_id,
+               step_name=step.name, lane=step.lane or "", role=assignment.role, form=step.form,
+               assignee=assignment.assignee, created_at=now,
+               due_at=utc(_parse(due_text)) if due_text else None,
+               due_estimated=bool(deadline and deadline.estimated), urgency=urgency, priority=URGENCY[urgency],
+               state="open", pressed_count=0)
+    session.add(row)
+    if assignment.assignee is None:
+        session.add_all(TaskCandidate(task_id=row.id, person_id=p) for p in assignment.people)
+    session.flush()
+    return row
+
+
+def _created_payload(row: Task, session: Session) -> dict:
+    return {"step": row.step_id, "name": row.step_name, "lane": row.lane, "assignee": row.assignee,
+            "candidates": candidates(session, row.id) if row.assignee is None else [],
+            "due": row.due_at.isoformat() if row.due_at else None, "due_estimated": row.due_estimated}
+
+
+def _boundary_timer_due(task) -> str | None:
+    """The due time of a timer on the boundary of this task (or of the multi-instance or loop
+    activity it belongs to): that is the step's deadline."""
+    attached = task
+    if attached.parent is not None and isinstance(attached.parent.task_spec, LoopTask):
+        attached = attached.parent
+    split = attached.parent
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return None
+    dues = []
+    for sibling in split.children:
+        spec = sibling.task_spec
+        if isinstance(spec, BoundaryEvent) and isinstance(spec.event_definition, TimerEventDefinition):
+            value = sibling._get_internal_data("event_value")
+            if isinstance(value, str):
+                dues.append(value)
+            elif isinstance(value, dict) and value.get("next"):
+                dues.append(value["next"])
+    return min(dues, key=_parse) if dues else None
+
+
+def _parse(text: str) -> datetime:
+    return TimerEventDefinition.get_datetime(text)
+
+
+def candidates(session: Session, task_id: str) -> list[str]:
+    return list(session.scalars(select(TaskCandidate.person_id).where(TaskCandidate.task_id == task_id)
+                                .order_by(TaskCandidate.person_id)))
+
+
+# -- queries ----------------------------------------------------------------------------------------------
+VIEWS = ("mine", "group", "all", "done")
+
+
+@dataclass(frozen=True)
+class Query:
+    view: str = "mine"
+    overdue: bool = False
+    process_id: str | None = None
+    business_key: str | None = None
+    q: str | None = None          # title search
+    urgency: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def search(session: Session, query: Query, people: list[str], now: datetime) -> tuple[list[Task], int]:
+    """Tasks for ``people`` (the user and everyone they currently act for), newest deadline first."""
+    stmt = select(Task)
+    if query.view == "mine":
+        stmt = stmt.where(Task.state == "open", Task.assignee.in_(people))
+    elif query.view == "group":
+        claimable = select(TaskCandidate.task_id).where(TaskCandidate.person_id.in_(people))
+        stmt = stmt.where(Task.state == "open", Task.assignee.is_(None), Task.id.in_(claimable))
+    elif query.view == "done":
+        stmt = stmt.where(Task.state == "completed", Task.completed_by.in_(people))
+    else:
+        stmt = stmt.where(Task.state == "open")
+    if query.overdue:
+        stmt = stmt.where(Task.due_at.is_not(None), Task.due_at < now)
+    if query.process_id:
+        stmt = stmt.where(Task.process_id == query.process_id)
+    if query.business_key:
+        stmt = stmt.where(Task.business_key == query.business_key)
+    if query.urgency:
+        stmt = stmt.where(Task.urgency == query.urgency)
+    if query.q:
+        stmt = stmt.where(Task.title.contains(query.q, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    order = (Task.completed_at.desc(),) if query.view == "done" else (
+        Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at)
+    rows = session.scalars(stmt.order_by(*order).limit(query.limit).offset(query.offset)).all()
+    return list(rows), total
+
+
+def counts(session: Session, people: list[str], now: datetime) -> dict:
+    mine = and_(Task.state == "open", Task.assignee.in_(people))
+    claimable = select(TaskCandidate.task_id).where(TaskCandidate.person_id.in_(people))
+    group = and_(Task.state == "open", Task.assignee.is_(None), Task.id.in_(claimable))
+    overdue = and_(Task.due_at.is_not(None), Task.due_at < now)
+    row = session.execute(select(
+        func.count().filter(mine), func.count().filter(group), func.count().filter(and_(or_(mine, group), overdue)),
+    ).select_from(Task).where(Task.state == "open")).one()
+    return {"mine": row[0], "group": row[1], "overdue": row[2]}

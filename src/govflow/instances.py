@@ -1,0 +1,233 @@
+"""Running instances. Every step — start, complete a user task, fire timers — happens inside the
+caller's write transaction: the snapshot, the inbox rows, the timer column and the events change
+together or not at all. The instance row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite
+writers are already serialised), and ``lock_version`` guards against any write that slipped past.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, forms, inbox
+from .audit import EventBatch
+from .auth import Actor
+from .definitions import Definition
+from .engine import spiff
+from .engine.data import check_data
+from .engine.scripting import GovScriptEngine
+from .errors import Conflict, NotFound, ProcessFailed, ValidationFailed
+from .models import Instance, Task
+from .system import Govflow
+from .timeutil import isoformat, utc
+
+
+@dataclass
+class Step:
+    """One step of one instance, inside one transaction."""
+    gf: Govflow
+    session: Session
+    instance: Instance
+    definition: Definition
+    engine: GovScriptEngine
+    now: datetime
+    events: EventBatch
+
+    def restore(self):
+        return restore(self.instance, self.definition, self.engine)
+
+    def write(self, workflow) -> None:
+        """Run the engine to its next wait, then store everything derived from the result."""
+        with engine_errors():
+            workflow.do_engine_steps()
+        for call in self.engine.record.service_calls:
+            self.events.record("service_task", "system", self.now, call, self.instance.id)
+        data = current_data(workflow)
+        self.instance.business_key = _text(data.get("business_key")) or self.instance.business_key
+        self.instance.title = _text(data.get("title")) or self.instance.title
+        snapshot = spiff.dump(workflow)
+        self.instance.snapshot = snapshot
+        self.instance.snapshot_hash = _digest(snapshot)
+        self.instance.next_timer_at = _next_timer(workflow)
+        inbox.derive(self.session, self.instance, workflow, self.definition, self.engine.runtime,
+                     self.engine.record.deadlines, self.now, self.events)
+        if workflow.is_completed() and self.instance.status == "running":
+            self.instance.status, self.instance.ended_at = "completed", self.now
+            self.events.record("instance_ended", "system", self.now, {"data": data}, self.instance.id)
+        self.events.append_to(self.session)
+
+
+def restore(instance: Instance, definition: Definition, engine: GovScriptEngine):
+    """The instance's workflow, after checking that its snapshot is the one the last step wrote:
+    a snapshot whose text changed (a JSONB round trip reorders keys and SpiffWorkflow then restores
+    task data as {} without a word, trap 6; or an edit behind govflow's back) is refused."""
+    if _digest(instance.snapshot) != instance.snapshot_hash:
+        raise ProcessFailed(f"流程实例 {instance.id} 的快照与最后一次写入时的校验值不符，已拒绝加载（可能被改动）")
+    return spiff.restore(instance.snapshot, definition.spec, definition.subprocess_specs, engine)
+
+
+def _digest(snapshot: str) -> str:
+    return hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+
+
+@contextmanager
+def engine_errors():
+    """A failure of the diagram's own code (a condition on missing data, a script over its limits,
+    a broken operator) refuses the step with the element and the reason; nothing is stored."""
+    try:
+        yield
+    except SpiffWorkflowException as err:
+        task = getattr(err, "task", None)
+        where = f"“{task.task_spec.bpmn_name or task.task_spec.bpmn_id}”（{task.task_spec.bpmn_id}）" if task else ""
+        raise ProcessFailed(f"流程执行出错{where}：{err}",
+                            [{"element": task.task_spec.bpmn_id if task else "", "reason": str(err)}]) from err
+
+
+def _text(value) -> str | None:
+    return value[:300] if isinstance(value, str) and value.strip() else None
+
+
+def current_data(workflow) -> dict:
+    """The instance's data as it stands: that of the last task that ran."""
+    task = workflow.last_task or workflow.task_tree
+    return task.data
+
+
+def _next_timer(workflow) -> datetime | None:
+    dues = [TimerEventDefinition.get_datetime(e.value) for e in workflow.waiting_events()
+            if e.event_type in spiff.TIMER_EVENT_TYPES and isinstance(e.value, str)]
+    return utc(min(dues)) if dues else None
+
+
+# -- start ------------------------------------------------------------------------------------------------
+def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: dict,
+          business_key: str | None = None, title: str | None = None) -> Instance:
+    if not isinstance(data, dict):
+        raise ValidationFailed("启动数据须为对象", [{"field": "data", "reason": "须为 JSON 对象"}])
+    check_data(data, "启动数据")
+    definition = gf.definitions.latest(session, process_id)
+    if definition.start_form:
+        forms.validate(definition.forms[definition.start_form], data, "启动")
+    now = gf.now(session)
+    data = copy.deepcopy(data)
+    instance = Instance(process_version_id=definition.version_id, process_id=process_id,
+                        business_key=business_key or _text(data.get("business_key")),
+                        title=title or _text(data.get("title")) or definition.name, status="running",
+                        started_at=now, started_by=actor.id, snapshot="", snapshot_hash="")
+    session.add(instance)
+    session.flush()
+    step = _step(gf, session, instance, definition, now)
+    step.events.record("instance_started", actor.id, now,
+                       {"process_id": process_id, "version": definition.version, "data": data,
+                        "business_key": instance.business_key, "title": instance.title}, instance.id)
+    step.write(spiff.new_workflow(definition.spec, definition.subprocess_specs, step.engine, data))
+    return instance
+
+
+def _step(gf: Govflow, session: Session, instance: Instance, definition: Definition, now: datetime) -> Step:
+    engine = GovScriptEngine(gf.runtime(session), now, instance.id, instance.process_id)
+    return Step(gf, session, instance, definition, engine, now, EventBatch())
+
+
+def lock(session: Session, instance_id: int) -> Instance:
+    instance = session.scalars(select(Instance).where(Instance.id == instance_id).with_for_update()
+                               .execution_options(populate_existing=True)).first()
+    if instance is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    return instance
+
+
+def open_step(gf: Govflow, session: Session, instance_id: int) -> Step:
+    instance = lock(session, instance_id)
+    definition = gf.definitions.get(session, instance.process_version_id)
+    return _step(gf, session, instance, definition, gf.now(session))
+
+
+# -- complete a user task -----------------------------------------------------------------------------------
+def complete(step: Step, row: Task, actor: Actor, data: dict, acting_for: str | None,
+             extra: dict | None = None) -> None:
+    """Complete ``row``'s task with the submitted form ``data`` (the row is locked and checked by
+    the caller: see ``tasks.complete``)."""
+    workflow = step.restore()
+    task = workflow.get_task_from_id(UUID(row.id))
+    if task is None or task.state != TaskState.READY:
+        raise Conflict("该任务已不在待办状态（可能已被他人办理或已撤销）")
+    form_step = step.definition.step(task.task_spec.bpmn_id)
+    schema = step.definition.forms.get(form_step.form) if form_step.form else None
+    if schema is not None:
+        forms.validate(schema, data)
+    else:
+        check_data(data, "表单数据")
+    submitted = copy.deepcopy(data)
+    if form_step.variable:
+        task.data[form_step.variable] = submitted
+    else:
+        # Replace top-level keys, never DeepMerge: it dedupes lists and keeps stale items (trap 5).
+        task.data.update(submitted)
+    with engine_errors():
+        task.run()
+    row.state, row.completed_at, row.completed_by, row.acting_for = "completed", step.now, actor.id, acting_for
+    payload = {"step": row.step_id, "name": row.step_name, "data": submitted, **(extra or {})}
+    step.events.record("task_completed", actor.id, step.now, payload, step.instance.id, row.id)
+    step.write(workflow)
+
+
+# -- timers --------------------------------------------------------------------------------------------------
+def fire_timers(step: Step) -> int:
+    """Fire the instance's due timers; return how many fired (0 if another worker got there first)."""
+    due = step.instance.next_timer_at
+    if step.instance.status != "running" or due is None or due > step.now:
+        return 0
+    workflow = step.restore()
+    fired = [e for e in workflow.waiting_events() if e.event_type in spiff.TIMER_EVENT_TYPES
+             and isinstance(e.value, str) and TimerEventDefinition.get_datetime(e.value) <= step.now]
+    with engine_errors():
+        workflow.refresh_timers()
+    for event in fired:
+        step.events.record("timer_fired", "system", step.now, {"timer": event.name, "due": event.value},
+                           step.instance.id)
+    step.write(workflow)
+    return len(fired)
+
+
+def claim_due_instance(session: Session, now: datetime) -> int | None:
+    """One due instance, locked for this transaction; SKIP LOCKED lets several workers share the
+    work on PostgreSQL without firing a timer twice."""
+    return session.scalars(select(Instance.id).where(Instance.status == "running", Instance.next_timer_at <= now)
+                           .order_by(Instance.next_timer_at).limit(1).with_for_update(skip_locked=True)).first()
+
+
+def show(gf: Govflow, session: Session, instance: Instance) -> dict:
+    definition = gf.definitions.get(session, instance.process_version_id)
+    engine = GovScriptEngine(gf.runtime(session), gf.now(session), instance.id, instance.process_id)
+    workflow = restore(instance, definition, engine)
+    return {
+        "id": instance.id, "process_id": instance.process_id, "version": definition.version,
+        "process_name": definition.name, "business_key": instance.business_key, "title": instance.title,
+        "status": instance.status, "started_at": isoformat(instance.started_at), "started_by": instance.started_by,
+        "ended_at": isoformat(instance.ended_at) if instance.ended_at else None,
+        "next_timer_at": isoformat(instance.next_timer_at) if instance.next_timer_at else None,
+        "data": copy.deepcopy(current_data(workflow)),
+        "completed_steps": sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                                   if t.task_spec.bpmn_id}),
+        "current_steps": sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(
+            state=TaskState.READY | TaskState.WAITING | TaskState.STARTED) if t.task_spec.bpmn_id}),
+    }
+
+
+def record_violation(gf: Govflow, actor_id: str, blocked, instance_id: int | None = None,
+                     task_id: str | None = None, context: dict | None = None) -> None:
+    """A blocked step stores nothing — except the fact that a rule blocked it, and why."""
+    with gf.store.write() as session:
+        audit.append(session, "rule_violation", actor_id, gf.now(session),
+                     {"violations": [v.to_dict() for v in blocked.violations], **(context or {})},
+                     instance_id, task_id)

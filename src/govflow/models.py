@@ -1,0 +1,205 @@
+"""The tables. Snapshots are text (never JSONB: SPIFFWORKFLOW-NOTES trap 6); everything the inbox
+queries is a column with an index next to it; times are stored in UTC and shown in +08:00."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL alike."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: govflow stores aware datetimes only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# -- organisation and accounts ------------------------------------------------------------------------
+class OrganisationVersion(Base):
+    """The organisation as loaded from TOML; the newest row is in force."""
+    __tablename__ = "organisation"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[str] = mapped_column(Text)          # JSON of the parsed TOML (passwords removed)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    loaded_by: Mapped[str] = mapped_column(String(40))
+
+
+class Account(Base):
+    __tablename__ = "account"
+    person_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Leave(Base):
+    """请假/外出: while a leave runs, the person's tasks are acted on by their substitute (P1/P2)."""
+    __tablename__ = "leave"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(40), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- calendar and clock -------------------------------------------------------------------------------
+class CalendarDay(Base):
+    """An administrator's override of one day (a holiday or a 调休 make-up working day)."""
+    __tablename__ = "calendar_day"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CalendarYear(Base):
+    """A year whose official schedule has been entered: its days are no longer estimated."""
+    __tablename__ = "calendar_year"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClockSetting(Base):
+    """The demo/test clock: a frozen instant or an offset from the real time. One row."""
+    __tablename__ = "clock_setting"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    offset_seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+# -- definitions --------------------------------------------------------------------------------------
+class Blob(Base):
+    """Content stored once by its SHA-256: a BPMN file or a form schema."""
+    __tablename__ = "blob"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))        # "bpmn" | "form"
+    content: Mapped[str] = mapped_column(Text)
+
+
+class ProcessVersion(Base):
+    __tablename__ = "process_version"
+    __table_args__ = (Index("ux_process_version", "process_id", "version", unique=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    bpmn_hash: Mapped[str] = mapped_column(ForeignKey("blob.hash"))
+    forms: Mapped[str] = mapped_column(Text, default="{}")   # JSON {form file name: blob hash}
+    filename: Mapped[str] = mapped_column(String(200))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deployed_by: Mapped[str] = mapped_column(String(40))
+
+
+# -- instances and their derived rows -----------------------------------------------------------------
+class Instance(Base):
+    __tablename__ = "instance"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)    # running | completed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[str] = mapped_column(String(40))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    snapshot: Mapped[str] = mapped_column(Text)
+    snapshot_hash: Mapped[str] = mapped_column(String(64))
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    lock_version: Mapped[int] = mapped_column(Integer)
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class Task(Base):
+    """The inbox: one row per user task, derived from the snapshot after every step."""
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_assignee_open", "assignee", "state", "due_at"),
+        Index("ix_task_state_due", "state", "due_at"),
+        Index("ix_task_process_state", "process_id", "state"),
+        Index("ix_task_done_by", "completed_by", "completed_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)        # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    business_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    step_id: Mapped[str] = mapped_column(String(100))
+    step_name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(40))
+    form: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(40), nullable=True)   # 委派: who gets it back
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgency: Mapped[str] = mapped_column(String(10), default="一般")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(12))       # open | completed | cancelled
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    acting_for: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    pressed_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_pressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TaskCandidate(Base):
+    """Who may claim an unassigned task (a lane that resolves to a group)."""
+    __tablename__ = "task_candidate"
+    task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    __table_args__ = (Index("ix_candidate_person", "person_id", "task_id"),)
+
+
+# -- the event log ------------------------------------------------------------------------------------
+class Event(Base):
+    """Append-only, hash-chained: ``hash`` covers the row and the previous row's hash."""
+    __tablename__ = "event"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))           # +08:00 ISO text, exactly as hashed
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    instance_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    payload: Mapped[str] = mapped_column(Text)            # canonical JSON, exactly as hashed
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_event_instance", "instance_id", "instance_seq"),)
+
+
+class ChainHead(Base):
+    """The last link of the chain; appending locks this row so that the chain stays a line."""
+    __tablename__ = "chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+

@@ -1,0 +1,15 @@
+"""Rule checks: pure functions over data that name their rule id (RULES.md) and quote the article
+they enforce. They are plugged into diagrams as service-task operators (``govflow.operators``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str       # "T4"
+    article: str    # "巴州常务会议规则 第十七条"
+    message: str    # "未附合法性审查意见，议题不得提请常务会议审议"
+
+    def to_dict(self) -> dict:
+        return {"rule": self.rule, "article": self.article, "message": self.message}

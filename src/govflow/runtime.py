@@ -1,0 +1,22 @@
+"""What a step of a workflow may consult besides its own data: the organisation, the
+jurisdiction's profile and the 工作日 calendar. Built per step; the calendar is read only if the
+step computes a deadline."""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Callable
+
+from .org import Organisation
+from .profiles import Profile
+from .workdays import WorkdayCalendar
+
+
+class Runtime:
+    def __init__(self, org: Organisation, profile: Profile, load_calendar: Callable[[], WorkdayCalendar]):
+        self.org = org
+        self.profile = profile
+        self._load_calendar = load_calendar
+
+    @cached_property
+    def calendar(self) -> WorkdayCalendar:
+        return self._load_calendar()

@@ -1,0 +1,228 @@
+"""Operations on a task in someone's inbox, each audited: claim/unclaim, complete, 转办 (hand
+over), 委派 (delegate and get it back), comment, 催办 (press the holder). Substitution applies:
+while a holder is away, the person the rules name acts for them, and the task and its events say
+so (P1/P2, ``substitution``)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import instances
+from .auth import Actor
+from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .inbox import candidates
+from .instances import Step
+from .models import Event, Instance, Task
+from .substitution import Acting, away_at, substitute_for
+from .system import Govflow
+from .timeutil import chinese_moment
+
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How the actor stands to a task."""
+    may_act: bool
+    acting: Acting | None = None
+
+    @property
+    def acting_for(self) -> str | None:
+        return self.acting.principal if self.acting else None
+
+
+def standing(gf: Govflow, session: Session, actor: Actor, row: Task, now) -> Standing:
+    if row.assignee == actor.id:
+        return Standing(True)
+    holders = [row.assignee] if row.assignee else candidates(session, row.id)
+    if row.assignee is None and actor.id in holders:
+        return Standing(True)
+    runtime = gf.runtime(session)
+    away = away_at(session, now)
+    for holder in holders:
+        acting = substitute_for(runtime.org, runtime.profile, away, holder)
+        if acting and acting.substitute == actor.id:
+            return Standing(True, acting)
+    return Standing(False)
+
+
+def _locked(gf: Govflow, session: Session, task_id: str) -> tuple[Step, Task]:
+    first = session.get(Task, task_id)
+    if first is None:
+        raise NotFound("任务不存在")
+    step = instances.open_step(gf, session, first.instance_id)
+    row = session.get(Task, task_id, populate_existing=True)    # as it stands after the lock
+    return step, row
+
+
+def _open(step: Step, row: Task) -> None:
+    if row.state == "completed":
+        who = step.engine.runtime.org.display_name(row.completed_by)
+        raise Conflict(f"该任务已于 {chinese_moment(row.completed_at)} 由{who}办理完毕，请勿重复提交")
+    if row.state != "open":
+        raise Conflict("该任务已撤销")
+
+
+def _acting_step(step: Step, actor: Actor, row: Task) -> Standing:
+    _open(step, row)
+    stand = standing(step.gf, step.session, actor, row, step.now)
+    if not stand.may_act:
+        raise Forbidden("您不是该任务的办理人")
+    return stand
+
+
+def _record(step: Step, kind: str, actor: Actor, row: Task, payload: dict) -> None:
+    step.events.record(kind, actor.id, step.now, {"step": row.step_id, **payload}, row.instance_id, row.id)
+    step.events.append_to(step.session)
+
+
+def _substitution_payload(stand: Standing) -> dict:
+    if not stand.acting:
+        return {}
+    a = stand.acting
+    return {"acting_for": a.principal, "rule": a.rule, "article": a.article}
+
+
+# -- operations -------------------------------------------------------------------------------------------
+def complete(gf: Govflow, session: Session, actor: Actor, task_id: str, data: dict) -> Task:
+    step, row = _locked(gf, session, task_id)
+    stand = _acting_step(step, actor, row)
+    if row.owner is not None:
+        raise Conflict(f"该任务由 {row.owner} 委派给 {row.assignee}，须先交回委派人（办结委派）再办理")
+    if row.assignee is None:
+        row.assignee = actor.id
+        step.events.record("task_claimed", actor.id, step.now, {"step": row.step_id, "auto": True},
+                           row.instance_id, row.id)
+    if stand.acting:
+        step.events.record("substitution", actor.id, step.now, _substitution_payload(stand), row.instance_id, row.id)
+    instances.complete(step, row, actor, data, stand.acting_for, _substitution_payload(stand))
+    return row
+
+
+def claim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
+    step, row = _locked(gf, session, task_id)
+    _open(step, row)
+    if row.assignee is not None:
+        raise Conflict(f"该任务已由 {row.assignee} 认领")
+    stand = _acting_step(step, actor, row)
+    row.assignee = actor.id
+    _record(step, "task_claimed", actor, row, _substitution_payload(stand))
+    return row
+
+
+def unclaim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
+    step, row = _locked(gf, session, task_id)
+    _open(step, row)
+    if row.assignee != actor.id:
+        raise Forbidden("只有认领人可以退回认领")
+    if not candidates(session, row.id):
+        raise Conflict("该任务直接指派给您，不能退回到组待办；如需他人办理请使用转办")
+    row.assignee = None
+    _record(step, "task_unclaimed", actor, row, {})
+    return row
+
+
+def transfer(gf: Govflow, session: Session, actor: Actor, task_id: str, to: str, reason: str = "") -> Task:
+    """转办: the task becomes the other person's."""
+    step, row = _locked(gf, session, task_id)
+    stand = _acting_step(step, actor, row)
+    _check_person(gf, session, to, row)
+    previous = row.assignee
+    row.assignee, row.owner = to, None
+    _record(step, "task_transferred", actor, row,
+            {"from": previous, "to": to, "reason": _short(reason), **_substitution_payload(stand)})
+    return row
+
+
+def delegate(gf: Govflow, session: Session, actor: Actor, task_id: str, to: str, note: str = "") -> Task:
+    """委派: the other person works on it and hands it back; the owner completes it."""
+    step, row = _locked(gf, session, task_id)
+    stand = _acting_step(step, actor, row)
+    if row.owner is not None:
+        raise Conflict("该任务已在委派中")
+    _check_person(gf, session, to, row)
+    row.owner, row.assignee = row.assignee or actor.id, to
+    _record(step, "task_delegated", actor, row, {"owner": row.owner, "to": to, "note": _short(note),
+                                                 **_substitution_payload(stand)})
+    return row
+
+
+def resolve(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str = "") -> Task:
+    """The delegate hands the task back to its owner, with an opinion."""
+    step, row = _locked(gf, session, task_id)
+    _open(step, row)
+    if row.owner is None or row.assignee != actor.id:
+        raise Forbidden("只有被委派人可以交回委派任务")
+    owner = row.owner
+    row.assignee, row.owner = owner, None
+    _record(step, "delegation_returned", actor, row, {"to": owner, "note": _short(note)})
+    return row
+
+
+def comment(gf: Govflow, session: Session, actor: Actor, task_id: str, text: str) -> Task:
+    step, row = _locked(gf, session, task_id)
+    if not may_view(gf, session, actor, row, step.now):
+        raise Forbidden("您无权查看该任务")
+    if not text or not text.strip():
+        raise ValidationFailed("意见不能为空", [{"field": "text", "reason": "不能为空"}])
+    _record(step, "comment", actor, row, {"text": _short(text)})
+    return row
+
+
+def press(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str = "") -> Task:
+    """催办: the holder sees the press (count and time) on the task in their inbox."""
+    step, row = _locked(gf, session, task_id)
+    _open(step, row)
+    if not _may_press(gf, session, actor, row):
+        raise Forbidden("只有领导、办公室、督查部门或发起人可以催办")
+    row.pressed_count += 1
+    row.last_pressed_at = step.now
+    holders = [row.assignee] if row.assignee else candidates(session, row.id)
+    _record(step, "task_pressed", actor, row, {"holders": holders, "note": _short(note), "count": row.pressed_count})
+    return row
+
+
+def _may_press(gf: Govflow, session: Session, actor: Actor, row: Task) -> bool:
+    org = gf.organisation(session)
+    if actor.post in ("head", "executive_deputy", "deputy", "secretary_general") or actor.department == org.office_id:
+        return True
+    if actor.department and "督查" in org.departments[actor.department].duties:
+        return True
+    return session.get(Instance, row.instance_id).started_by == actor.id
+
+
+def _check_person(gf: Govflow, session: Session, person_id: str, row: Task) -> None:
+    if gf.organisation(session).person(person_id) is None:
+        raise ValidationFailed("转交对象不存在", [{"field": "to", "reason": f"未知人员 {person_id}"}])
+    if person_id == row.assignee:
+        raise ValidationFailed("不能转交给当前办理人本人", [{"field": "to", "reason": "与当前办理人相同"}])
+
+
+def _short(text: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT:
+        raise ValidationFailed(f"文字过长（上限 {MAX_TEXT} 字）", [{"field": "text", "reason": "过长"}])
+    return text
+
+
+# -- reading ----------------------------------------------------------------------------------------------
+def may_view(gf: Govflow, session: Session, actor: Actor, row: Task, now) -> bool:
+    if actor.has("admin") or actor.has("auditor"):
+        return True
+    if actor.id in (row.assignee, row.owner, row.completed_by) or actor.id in candidates(session, row.id):
+        return True
+    if session.get(Instance, row.instance_id).started_by == actor.id:
+        return True
+    return standing(gf, session, actor, row, now).may_act
+
+
+def history(session: Session, instance_id: int) -> list[dict]:
+    """Completed steps, comments and presses of the instance, in order: the opinions so far."""
+    kinds = ("task_completed", "comment", "task_pressed", "task_transferred", "task_delegated", "delegation_returned")
+    events = session.scalars(select(Event).where(Event.instance_id == instance_id, Event.type.in_(kinds))
+                             .order_by(Event.seq))
+    return [{"type": e.type, "actor": e.actor, "at": e.at, "task_id": e.task_id, **json.loads(e.payload)}
+            for e in events]
