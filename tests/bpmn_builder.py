@@ -86,7 +86,7 @@ def flow(id_: str, source: str, target: str, condition: str | None = None) -> st
 
 
 def chain(*ids: str) -> str:
-    return "\n".join(flow(f"f_{a}_{b}", a, b) for a, b in zip(ids, ids[1:]))
+    return "\n".join(flow(f"f_{a}_{b}", a, b) for a, b in zip(ids, ids[1:], strict=False))
 
 
 def boundary_timer(id_: str, attached: str, expression: str, kind: str = "timeDate", cancel: bool = False) -> str:

@@ -15,18 +15,29 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import inspect, update
 
 import govflow.engine.spiff  # noqa: F401  (lifts the depth cap on import)
+from bpmn_builder import (
+    boundary_timer,
+    chain,
+    diagram,
+    end,
+    flow,
+    parallel_multi,
+    pgw,
+    script,
+    service,
+    start,
+    user,
+    xgw,
+)
+from conftest import REPO, load_org
 from govflow import admin, worker
 from govflow.bpmn.xml import read
 from govflow.errors import ProcessFailed, ValidationFailed
 from govflow.models import Instance
 from govflow.operators import operator
 from govflow.timeutil import SHANGHAI
-
-from bpmn_builder import (boundary_timer, chain, diagram, end, flow, parallel_multi, pgw, script, service, start,
-                          user, xgw)
 from helpers import complete, count, deploy_xml, events, holder, open_tasks, task, workflow
 from helpers import start as start_instance
-from conftest import REPO, load_org
 
 OFFICE = "办公室"
 
@@ -56,7 +67,7 @@ def bare_workflow(xml: bytes, process_id: str, data: dict, engine=None) -> BpmnW
     return wf
 
 
-# -- trap 1: timer text is a Python expression ----------------------------------------------------------------
+# -- trap 1: timer text is a Python expression -----------------------------------------------------------------------
 def timer_diagram(expression: str, kind: str) -> bytes:
     return diagram("timer_trap", start(), user("wait", form="press_record.json"),
                    boundary_timer("late", "wait", expression, kind=kind, cancel=True),
@@ -93,7 +104,7 @@ def test_trap1_unusable_timer_text_is_rejected_with_the_element():
         assert normalise(kind, bad)[1], bad
 
 
-# -- trap 2: errors inside call_service are masked ---------------------------------------------------------------
+# -- trap 2: errors inside call_service are masked -------------------------------------------------------------------
 def test_trap2_spiffworkflow_masks_service_errors_as_script_name_error():
     class Failing(TaskDataEnvironment):
         def call_service(self, context, **kwargs):
@@ -113,7 +124,7 @@ def test_trap2_govflow_reports_the_operators_own_error(system):
     assert count(system, Instance) == before                 # nothing stored
 
 
-# -- trap 3: parallel branches writing the same key -------------------------------------------------------------
+# -- trap 3: parallel branches writing the same key ------------------------------------------------------------------
 def test_trap3_branches_writing_one_key_are_rejected_at_deploy(system):
     xml = diagram("veto", start(), pgw("split"), user("a", form="countersign.json"),
                   user("b", form="countersign.json"), pgw("join"), end(),
@@ -131,7 +142,8 @@ def test_trap3_a_countersign_veto_survives_the_join(system):
     deploy_xml(system, (REPO / "processes" / "dept_request.bpmn").read_bytes())
     instance_id = start_instance(system, "zhongjie", "dept_request",
                                  {"title": "关于调整预算的请示", "department": "czj", "urgency": "一般"})
-    complete(system, "zhongjie", task(system, instance_id, "office_review").id, {"decision": "拟办", "opinion": "拟同意"})
+    complete(system, "zhongjie", task(system, instance_id, "office_review").id,
+             {"decision": "拟办", "opinion": "拟同意"})
     complete(system, "zhongjie", task(system, instance_id, "office_check").id, {"decision": "同意"})
     leader = task(system, instance_id, "leader_countersign")
     complete(system, holder(system, leader), leader.id, {"decision": "不同意", "opinion": "资金来源不明"})
@@ -140,13 +152,14 @@ def test_trap3_a_countersign_veto_survives_the_join(system):
     assert tally["passed"] is False and tally["disagree"] == 1
 
 
-# -- trap 4: nested task data shared by reference -----------------------------------------------------------------
+# -- trap 4: nested task data shared by reference --------------------------------------------------------------------
 def shared_data_diagram() -> bytes:
     return diagram("shared", start(), pgw("split"), script("edit", 'doc["meta"]["status"] = "已改"'),
                    user("a", form="press_record.json", variable="a"),
                    user("b", form="press_record.json", variable="b"), pgw("join"), end(),
                    flow("f0", "start", "split"), flow("f1", "split", "edit"), flow("f2", "edit", "a"),
-                   flow("f3", "split", "b"), flow("f4", "a", "join"), flow("f5", "b", "join"), flow("f6", "join", "end"),
+                   flow("f3", "split", "b"), flow("f4", "a", "join"), flow("f5", "b", "join"),
+                   flow("f6", "join", "end"),
                    lanes={OFFICE: ["start", "split", "edit", "a", "b", "join", "end"]})
 
 
@@ -168,7 +181,7 @@ def test_trap4_govflow_branches_and_history_keep_their_own_data(system):
     assert json.loads(started.payload)["data"]["doc"]["meta"]["status"] == "草稿"
 
 
-# -- trap 5: DeepMerge keeps stale list items ---------------------------------------------------------------------
+# -- trap 5: DeepMerge keeps stale list items ------------------------------------------------------------------------
 LIST_FORM = json.dumps({"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}}}})
 
 
@@ -192,7 +205,7 @@ def test_trap5_govflow_replaces_the_submitted_list(system):
     assert workflow(system, instance_id).last_task.data["items"] == ["丙", "丙"]
 
 
-# -- trap 6: snapshot restore depends on key order ---------------------------------------------------------------
+# -- trap 6: snapshot restore depends on key order -------------------------------------------------------------------
 def _reordered(snapshot: str) -> str:
     """A JSONB round trip sorts object keys (shorter first, then bytewise); for task ids that
     order is as good as random, so some children end up before their parents. Reversing the
@@ -230,7 +243,7 @@ def test_trap6_govflow_stores_text_and_refuses_a_reordered_snapshot(system):
         complete(system, "zhongjie", edit.id, {"items": ["甲"]})
 
 
-# -- trap 7: a data key named typename --------------------------------------------------------------------------------
+# -- trap 7: a data key named typename -------------------------------------------------------------------------------
 def test_trap7_typename_breaks_spiffworkflow_restore():
     from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
     from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -288,7 +301,7 @@ def test_trap8_govflow_runs_a_600_pass_loop_to_the_end(system):
     assert open_tasks(system, instance_id) == []
 
 
-# -- trap 9: multi-instance completionCondition sees only the last child -------------------------------------------------
+# -- trap 9: multi-instance completionCondition sees only the last child ---------------------------------------------
 def countersign_diagram(condition: str = "") -> bytes:
     multi = parallel_multi("departments", "department", "opinions", "opinion", condition)
     return diagram("k_of_n", start(), user("sign", form="countersign.json", variable="opinion", multi=multi),
@@ -310,13 +323,13 @@ def test_trap9_two_of_three_is_decided_by_govflow_after_the_join(system):
     heads = {p.id for p in load_org("bazhou").people.values()
              if p.post == "dept_head" and p.department in ("czj", "fgj", "sfj")}
     assert {t.assignee for t in signs} == heads and len(signs) == 3
-    for row, decision in zip(signs, ("同意", "不同意", "同意")):
+    for row, decision in zip(signs, ("同意", "不同意", "同意"), strict=True):
         complete(system, row.assignee, row.id, {"decision": decision})
     tally = workflow(system, instance_id).last_task.data["tally"]
     assert tally == {**tally, "agree": 2, "disagree": 1, "required": 2, "passed": True}
 
 
-# -- trap 10: plain eval/exec --------------------------------------------------------------------------------------------
+# -- trap 10: plain eval/exec ----------------------------------------------------------------------------------------
 def test_trap10_spiffworkflow_expressions_reach_every_class():
     classes = TaskDataEnvironment().evaluate("().__class__.__base__.__subclasses__()", {})
     assert len(classes) > 100
@@ -333,7 +346,7 @@ def test_trap10_govflow_rejects_escapes_at_deploy_and_bounds_running_time(system
         start_instance(system, "zhongjie", "spin", {})
 
 
-# -- trap 11: to_dict is not JSON-safe ---------------------------------------------------------------------------------
+# -- trap 11: to_dict is not JSON-safe -------------------------------------------------------------------------------
 def test_trap11_operator_datetimes_become_json_text(system, api):
     deploy_xml(system, diagram("moment", start(), service("s", "test.moment", result="stamp"),
                                user("look", form="press_record.json"), end(), chain("start", "s", "look", "end"),
@@ -343,13 +356,14 @@ def test_trap11_operator_datetimes_become_json_text(system, api):
     assert shown["data"]["stamp"] == {"at": "2026-11-23T09:30:00+08:00"}
 
 
-# -- trap 12: service tasks without an operator, Camunda attributes, JUEL ------------------------------------------------
+# -- trap 12: service tasks without an operator, Camunda attributes, JUEL --------------------------------------------
 def test_trap12_foreign_service_tasks_and_juel_are_rejected_with_reasons(system):
     camunda = ('<bpmn:serviceTask id="mail" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
                'camunda:class="org.example.Mail"/>')
     xml = diagram("foreign", start(), camunda, xgw("gw", default="f_no"), user("yes", form="press_record.json"),
                   end("e1"), end("e2"), flow("f0", "start", "mail"), flow("f1", "mail", "gw"),
-                  flow("f_yes", "gw", "yes", condition="${approved}"), flow("f_no", "gw", "e2"), flow("f2", "yes", "e1"),
+                  flow("f_yes", "gw", "yes", condition="${approved}"), flow("f_no", "gw", "e2"),
+                  flow("f2", "yes", "e1"),
                   lanes={OFFICE: ["start", "mail", "gw", "yes", "e1", "e2"]})
     with pytest.raises(ValidationFailed) as raised:
         deploy_xml(system, xml)

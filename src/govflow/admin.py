@@ -45,7 +45,8 @@ def set_calendar_day(gf: Govflow, session: Session, day: date, workday: bool, no
     row = session.get(CalendarDay, day) or CalendarDay(day=day)
     row.workday, row.note = workday, note[:100]
     session.add(row)
-    audit.append(session, "calendar_changed", actor, gf.now(session), {"day": day.isoformat(), "workday": workday, "note": note})
+    audit.append(session, "calendar_changed", actor, gf.now(session),
+                 {"day": day.isoformat(), "workday": workday, "note": note})
 
 
 def load_calendar_year(gf: Govflow, session: Session, year: int, holidays: list[date], workdays: list[date],
@@ -78,5 +79,6 @@ def set_clock(gf: Govflow, session: Session, at: datetime, frozen: bool, actor: 
 
 def advance_clock(gf: Govflow, session: Session, delta: timedelta, actor: str) -> datetime:
     now = gf.clock.advance(session, delta)
-    audit.append(session, "clock_set", actor, gf.now(session), {"now": now.isoformat(), "advanced_seconds": delta.total_seconds()})
+    audit.append(session, "clock_set", actor, gf.now(session),
+                 {"now": now.isoformat(), "advanced_seconds": delta.total_seconds()})
     return now

@@ -172,7 +172,10 @@ def calendar_set(ctx, day, workday, note):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def calendar_load(ctx, file):
-    """录入一年的放假安排：JSON {"year": 2027, "source": "国办发明电〔2026〕N号", "holidays": [...], "workdays": [...]}。"""
+    """录入一年的放假安排。
+
+    FILE 为 JSON：{"year": 2027, "source": "国办发明电〔2026〕N号", "holidays": [...], "workdays": [...]}。
+    """
     try:
         document = json.loads(Path(file).read_text(encoding="utf-8"))
         year, source = int(document["year"]), str(document["source"])
@@ -271,7 +274,8 @@ def demo(profile, host, port):
 
 
 def _print_logins(org: Organisation, host: str, port: int) -> None:
-    click.echo(f"\ngovflow 演示：{org.name}（规则 {org.profile_id}）\n地址：http://{host}:{port}/\n演示账号（密码均为 demo）：")
+    click.echo(f"\ngovflow 演示：{org.name}（规则 {org.profile_id}）")
+    click.echo(f"地址：http://{host}:{port}/\n演示账号（密码均为 demo）：")
     shown = set()
     for post, label in (("head", "区长"), ("executive_deputy", "常务副职"), ("deputy", "副职"),
                         ("office_director", "办公室主任"), ("office_clerk", "办公室"), ("dept_staff", "部门")):

@@ -41,7 +41,8 @@ SCHEMAS = {
                          "source": {"type": "string", "title": "依据（如国务院办公厅通知文号）", "minLength": 1,
                                     "maxLength": 200}}},
     "SetClock": {"type": "object", "required": ["now"], "additionalProperties": False,
-                 "properties": {"now": {**_MOMENT, "title": "时间"}, "frozen": {"type": "boolean", "title": "是否冻结"}}},
+                 "properties": {"now": {**_MOMENT, "title": "时间"},
+                                "frozen": {"type": "boolean", "title": "是否冻结"}}},
     "AdvanceClock": {"type": "object", "additionalProperties": False, "minProperties": 1,
                      "properties": {"days": {"type": "integer", "title": "天", "minimum": 0, "maximum": 3660},
                                     "hours": {"type": "integer", "title": "小时", "minimum": 0, "maximum": 87840},
@@ -127,8 +128,9 @@ PATHS = {
 def document() -> dict:
     return {
         "openapi": "3.1.0",
-        "info": {"title": "govflow API", "version": "1", "description": "议题申报上会、公文审批与签发、议定事项督办的流程接口。"
-                 "所有时间为北京时间（+08:00）；错误以中文说明，并逐项列出原因。"},
+        "info": {"title": "govflow API", "version": "1",
+                 "description": "议题申报上会、公文审批与签发、议定事项督办的流程接口。"
+                                "所有时间为北京时间（+08:00）；错误以中文说明，并逐项列出原因。"},
         "servers": [{"url": "/api/v1"}],
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},

@@ -68,8 +68,9 @@ def add_leave():
         runtime = system.runtime(session)
         leave = record_leave(session, runtime.org, runtime.profile, data["person"], starts, ends,
                              data.get("reason", ""), actor().id)
-        audit.append(session, "leave_recorded", actor().id, system.now(session), {"leave": leave.id, "person": leave.person_id,
-                                                    "starts_at": data["starts_at"], "ends_at": data["ends_at"]})
+        audit.append(session, "leave_recorded", actor().id, system.now(session),
+                     {"leave": leave.id, "person": leave.person_id, "starts_at": data["starts_at"],
+                      "ends_at": data["ends_at"]})
         result = _leave(leave, runtime.org)
     return jsonify(result), 201
 

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from .. import forms as form_files
 from .. import operators
 from ..audit import EventBatch
+from ..engine import spiff
 from ..errors import ValidationFailed
 from ..models import Blob, ProcessVersion
 from . import lint
 from .problems import Problem
 from .xml import NS, Unreadable, read, to_bytes, xsd_problems
-from ..engine import spiff
 
 
 @dataclass

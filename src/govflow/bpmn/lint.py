@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import ParallelMultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import ParallelMultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
@@ -27,6 +27,7 @@ FormLoader = Callable[[str], dict]    # form name -> schema; raises FormInvalid
 
 _ACTIVITIES = {"task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask",
                "businessRuleTask", "subProcess", "callActivity", "transaction", "adHocSubProcess"}
+_EVENTS = {"startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 _GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
 _CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 
@@ -50,8 +51,7 @@ def check_xml(tree, load_form: FormLoader) -> list[Problem]:
     if not processes:
         return [Problem("(文件)", "文件中没有流程（bpmn:process）")]
     if not executable:
-        return [Problem(p.get("id") or "(流程)", "流程未标记为可执行（isExecutable=\"true\"）：govflow 只部署可执行流程；"
-                                                  "这类描述性模型请在建模工具中补全后勾选“可执行”") for p in processes]
+        return [Problem(p.get("id") or "(流程)", _NOT_EXECUTABLE) for p in processes]
     called = {c.get("calledElement") for c in root.iter(_q("bpmn:callActivity"))}
     ids = {p.get("id") for p in processes}
     for process in processes:
@@ -59,6 +59,10 @@ def check_xml(tree, load_form: FormLoader) -> list[Problem]:
             problems += _check_process(process, ids, load_form)
     problems += _check_definitions(root)
     return problems
+
+
+_NOT_EXECUTABLE = ("流程未标记为可执行（isExecutable=\"true\"）：govflow 只部署可执行流程；"
+                   "这类描述性模型请在建模工具中补全后勾选“可执行”")
 
 
 def _check_definitions(root) -> list[Problem]:
@@ -77,13 +81,22 @@ def _check_process(process, process_ids: set, load_form: FormLoader) -> list[Pro
         check = _ELEMENT_CHECKS.get(kind)
         if check:
             problems += check(el)
-        if kind in _ACTIVITIES and el.getparent() is not None:
+        if kind in _ACTIVITIES or kind in _EVENTS:
             problems += _implicit_split(el)
-        if kind == "callActivity" and el.get("calledElement") not in process_ids:
-            problems.append(Problem(el.get("id"), f"调用活动引用的流程 {el.get('calledElement')} 不在本文件中"))
+        if kind == "callActivity":
+            problems += _check_call(el, process_ids)
         problems += _camunda_only(el)
     problems += _parallel_writes(process, load_form)
     return problems
+
+
+def _check_call(el, process_ids: set) -> list[Problem]:
+    called = el.get("calledElement")
+    if not called:
+        return [Problem(el.get("id"), "调用活动没有指定被调用的流程（calledElement）")]
+    if called not in process_ids:
+        return [Problem(el.get("id"), f"调用活动引用的流程 {called} 不在本文件中：请把它放进同一个文件一起部署")]
+    return []
 
 
 def _implicit_split(el) -> list[Problem]:
@@ -104,8 +117,8 @@ def _camunda_only(el) -> list[Problem]:
     if not attrs:
         return []
     names = ", ".join("camunda:" + k.split("}")[1] for k in attrs)
-    return [Problem(el.get("id") or local(el), f"Camunda 扩展属性（{names}）在 govflow 中不起作用："
-                                               "办理人用泳道表示，表单用 formJsonSchemaFilename，服务用 serviceTaskOperator",
+    return [Problem(el.get("id") or local(el), f"Camunda 扩展属性（{names}）在 govflow 中不起作用：办理人用泳道表示，"
+                                               "表单用 formJsonSchemaFilename，服务用 serviceTaskOperator",
                     severity="warning")]
 
 
@@ -137,7 +150,8 @@ def _check_code(el, mode: str, what: str) -> list[Problem]:
         sandbox.check(text, mode)
     except sandbox.ScriptRejected as err:
         line = f"第 {err.line} 行：" if err.line and mode == "exec" else ""
-        return [Problem(element_id, f"{what}不被允许：{line}{err.reason}")]
+        shown = f"“{text[:60]}”" if mode == "eval" else ""
+        return [Problem(element_id, f"{what}{shown}不被允许：{line}{err.reason}（govflow 使用 Python 表达式）")]
     return []
 
 
@@ -164,11 +178,14 @@ def _check_multi_instance(el) -> list[Problem]:
         if node is None:
             continue
         if tag == "completionCondition":
-            problems.append(Problem(owner.get("id"), "多实例的完成条件（completionCondition）只能看到最后一个实例的数据，"
-                                                     "“几分之几同意”无法判定：请去掉完成条件，在其后用服务任务 countersign.tally 判定"))
+            problems.append(Problem(owner.get("id"), _COMPLETION_CONDITION))
         else:
             problems += _check_code(node, "eval", what)
     return problems
+
+
+_COMPLETION_CONDITION = ("多实例的完成条件（completionCondition）只能看到最后一个实例的数据，“几分之几同意”无法判定："
+                         "请去掉完成条件，在其后用服务任务 countersign.tally 判定")
 
 
 def _check_exclusive(el) -> list[Problem]:
@@ -177,7 +194,8 @@ def _check_exclusive(el) -> list[Problem]:
     if len(flows) < 2:
         return []
     default = el.get("default")
-    return [Problem(f.get("id"), f"{_label(el)}的分支 {f.get('id')} 没有条件，也不是默认分支：请写条件表达式或设为默认分支")
+    return [Problem(f.get("id"), f"{_label(el)}的分支 {f.get('id')} 没有条件，也不是默认分支："
+                                 "请写条件表达式或设为默认分支")
             for f in flows if f.get("id") != default and f.find(_q("bpmn:conditionExpression")) is None]
 
 
@@ -185,12 +203,14 @@ def _check_event_reference(attr: str, what: str):
     def check(el) -> list[Problem]:
         if el.get(attr):
             return []
-        return [Problem(el.getparent().get("id"), f"{what}事件没有引用{what}定义（{attr}）：请在建模工具中为它选择一个{what}")]
+        return [Problem(el.getparent().get("id"),
+                        f"{what}事件没有引用{what}定义（{attr}）：请在建模工具中为它选择一个{what}")]
     return check
 
 
 def _check_message(el) -> list[Problem]:
-    return [Problem(el.getparent().get("id") or el.get("id"), "govflow 暂不支持消息事件（外部消息无法送达流程）：请改用用户任务或信号")]
+    return [Problem(el.getparent().get("id") or el.get("id"),
+                    "govflow 暂不支持消息事件（外部消息无法送达流程）：请改用用户任务或信号")]
 
 
 def _check_receive(el) -> list[Problem]:
@@ -266,9 +286,9 @@ def _parallel_writes(process, load_form: FormLoader) -> list[Problem]:
                 for key in sorted(_writes(nodes[node_id], load_form)):
                     first = writers.setdefault(key, (index, node_id))
                     if first[0] != index and node_id not in branches[first[0]]:
-                        problems.append(Problem(node_id, f"并行分支中的 {node_id} 与 {first[1]} 都写入“{key}”，汇合时只保留"
-                                                         "最后写入的值（会签意见会被覆盖）：请让每个分支写入各自的变量"
-                                                         "（如 variableName）"))
+                        problems.append(Problem(node_id, f"并行分支中的 {node_id} 与 {first[1]} 都写入“{key}”，"
+                                                         "汇合时只保留最后写入的值（会签意见会被覆盖）："
+                                                         "请让每个分支写入各自的变量（如 variableName）"))
     return problems
 
 
@@ -360,7 +380,8 @@ def _check_human_task(task_spec, load_form: FormLoader, used_forms: set) -> list
     problems = []
     lane = task_spec.lane
     if not lane:
-        problems.append(Problem(task_spec.bpmn_id, f"用户任务“{task_spec.bpmn_name or task_spec.bpmn_id}”不在任何泳道中："
+        name = task_spec.bpmn_name or task_spec.bpmn_id
+        problems.append(Problem(task_spec.bpmn_id, f"用户任务“{name}”不在任何泳道中："
                                                    "请把它放进表示办理角色的泳道（如“办公室”“分管副区长”）"))
     elif lane not in LANE_ROLES:
         problems.append(Problem(task_spec.bpmn_id, f"泳道“{lane}”不对应组织机构中的角色；可用的泳道名："
@@ -373,7 +394,8 @@ def _check_human_task(task_spec, load_form: FormLoader, used_forms: set) -> list
         except FormInvalid as err:
             problems.append(Problem(task_spec.bpmn_id, str(err)))
     elif isinstance(task_spec, UserTask):
-        problems.append(Problem(task_spec.bpmn_id, f"用户任务没有指定表单：请设置属性 {FORM_PROPERTY}（forms/ 中的文件名）"))
+        problems.append(Problem(task_spec.bpmn_id,
+                                f"用户任务没有指定表单：请设置属性 {FORM_PROPERTY}（forms/ 中的文件名）"))
     return problems
 
 
@@ -384,9 +406,10 @@ def _check_parallel_collection(mi_spec, spec) -> list[Problem]:
     output = mi_spec.data_output
     item = mi_spec.output_item
     if output is None or item is None:
-        return [Problem(mi_spec.bpmn_id, "并行多实例（会签）须设置输出集合与输出项（loopDataOutputRef / outputDataItem），"
-                                         "否则各实例的意见只保留最后一个")]
+        return [Problem(mi_spec.bpmn_id, "并行多实例（会签）须设置输出集合与输出项（loopDataOutputRef / "
+                                         "outputDataItem），否则各实例的意见只保留最后一个")]
     variable = getattr(child, "variable", None)
     if variable != item.bpmn_id:
-        return [Problem(mi_spec.bpmn_id, f"会签表单须写入输出项“{item.bpmn_id}”：请把 variableName 设为 {item.bpmn_id}")]
+        return [Problem(mi_spec.bpmn_id,
+                        f"会签表单须写入输出项“{item.bpmn_id}”：请把 variableName 设为 {item.bpmn_id}")]
     return []

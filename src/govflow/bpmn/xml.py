@@ -36,7 +36,8 @@ def _parser() -> etree.XMLParser:
 def read(content: bytes) -> etree._ElementTree:
     """Parse ``content`` or raise Unreadable with a reason a designer can act on."""
     if len(content) > MAX_BYTES:
-        raise Unreadable(Problem("(文件)", f"文件过大（{len(content) // 1024} KB，上限 {MAX_BYTES // 1024 // 1024} MB）"))
+        size, limit = len(content) // 1024, MAX_BYTES // 1024 // 1024
+        raise Unreadable(Problem("(文件)", f"文件过大（{size} KB，上限 {limit} MB）"))
     if _DOCTYPE.search(content[:65536]) or _DOCTYPE.search(content.replace(b"\x00", b"")[:131072]):
         raise Unreadable(Problem("(文件)", "不接受 DOCTYPE 或实体声明（可能是 XML 外部实体或实体膨胀攻击）"))
     try:
