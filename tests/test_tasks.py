@@ -200,3 +200,49 @@ def test_two_people_completing_one_task_at_once_one_wins(system):
     assert len(events(system, instance_id, "task_completed")) == 1
     assert {t.step_id for t in open_tasks(system, instance_id)} == {"office_check", "leader_countersign"}
     assert holder(system, task(system, instance_id, "leader_countersign")) == LEADER
+
+
+def test_an_estimated_deadline_is_recomputed_when_the_years_schedule_is_loaded(system):
+    from datetime import date, datetime
+
+    from govflow.timeutil import SHANGHAI
+    xml = diagram("year_end", start(), user("reply", form="press_record.json"),
+                  boundary_timer("expired", "reply", "workdays(5)", cancel=True),
+                  user("chase", form="press_record.json"), end(), end("end2"), chain("start", "reply", "end"),
+                  flow("f_exp", "expired", "chase"), flow("f_chase", "chase", "end2"),
+                  lanes={"办公室": ["start", "reply", "expired", "chase", "end", "end2"]})
+    deploy_xml(system, xml)
+    with system.store.write() as session:
+        admin.set_clock(system, session, datetime(2026, 12, 29, 9, 0, tzinfo=SHANGHAI), True, "test")
+    instance_id = start_instance(system, CLERKS[0], "year_end", {})
+    row = task(system, instance_id, "reply")
+    assert row.due_estimated and row.due_at.astimezone(SHANGHAI).date() == date(2027, 1, 5)   # 元旦 counted
+    with system.store.write() as session:
+        admin.load_calendar_year(system, session, 2027, [date(2027, 1, 1)], [], "国办发明电〔2026〕N号", "test")
+    row = task(system, instance_id, "reply")
+    assert not row.due_estimated and row.due_at.astimezone(SHANGHAI).date() == date(2027, 1, 6)
+    assert events(system, instance_id, "deadline_recomputed")
+    with system.store.write() as session:
+        admin.set_clock(system, session, datetime(2027, 1, 5, 18, 0, tzinfo=SHANGHAI), True, "test")
+    assert worker.run_once(system) == 0                          # the old deadline passed: nothing fires
+    with system.store.write() as session:
+        admin.set_clock(system, session, datetime(2027, 1, 6, 18, 0, tzinfo=SHANGHAI), True, "test")
+    assert worker.run_once(system) == 1
+    assert [t.step_id for t in open_tasks(system, instance_id)] == ["chase"]
+
+
+def test_a_timer_whose_step_fails_is_postponed_and_recorded(system):
+    xml = diagram("failing_timer", start(), user("wait", form="press_record.json"),
+                  boundary_timer("late", "wait", "workdays(1)", cancel=True),
+                  '<bpmn:scriptTask id="broken"><bpmn:script>x = missing + 1</bpmn:script></bpmn:scriptTask>',
+                  end(), end("end2"), chain("start", "wait", "end"), flow("f_late", "late", "broken"),
+                  flow("f_broken", "broken", "end2"), lanes={"办公室": ["start", "wait", "late", "end", "end2"]})
+    deploy_xml(system, xml)
+    instance_id = start_instance(system, CLERKS[0], "failing_timer", {})
+    with system.store.write() as session:
+        admin.advance_clock(system, session, timedelta(days=3), "test")
+    assert worker.run_once(system) == 0
+    failed = events(system, instance_id, "timer_failed")
+    assert failed and "broken" in json.loads(failed[0].payload)["reason"]
+    assert [t.step_id for t in open_tasks(system, instance_id)] == ["wait"]       # nothing of the step stored
+    assert worker.run_once(system) == 0 and len(events(system, instance_id, "timer_failed")) == 1   # retried later

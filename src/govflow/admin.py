@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import audit, auth
+from . import audit, auth, instances
 from .errors import ValidationFailed
 from .models import Account, CalendarDay, CalendarYear, OrganisationVersion
 from .org import Organisation
@@ -64,9 +64,12 @@ def load_calendar_year(gf: Govflow, session: Session, year: int, holidays: list[
     for day in workdays:
         session.merge(CalendarDay(day=day, workday=True, note="调休上班"))
     session.merge(CalendarYear(year=year, source=source[:200], loaded_at=gf.now(session)))
+    session.flush()
+    moved = instances.recompute_estimated_deadlines(gf, session)
     audit.append(session, "calendar_year_loaded", actor, gf.now(session), {"year": year, "source": source,
                                                          "holidays": [d.isoformat() for d in holidays],
-                                                         "workdays": [d.isoformat() for d in workdays]})
+                                                         "workdays": [d.isoformat() for d in workdays],
+                                                         "deadlines_recomputed": moved})
 
 
 def set_clock(gf: Govflow, session: Session, at: datetime, frozen: bool, actor: str) -> datetime:

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import click
 
-from . import admin, audit, auth, worker
+from . import admin, audit, auth, profiles, worker
 from .bpmn.deploy import deploy as deploy_file
 from .config import Settings
 from .errors import GovflowError
 from .org import Organisation
-from .profiles import PROFILE_IDS
 from .system import Govflow
 from .timeutil import isoformat, parse_moment
 
@@ -252,7 +251,7 @@ def user_passwd(ctx, person_id, password):
 
 
 @main.command()
-@click.option("--profile", default="bazhou", type=click.Choice(PROFILE_IDS), help="示例组织所用的规则")
+@click.option("--profile", default="bazhou", type=click.Choice(profiles.PROFILE_IDS), help="示例组织所用的规则")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 def demo(profile, host, port):
@@ -274,16 +273,17 @@ def demo(profile, host, port):
 
 
 def _print_logins(org: Organisation, host: str, port: int) -> None:
+    titles = profiles.load(org.profile_id).titles
     click.echo(f"\ngovflow 演示：{org.name}（规则 {org.profile_id}）")
     click.echo(f"地址：http://{host}:{port}/\n演示账号（密码均为 demo）：")
     shown = set()
-    for post, label in (("head", "区长"), ("executive_deputy", "常务副职"), ("deputy", "副职"),
-                        ("office_director", "办公室主任"), ("office_clerk", "办公室"), ("dept_staff", "部门")):
-        for person in org.with_post(post)[:2 if post in ("deputy", "office_clerk") else 1]:
-            if person.id not in shown:
-                roles = f"，{'、'.join(sorted(person.roles))}" if person.roles else ""
-                click.echo(f"  {person.id:<16} {person.name}（{label}{roles}）")
-                shown.add(person.id)
+    for post, count in (("head", 1), ("executive_deputy", 1), ("deputy", 2), ("office_director", 1),
+                        ("office_clerk", 2), ("dept_staff", 1)):
+        for person in org.with_post(post)[:count]:
+            label = titles.get(post) or org.departments[person.department].name
+            roles = f"，{'、'.join(sorted(person.roles))}" if person.roles else ""
+            click.echo(f"  {person.id:<16} {person.name}（{label}{roles}）")
+            shown.add(person.id)
     for person in org.people.values():
         if person.roles & {"designer", "auditor"} and person.id not in shown:
             click.echo(f"  {person.id:<16} {person.name}（{'、'.join(sorted(person.roles))}）")

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .audit import EventBatch
@@ -56,7 +56,9 @@ def _open_row(session, instance, task, definition, runtime, deadlines, now) -> T
                step_name=step.name, lane=step.lane or "", role=assignment.role, form=step.form,
                assignee=assignment.assignee, created_at=now,
                due_at=utc(_parse(due_text)) if due_text else None,
-               due_estimated=bool(deadline and deadline.estimated), urgency=urgency, priority=URGENCY[urgency],
+               due_estimated=bool(deadline and deadline.estimated),
+               due_from=deadline.start if deadline else None, due_workdays=deadline.workdays if deadline else None,
+               urgency=urgency, priority=URGENCY[urgency],
                state="open", pressed_count=0)
     session.add(row)
     if assignment.assignee is None:
@@ -118,19 +120,17 @@ class Query:
 
 
 def search(session: Session, query: Query, people: list[str], now: datetime) -> tuple[list[Task], int]:
-    """Tasks for ``people`` (the user and everyone they currently act for), newest deadline first."""
-    stmt = select(Task)
+    """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first."""
     if query.view == "mine":
-        stmt = stmt.where(Task.state == "open", Task.assignee.in_(people))
+        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people))
     elif query.view == "group":
-        claimable = select(TaskCandidate.task_id).where(TaskCandidate.person_id.in_(people))
-        stmt = stmt.where(Task.state == "open", Task.assignee.is_(None), Task.id.in_(claimable))
+        stmt = _claimable(people)
     elif query.view == "done":
-        stmt = stmt.where(Task.state == "completed", Task.completed_by.in_(people))
+        stmt = select(Task).where(Task.state == "completed", Task.completed_by.in_(people))
     else:
-        stmt = stmt.where(Task.state == "open")
+        stmt = select(Task).where(Task.state == "open")
     if query.overdue:
-        stmt = stmt.where(Task.due_at.is_not(None), Task.due_at < now)
+        stmt = stmt.where(Task.due_at < now)
     if query.process_id:
         stmt = stmt.where(Task.process_id == query.process_id)
     if query.business_key:
@@ -146,12 +146,19 @@ def search(session: Session, query: Query, people: list[str], now: datetime) -> 
     return list(rows), total
 
 
+def _claimable(people: list[str]):
+    """Unclaimed open tasks offered to ``people``, found from the candidate index (there are many
+    unassigned tasks in all, few offered to one person)."""
+    stmt = (select(Task).join(TaskCandidate, TaskCandidate.task_id == Task.id)
+            .where(TaskCandidate.person_id.in_(people), Task.state == "open", Task.assignee.is_(None)))
+    return stmt.distinct() if len(people) > 1 else stmt
+
+
 def counts(session: Session, people: list[str], now: datetime) -> dict:
-    mine = and_(Task.state == "open", Task.assignee.in_(people))
-    claimable = select(TaskCandidate.task_id).where(TaskCandidate.person_id.in_(people))
-    group = and_(Task.state == "open", Task.assignee.is_(None), Task.id.in_(claimable))
-    overdue = and_(Task.due_at.is_not(None), Task.due_at < now)
-    row = session.execute(select(
-        func.count().filter(mine), func.count().filter(group), func.count().filter(and_(or_(mine, group), overdue)),
-    ).select_from(Task).where(Task.state == "open")).one()
-    return {"mine": row[0], "group": row[1], "overdue": row[2]}
+    mine = select(Task).where(Task.state == "open", Task.assignee.in_(people))
+    group = _claimable(people)
+
+    def count(stmt) -> int:
+        return session.scalar(select(func.count()).select_from(stmt.subquery()))
+    overdue = count(mine.where(Task.due_at < now)) + count(group.where(Task.due_at < now))
+    return {"mine": count(mine), "group": count(group), "overdue": overdue}

@@ -231,3 +231,33 @@ def record_violation(gf: Govflow, actor_id: str, blocked, instance_id: int | Non
         audit.append(session, "rule_violation", actor_id, gf.now(session),
                      {"violations": [v.to_dict() for v in blocked.violations], **(context or {})},
                      instance_id, task_id)
+
+
+def recompute_estimated_deadlines(gf: Govflow, session: Session) -> int:
+    """After a year's schedule is loaded: every open task whose 工作日 deadline was computed from an
+    estimate gets it computed again — in its inbox row and in the timer of its workflow, so that
+    the timer fires at the real deadline. Returns the number of deadlines that moved."""
+    rows = session.scalars(select(Task).where(Task.state == "open", Task.due_estimated.is_(True),
+                                              Task.due_workdays.is_not(None))).all()
+    calendar, moved = gf.calendar(session), 0
+    for instance_id in sorted({row.instance_id for row in rows}):
+        step = open_step(gf, session, instance_id)
+        workflow = step.restore()
+        for row in (r for r in rows if r.instance_id == instance_id):
+            due = calendar.add_workdays(row.due_from, row.due_workdays)
+            if due.at != row.due_at:
+                _move_timer(workflow, row.due_at, due.at)
+                step.events.record("deadline_recomputed", "system", step.now,
+                                   {"step": row.step_id, "from": isoformat(row.due_at), "to": isoformat(due.at)},
+                                   instance_id, row.id)
+                moved += 1
+            row.due_at, row.due_estimated = utc(due.at), due.estimated
+        step.write(workflow)
+    return moved
+
+
+def _move_timer(workflow, old: datetime, new: datetime) -> None:
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        value = task._get_internal_data("event_value")
+        if isinstance(value, str) and TimerEventDefinition.get_datetime(value) == old:
+            task._set_internal_data(event_value=isoformat(new))

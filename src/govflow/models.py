@@ -169,6 +169,8 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)   # a 工作日 deadline's basis:
+    due_workdays: Mapped[int | None] = mapped_column(Integer, nullable=True)         # recomputed when estimated
     urgency: Mapped[str] = mapped_column(String(10), default="一般")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(12))       # open | completed | cancelled

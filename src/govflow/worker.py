@@ -19,6 +19,7 @@ def run_once(gf: Govflow, limit: int = 1000) -> int:
     """Fire every due timer (up to ``limit`` instances); return the number of timers fired."""
     fired = 0
     for _ in range(limit):
+        instance_id = None
         try:
             with gf.store.write() as session:
                 instance_id = instances.claim_due_instance(session, gf.now(session))
@@ -26,6 +27,8 @@ def run_once(gf: Govflow, limit: int = 1000) -> int:
                     break
                 fired += instances.fire_timers(instances.open_step(gf, session, instance_id))
         except GovflowError as err:
+            if instance_id is None:
+                raise
             _postpone(gf, instance_id, err)
     return fired
 
