@@ -142,3 +142,11 @@ def test_head_and_executive_deputy_may_not_be_away_together_where_the_rules_say_
         with pytest.raises(ValidationFailed, match="第十条"):
             record_leave(session, org, profile, org.executive_deputy().id, MONDAY_9AM + timedelta(days=1),
                          later + timedelta(days=1), "出差", "test")
+
+
+def test_duplicate_department_ids_are_refused():
+    document = _document()
+    document["departments"].append(dict(document["departments"][-1]))
+    with pytest.raises(ValidationFailed) as refused:
+        Organisation.from_document(document)
+    assert any(d["field"] == "departments" and "重复" in d["reason"] for d in refused.value.details)

@@ -87,3 +87,32 @@ def test_the_limit_cannot_be_caught_by_the_script():
     # try is refused statically; even a bare loop around the limit cannot swallow it
     with pytest.raises(sandbox.ScriptFailed):
         sandbox.execute("while True:\n    pass", {}, seconds=0.1)
+
+
+@pytest.mark.parametrize("source", [
+    "match [0]:\n    case list(__mul__=m):\n        pass",
+    "match 1:\n    case int(__class__=C):\n        pass",
+    "match f:\n    case _op_:\n        pass",
+])
+def test_match_patterns_cannot_reach_dunders_or_rebind_guards(source):
+    with pytest.raises(sandbox.ScriptRejected, match="match"):
+        sandbox.check(source, "exec")
+
+
+@pytest.mark.parametrize("source", [
+    "a = [0] * 100000\nfor i in range(8):\n    a = [*a, *a]",
+    "a = [0] * 100000\nfor i in range(60):\n    a.extend(a[:100000])",
+    "d = {i: i for i in range(50000)}\nfor i in range(200):\n    e = {**d}",
+    "a = [0] * 100000\nkeep = []\nfor i in range(100):\n    keep.append(list(a))",
+    "a = [0] * 100000\nkeep = []\nfor i in range(100):\n    keep.append(sorted(a))",
+    "s = 'a ' * 50000\nkeep = []\nfor i in range(200):\n    keep.append(s.split())",
+    "a = [0] * 100000\nkeep = []\nfor i in range(100):\n    keep.append(a[:])",
+])
+def test_unpacking_copies_and_growth_are_charged_to_the_budget(source):
+    with pytest.raises(sandbox.ScriptFailed, match="过大|超出"):
+        sandbox.execute(source, {})
+
+
+def test_ordinary_unpacking_still_works():
+    assert sandbox.execute("a = [1, 2]\nb = [*a, 3]\nd = {**{'x': 1}, 'y': 2}\na.extend([4])\nc = a[1:]", {}) == {
+        "a": [1, 2, 4], "b": [1, 2, 3], "d": {"x": 1, "y": 2}, "c": [2, 4]}

@@ -10,7 +10,7 @@ import pytest
 
 from bpmn_builder import boundary_timer, chain, diagram, end, flow, start, user
 from conftest import MONDAY_9AM, REPO, load_org
-from govflow import admin, inbox, tasks, worker
+from govflow import admin, inbox, instances, tasks, worker
 from govflow.errors import Conflict, Forbidden, ValidationFailed
 from govflow.substitution import record_leave
 from helpers import actor, complete, deploy_xml, events, holder, open_tasks, task
@@ -142,7 +142,7 @@ def test_the_ab_partner_acts_while_the_leader_is_away(system, request_at_sign_of
         record_leave(session, ORG, system.runtime(session).profile, LEADER, MONDAY_9AM - timedelta(hours=1),
                      MONDAY_9AM + timedelta(days=3), "外出学习", "test")
     with system.store.read() as session:
-        stand = tasks.standing(system, session, actor(system, partner), row, system.now(session))
+        stand = tasks.standing(session, system.runtime(session), actor(system, partner), row, system.now(session))
     assert stand.may_act and stand.acting.rule == "P2" and "第十一条" in stand.acting.article
     complete(system, partner, row.id, {"decision": "同意签发", "opinion": "同意（代）"})
     done = events(system, request_at_sign_off, "task_completed")[-1]
@@ -219,6 +219,7 @@ def test_an_estimated_deadline_is_recomputed_when_the_years_schedule_is_loaded(s
     assert row.due_estimated and row.due_at.astimezone(SHANGHAI).date() == date(2027, 1, 5)   # 元旦 counted
     with system.store.write() as session:
         admin.load_calendar_year(system, session, 2027, [date(2027, 1, 1)], [], "国办发明电〔2026〕N号", "test")
+    assert instances.recompute_estimated_deadlines(system) == 1
     row = task(system, instance_id, "reply")
     assert not row.due_estimated and row.due_at.astimezone(SHANGHAI).date() == date(2027, 1, 6)
     assert events(system, instance_id, "deadline_recomputed")
@@ -246,3 +247,11 @@ def test_a_timer_whose_step_fails_is_postponed_and_recorded(system):
     assert failed and "broken" in json.loads(failed[0].payload)["reason"]
     assert [t.step_id for t in open_tasks(system, instance_id)] == ["wait"]       # nothing of the step stored
     assert worker.run_once(system) == 0 and len(events(system, instance_id, "timer_failed")) == 1   # retried later
+
+
+def test_a_delegated_task_cannot_be_handed_on_by_the_delegate(system, request_at_sign_off):
+    row = task(system, request_at_sign_off, "sign_off")
+    op(system, "delegate", LEADER, row.id, CLERKS[0], "请先核对")
+    with pytest.raises(Conflict, match="委派"):
+        op(system, "transfer", CLERKS[0], row.id, CLERKS[1], "")
+    assert task(system, request_at_sign_off, "sign_off").owner == LEADER

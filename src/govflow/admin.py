@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import audit, auth, instances
+from . import audit, auth
 from .errors import ValidationFailed
 from .models import Account, CalendarDay, CalendarYear, OrganisationVersion
 from .org import Organisation
@@ -52,7 +52,8 @@ def set_calendar_day(gf: Govflow, session: Session, day: date, workday: bool, no
 def load_calendar_year(gf: Govflow, session: Session, year: int, holidays: list[date], workdays: list[date],
                        source: str, actor: str) -> None:
     """Enter a year's official schedule (放假安排): its holidays and 调休 make-up working days. The
-    year's other days follow the week; deadlines in it are no longer estimates."""
+    year's other days follow the week. Once committed, ``instances.recompute_estimated_deadlines``
+    moves the deadlines that were estimated."""
     wrong = [d.isoformat() for d in [*holidays, *workdays] if d.year != year]
     if wrong:
         raise ValidationFailed(f"日期不属于 {year} 年", [{"field": "days", "reason": "、".join(wrong)}])
@@ -64,24 +65,21 @@ def load_calendar_year(gf: Govflow, session: Session, year: int, holidays: list[
     for day in workdays:
         session.merge(CalendarDay(day=day, workday=True, note="调休上班"))
     session.merge(CalendarYear(year=year, source=source[:200], loaded_at=gf.now(session)))
-    session.flush()
-    moved = instances.recompute_estimated_deadlines(gf, session)
     audit.append(session, "calendar_year_loaded", actor, gf.now(session), {"year": year, "source": source,
                                                          "holidays": [d.isoformat() for d in holidays],
-                                                         "workdays": [d.isoformat() for d in workdays],
-                                                         "deadlines_recomputed": moved})
+                                                         "workdays": [d.isoformat() for d in workdays]})
 
 
 def set_clock(gf: Govflow, session: Session, at: datetime, frozen: bool, actor: str) -> datetime:
     gf.clock.set(session, at, frozen)
     session.flush()
     now = gf.now(session)
-    audit.append(session, "clock_set", actor, gf.now(session), {"now": now.isoformat(), "frozen": frozen})
+    audit.append(session, "clock_set", actor, now, {"now": now.isoformat(), "frozen": frozen})
     return now
 
 
 def advance_clock(gf: Govflow, session: Session, delta: timedelta, actor: str) -> datetime:
     now = gf.clock.advance(session, delta)
-    audit.append(session, "clock_set", actor, gf.now(session),
+    audit.append(session, "clock_set", actor, now,
                  {"now": now.isoformat(), "advanced_seconds": delta.total_seconds()})
     return now

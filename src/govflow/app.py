@@ -5,6 +5,7 @@ from flask import Flask, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
+from .errors import NotFound
 from .system import Govflow
 
 
@@ -17,6 +18,7 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     app.extensions["govflow"] = system
 
     from .api import bp as api
+    from .api import http_error as api_http_error
     from .api.openapi import document
     app.register_blueprint(api)
 
@@ -26,27 +28,26 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
-        if request.path.startswith("/api/"):
-            messages = {404: "没有这个接口", 405: "该接口不支持此请求方法", 413: "请求体过大（上限 8 MB）"}
-            return jsonify({"error": err.name.lower().replace(" ", "_"),
-                            "message": messages.get(err.code, "请求有误")}), err.code
-        return err
+        return api_http_error(err) if request.path.startswith("/api/") else err
 
     @app.get("/")
     def index():
         with system.store.read() as session:
-            org = system.organisation(session)
+            try:
+                name = system.organisation(session).name
+            except NotFound:
+                name = "尚未载入组织机构（govflow init --org 组织机构.toml）"
             now = system.now(session)
-        return render_template_string(_INDEX, org=org, now=now, mode=system.settings.mode)
+        return render_template_string(_INDEX, name=name, now=now, mode=system.settings.mode)
 
     return app
 
 
 _INDEX = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>govflow · {{ org.name }}</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>govflow · {{ name }}</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:48rem;margin:3rem auto;color:#222}
 h1{font-size:1.5rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
-<body><h1>govflow · {{ org.name }}</h1>
+<body><h1>govflow · {{ name }}</h1>
 <p>当前时间：{{ now.year }}年{{ now.month }}月{{ now.day }}日 {{ now.strftime('%H:%M') }}（{{ mode }} 模式）</p>
 <p>接口文档：<a href="/api/v1/openapi.json"><code>/api/v1/openapi.json</code></a>。
 登录：<code>POST /api/v1/auth/token</code>，之后以 <code>Authorization: Bearer 令牌</code> 访问。</p>

@@ -66,12 +66,6 @@ class EventBatch:
                instance_id: int | None = None, task_id: str | None = None) -> None:
         self.items.append(_Pending(type_, actor, isoformat(at), canonical(payload or {}), instance_id, task_id))
 
-    def bind_instance(self, instance_id: int) -> None:
-        """Events recorded before the instance had an id (its start) belong to it."""
-        for item in self.items:
-            if item.instance_id is None:
-                item.instance_id = instance_id
-
     def append_to(self, session: Session) -> list[Event]:
         if not self.items:
             return []

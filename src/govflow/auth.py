@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import Unauthorized
+from .errors import Unauthorized, ValidationFailed
 from .models import Account, ApiToken
 from .org import Organisation
 
@@ -34,9 +34,6 @@ class Actor:
                 "roles": sorted(self.roles)}
 
 
-SYSTEM = Actor("system", "系统", "", None, frozenset())
-
-
 def actor_for(org: Organisation, person_id: str) -> Actor:
     person = org.person(person_id)
     if person is None:
@@ -50,7 +47,7 @@ def hash_password(password: str) -> str:
 
 def set_password(session: Session, person_id: str, password: str) -> None:
     if len(password) < 4:
-        raise ValueError("密码至少 4 位")
+        raise ValidationFailed("密码至少 4 位", [{"field": "password", "reason": "过短"}])
     store_hash(session, person_id, hash_password(password))
 
 

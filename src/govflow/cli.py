@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import admin, audit, auth, profiles, worker
+from . import admin, audit, auth, instances, profiles, worker
 from .bpmn.deploy import deploy as deploy_file
 from .config import Settings
 from .errors import GovflowError
@@ -185,7 +185,9 @@ def calendar_load(ctx, file):
     system = _system(ctx)
     with system.store.write() as session:
         admin.load_calendar_year(system, session, year, holidays, workdays, source, "cli")
-    click.echo(f"已录入 {year} 年放假安排：{len(holidays)} 天假日，{len(workdays)} 天调休上班")
+    moved = instances.recompute_estimated_deadlines(system)
+    click.echo(f"已录入 {year} 年放假安排：{len(holidays)} 天假日，{len(workdays)} 天调休上班；"
+               f"{moved} 个按估算得出的期限已重新计算")
 
 
 def _date(text: str) -> date:

@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ValidationFailed
+
 MODES = ("production", "demo", "test")
 
 
@@ -37,6 +39,7 @@ class Settings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:
-            raise ValueError(f"GOVFLOW_MODE must be one of {MODES}")
+            raise ValidationFailed(f"GOVFLOW_MODE 须为 {'、'.join(MODES)} 之一", [{"field": "GOVFLOW_MODE",
+                                                                               "reason": values["mode"]}])
         values["home"] = Path(values["home"]).resolve()
         return cls(**values)

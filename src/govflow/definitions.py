@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .bpmn.xml import read
 from .engine import spiff
 from .errors import NotFound
-from .forms import FORM_PROPERTY
+from .forms import FORM_PROPERTY, validator
 from .models import Blob, ProcessVersion
 
 
@@ -37,6 +37,7 @@ class Definition:
     spec: object
     subprocess_specs: dict
     forms: dict            # form name -> JSON Schema
+    validators: dict       # form name -> its validator, built once
     steps: dict            # bpmn id -> Step
     start_form: str | None  # the form the start data must fit (a property of the none start event)
 
@@ -78,7 +79,8 @@ def _load(session: Session, version_id: int) -> Definition:
     forms = {name: json.loads(session.get(Blob, digest).content)
              for name, digest in json.loads(version.forms).items()}
     return Definition(version.id, version.process_id, version.version, version.name, spec, subprocess_specs,
-                      forms, _steps(spec, subprocess_specs), start_form(spec))
+                      forms, {name: validator(schema) for name, schema in forms.items()},
+                      _steps(spec, subprocess_specs), start_form(spec))
 
 
 def start_form(spec) -> str | None:

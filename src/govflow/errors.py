@@ -1,5 +1,6 @@
-"""The few domain errors govflow raises. The API turns them into HTTP answers in one place
-(``api.errors``); the CLI prints their message. Messages are Chinese: users read them."""
+"""The few domain errors govflow raises. The API turns them into HTTP answers in one place (the
+error handlers of ``govflow.api``); the CLI prints their message. Messages are Chinese: users
+read them."""
 from __future__ import annotations
 
 

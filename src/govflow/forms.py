@@ -21,16 +21,15 @@ class FormInvalid(Exception):
     pass
 
 
-def load(forms_dir: Path, name: str) -> str:
-    """The form's text, after checking it is a JSON Schema. Raises FormInvalid (Chinese reason)."""
+def load(forms_dir: Path, name: str) -> tuple[str, dict]:
+    """The form's text and schema, after checking it is a JSON Schema. Raises FormInvalid."""
     if "/" in name or "\\" in name or name.startswith("."):
         raise FormInvalid(f"表单文件名“{name}”不合法")
     path = forms_dir / name
     if not path.is_file():
         raise FormInvalid(f"表单 {name} 不存在于 forms/ 目录")
     text = path.read_text(encoding="utf-8")
-    check_schema_text(text, name)
-    return text
+    return text, check_schema_text(text, name)
 
 
 def check_schema_text(text: str, name: str) -> dict:
@@ -47,15 +46,19 @@ def check_schema_text(text: str, name: str) -> dict:
     return schema
 
 
-def validate(schema: dict, data, what: str = "表单") -> None:
+def validator(schema: dict) -> Draft202012Validator:
+    """Built once per form (with its definition) and reused for every submission."""
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def validate(checker: Draft202012Validator, data, what: str = "表单") -> None:
     """Raise ValidationFailed listing every field that does not fit, not only the first."""
     if not isinstance(data, dict):
         raise ValidationFailed(f"{what}数据须为 JSON 对象", [{"field": "data", "reason": "须为 JSON 对象"}])
     check_data(data, where=f"{what}数据")
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(checker.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        details = [_detail(schema, e) for e in errors]
+        details = [_detail(checker.schema, e) for e in errors]
         raise ValidationFailed(f"{what}填写有误：" + "；".join(d["reason"] for d in details[:5]), details)
 
 

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from .audit import EventBatch
 from .definitions import Definition
+from .engine.spiff import timer_due
 from .models import Instance, Task, TaskCandidate
 from .runtime import Runtime
-from .timeutil import utc
+from .timeutil import isoformat, utc
 
 URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
 
@@ -41,11 +42,11 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
     for task_id, task in ready.items():
         if task_id in open_rows:
             continue
-        row = _open_row(session, instance, task, definition, runtime, deadlines, now)
-        events.record("task_created", "system", now, _created_payload(row, session), instance.id, task_id)
+        row, people = _open_row(session, instance, task, definition, runtime, deadlines, now)
+        events.record("task_created", "system", now, _created_payload(row, people), instance.id, task_id)
 
 
-def _open_row(session, instance, task, definition, runtime, deadlines, now) -> Task:
+def _open_row(session, instance, task, definition, runtime, deadlines, now) -> tuple[Task, tuple[str, ...]]:
     step = definition.step(task.task_spec.bpmn_id)
     assignment = runtime.org.resolve_lane(step.lane, task.data)
     due_text = _boundary_timer_due(task)
@@ -55,7 +56,7 @@ def _open_row(session, instance, task, definition, runtime, deadlines, now) -> T
                business_key=instance.business_key, title=instance.title, step_id=step.bpmn_id,
                step_name=step.name, lane=step.lane or "", role=assignment.role, form=step.form,
                assignee=assignment.assignee, created_at=now,
-               due_at=utc(_parse(due_text)) if due_text else None,
+               due_at=utc(timer_due(due_text)) if due_text else None,
                due_estimated=bool(deadline and deadline.estimated),
                due_from=deadline.start if deadline else None, due_workdays=deadline.workdays if deadline else None,
                urgency=urgency, priority=URGENCY[urgency],
@@ -63,14 +64,13 @@ def _open_row(session, instance, task, definition, runtime, deadlines, now) -> T
     session.add(row)
     if assignment.assignee is None:
         session.add_all(TaskCandidate(task_id=row.id, person_id=p) for p in assignment.people)
-    session.flush()
-    return row
+    return row, assignment.people
 
 
-def _created_payload(row: Task, session: Session) -> dict:
+def _created_payload(row: Task, people: tuple[str, ...]) -> dict:
     return {"step": row.step_id, "name": row.step_name, "lane": row.lane, "assignee": row.assignee,
-            "candidates": candidates(session, row.id) if row.assignee is None else [],
-            "due": row.due_at.isoformat() if row.due_at else None, "due_estimated": row.due_estimated}
+            "candidates": sorted(people) if row.assignee is None else [],
+            "due": isoformat(row.due_at) if row.due_at else None, "due_estimated": row.due_estimated}
 
 
 def _boundary_timer_due(task) -> str | None:
@@ -91,11 +91,7 @@ def _boundary_timer_due(task) -> str | None:
                 dues.append(value)
             elif isinstance(value, dict) and value.get("next"):
                 dues.append(value["next"])
-    return min(dues, key=_parse) if dues else None
-
-
-def _parse(text: str) -> datetime:
-    return TimerEventDefinition.get_datetime(text)
+    return min(dues, key=timer_due) if dues else None
 
 
 def candidates(session: Session, task_id: str) -> list[str]:

@@ -12,20 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import audit, forms, inbox
 from .audit import EventBatch
 from .auth import Actor
 from .definitions import Definition
-from .engine import spiff
+from .engine import sandbox, spiff
 from .engine.data import check_data
 from .engine.scripting import GovScriptEngine
-from .errors import Conflict, NotFound, ProcessFailed, ValidationFailed
+from .errors import Conflict, GovflowError, NotFound, ProcessFailed, ValidationFailed
 from .models import Instance, Task
 from .system import Govflow
 from .timeutil import isoformat, utc
@@ -41,29 +40,61 @@ class Step:
     engine: GovScriptEngine
     now: datetime
     events: EventBatch
+    due: tuple = ()      # timers already due when the workflow was loaded: whatever runs fires them
 
     def restore(self):
-        return restore(self.instance, self.definition, self.engine)
+        workflow = restore(self.instance, self.definition, self.engine)
+        self.due = tuple(due_timers(workflow, self.now))
+        return workflow
 
     def write(self, workflow) -> None:
-        """Run the engine to its next wait, then store everything derived from the result."""
+        """Fire the timers that are due, run the engine to its next wait, and store everything
+        derived from the result."""
         with engine_errors():
-            workflow.do_engine_steps()
+            workflow.refresh_timers()
+            for _ in range(MAX_ENGINE_ROUNDS):
+                workflow.do_engine_steps()   # it refreshes timers only at its end: go round again
+                if not workflow.get_tasks(state=TaskState.READY, manual=False):
+                    break
+        for event in self.due:
+            self.events.record("timer_fired", "system", self.now, {"timer": event.name, "due": event.value},
+                               self.instance.id)
         for call in self.engine.record.service_calls:
             self.events.record("service_task", "system", self.now, call, self.instance.id)
         data = current_data(workflow)
-        self.instance.business_key = _text(data.get("business_key")) or self.instance.business_key
-        self.instance.title = _text(data.get("title")) or self.instance.title
-        snapshot = spiff.dump(workflow)
-        self.instance.snapshot = snapshot
-        self.instance.snapshot_hash = _digest(snapshot)
-        self.instance.next_timer_at = _next_timer(workflow)
+        self._label(data)
         inbox.derive(self.session, self.instance, workflow, self.definition, self.engine.runtime,
                      self.engine.record.deadlines, self.now, self.events)
         if workflow.is_completed() and self.instance.status == "running":
             self.instance.status, self.instance.ended_at = "completed", self.now
             self.events.record("instance_ended", "system", self.now, {"data": data}, self.instance.id)
+        self.save(workflow)
+
+    def save(self, workflow) -> None:
+        """Store the snapshot, the next timer and the step's events."""
+        snapshot = spiff.dump(workflow)
+        self.instance.snapshot = snapshot
+        self.instance.snapshot_hash = _digest(snapshot)
+        self.instance.next_timer_at = _next_timer(workflow)
         self.events.append_to(self.session)
+
+    def _label(self, data: dict) -> None:
+        """The instance's title and business key (议题编号, 发文字号…) follow its data; its open
+        tasks carry them for the inbox."""
+        title = _text(data.get("title")) or self.instance.title
+        key = _text(data.get("business_key")) or self.instance.business_key
+        if (title, key) != (self.instance.title, self.instance.business_key):
+            self.instance.title, self.instance.business_key = title, key
+            self.session.execute(update(Task).where(Task.instance_id == self.instance.id, Task.state == "open")
+                                 .values(title=title, business_key=key))
+
+
+MAX_ENGINE_ROUNDS = 100
+
+
+def due_timers(workflow, now: datetime) -> list:
+    return [e for e in workflow.waiting_events() if e.event_type in spiff.TIMER_EVENT_TYPES
+            and isinstance(e.value, str) and spiff.timer_due(e.value) <= now]
 
 
 def restore(instance: Instance, definition: Definition, engine: GovScriptEngine):
@@ -87,9 +118,22 @@ def engine_errors():
         yield
     except SpiffWorkflowException as err:
         task = getattr(err, "task", None)
-        where = f"“{task.task_spec.bpmn_name or task.task_spec.bpmn_id}”（{task.task_spec.bpmn_id}）" if task else ""
-        raise ProcessFailed(f"流程执行出错{where}：{err}",
-                            [{"element": task.task_spec.bpmn_id if task else "", "reason": str(err)}]) from err
+        element = task.task_spec.bpmn_id if task else ""
+        where = f"“{task.task_spec.bpmn_name or element}”（{element}）" if task else ""
+        reason = _explain(getattr(err, "exception", None) or err.__cause__ or err)
+        raise ProcessFailed(f"流程执行出错{where}：{reason}",
+                            [{"element": element, "reason": reason, "error": str(err)}]) from err
+
+
+def _explain(cause: BaseException) -> str:
+    """The cause of an engine failure in words a designer acts on (the raw text stays in details)."""
+    if isinstance(cause, NameError):
+        return f"表达式引用了流程数据中没有的“{getattr(cause, 'name', '') or cause}”"
+    if isinstance(cause, KeyError):
+        return f"流程数据中没有“{cause.args[0] if cause.args else cause}”"
+    if isinstance(cause, (sandbox.ScriptFailed, GovflowError)):
+        return str(cause)
+    return f"{type(cause).__name__}：{cause}"
 
 
 def _text(value) -> str | None:
@@ -103,7 +147,7 @@ def current_data(workflow) -> dict:
 
 
 def _next_timer(workflow) -> datetime | None:
-    dues = [TimerEventDefinition.get_datetime(e.value) for e in workflow.waiting_events()
+    dues = [spiff.timer_due(e.value) for e in workflow.waiting_events()
             if e.event_type in spiff.TIMER_EVENT_TYPES and isinstance(e.value, str)]
     return utc(min(dues)) if dues else None
 
@@ -111,17 +155,19 @@ def _next_timer(workflow) -> datetime | None:
 # -- start ------------------------------------------------------------------------------------------------
 def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: dict,
           business_key: str | None = None, title: str | None = None) -> Instance:
-    if not isinstance(data, dict):
-        raise ValidationFailed("启动数据须为对象", [{"field": "data", "reason": "须为 JSON 对象"}])
-    check_data(data, "启动数据")
     definition = gf.definitions.latest(session, process_id)
     if definition.start_form:
-        forms.validate(definition.forms[definition.start_form], data, "启动")
+        forms.validate(definition.validators[definition.start_form], data, "启动")
+    elif not isinstance(data, dict):
+        raise ValidationFailed("启动数据须为对象", [{"field": "data", "reason": "须为 JSON 对象"}])
+    else:
+        check_data(data, "启动数据")
     now = gf.now(session)
     data = copy.deepcopy(data)
+    data.update({k: v for k, v in (("title", title), ("business_key", business_key)) if v})
     instance = Instance(process_version_id=definition.version_id, process_id=process_id,
-                        business_key=business_key or _text(data.get("business_key")),
-                        title=title or _text(data.get("title")) or definition.name, status="running",
+                        business_key=_text(data.get("business_key")),
+                        title=_text(data.get("title")) or definition.name, status="running",
                         started_at=now, started_by=actor.id, snapshot="", snapshot_hash="")
     session.add(instance)
     session.flush()
@@ -162,9 +208,8 @@ def complete(step: Step, row: Task, actor: Actor, data: dict, acting_for: str | 
     if task is None or task.state != TaskState.READY:
         raise Conflict("该任务已不在待办状态（可能已被他人办理或已撤销）")
     form_step = step.definition.step(task.task_spec.bpmn_id)
-    schema = step.definition.forms.get(form_step.form) if form_step.form else None
-    if schema is not None:
-        forms.validate(schema, data)
+    if form_step.form:
+        forms.validate(step.definition.validators[form_step.form], data)
     else:
         check_data(data, "表单数据")
     submitted = copy.deepcopy(data)
@@ -188,15 +233,8 @@ def fire_timers(step: Step) -> int:
     if step.instance.status != "running" or due is None or due > step.now:
         return 0
     workflow = step.restore()
-    fired = [e for e in workflow.waiting_events() if e.event_type in spiff.TIMER_EVENT_TYPES
-             and isinstance(e.value, str) and TimerEventDefinition.get_datetime(e.value) <= step.now]
-    with engine_errors():
-        workflow.refresh_timers()
-    for event in fired:
-        step.events.record("timer_fired", "system", step.now, {"timer": event.name, "due": event.value},
-                           step.instance.id)
     step.write(workflow)
-    return len(fired)
+    return len(step.due)
 
 
 def claim_due_instance(session: Session, now: datetime) -> int | None:
@@ -233,31 +271,42 @@ def record_violation(gf: Govflow, actor_id: str, blocked, instance_id: int | Non
                      instance_id, task_id)
 
 
-def recompute_estimated_deadlines(gf: Govflow, session: Session) -> int:
+def recompute_estimated_deadlines(gf: Govflow) -> int:
     """After a year's schedule is loaded: every open task whose 工作日 deadline was computed from an
-    estimate gets it computed again — in its inbox row and in the timer of its workflow, so that
-    the timer fires at the real deadline. Returns the number of deadlines that moved."""
-    rows = session.scalars(select(Task).where(Task.state == "open", Task.due_estimated.is_(True),
-                                              Task.due_workdays.is_not(None))).all()
-    calendar, moved = gf.calendar(session), 0
-    for instance_id in sorted({row.instance_id for row in rows}):
-        step = open_step(gf, session, instance_id)
-        workflow = step.restore()
-        for row in (r for r in rows if r.instance_id == instance_id):
-            due = calendar.add_workdays(row.due_from, row.due_workdays)
-            if due.at != row.due_at:
-                _move_timer(workflow, row.due_at, due.at)
-                step.events.record("deadline_recomputed", "system", step.now,
-                                   {"step": row.step_id, "from": isoformat(row.due_at), "to": isoformat(due.at)},
-                                   instance_id, row.id)
-                moved += 1
-            row.due_at, row.due_estimated = utc(due.at), due.estimated
-        step.write(workflow)
+    estimate gets it computed again — in its inbox row and in its workflow's timer, so that the
+    timer fires at the real deadline. One transaction per instance. Returns how many moved."""
+    with gf.store.read() as session:
+        instance_ids = sorted(set(session.scalars(select(Task.instance_id).where(_estimated()))))
+    moved = 0
+    for instance_id in instance_ids:
+        with gf.store.write() as session:
+            step = open_step(gf, session, instance_id)
+            rows = session.scalars(select(Task).where(_estimated(), Task.instance_id == instance_id)).all()
+            moved += _recompute(step, rows)
+    return moved
+
+
+def _estimated():
+    return (Task.state == "open") & Task.due_estimated.is_(True) & Task.due_workdays.is_not(None)
+
+
+def _recompute(step: Step, rows: list[Task]) -> int:
+    calendar, workflow, moved = step.gf.calendar(step.session), step.restore(), 0
+    for row in rows:
+        due = calendar.add_workdays(row.due_from, row.due_workdays)
+        if due.at != row.due_at:
+            _move_timer(workflow, row.due_at, due.at)
+            step.events.record("deadline_recomputed", "system", step.now,
+                               {"step": row.step_id, "from": isoformat(row.due_at), "to": isoformat(due.at)},
+                               row.instance_id, row.id)
+            moved += 1
+        row.due_at, row.due_estimated = utc(due.at), due.estimated
+    step.save(workflow)
     return moved
 
 
 def _move_timer(workflow, old: datetime, new: datetime) -> None:
     for task in workflow.get_tasks(state=TaskState.WAITING):
         value = task._get_internal_data("event_value")
-        if isinstance(value, str) and TimerEventDefinition.get_datetime(value) == old:
+        if isinstance(value, str) and spiff.timer_due(value) == old:
             task._set_internal_data(event_value=isoformat(new))

@@ -107,6 +107,7 @@ class Organisation:
         people = [_person(p, i, problems) for i, p in enumerate(document.get("people", []))]
         meeting = (document.get("meeting") or {}).get("members", [])
         local = document.get("local") or {}
+        _check_unique([d.id for d in departments], "departments", problems)
         _check_unique([p.id for p in people], "people", problems)
         problems.raise_if_any()
         org = cls(government, local, meeting, departments, people)
@@ -120,7 +121,6 @@ class Organisation:
             problems.add("government.profile", f"未知的规则配置 {self.profile_id}，可选：{', '.join(PROFILE_IDS)}")
         if self.office_id not in self.departments:
             problems.add("government.office", f"部门 {self.office_id} 不存在")
-        _check_unique([d.id for d in self.departments.values()], "departments", problems)
         for person in self.people.values():
             where = f"people.{person.id}"
             if person.department and person.department not in self.departments:

@@ -3,7 +3,6 @@ process (app server or worker); every service function takes it as its first arg
 from __future__ import annotations
 
 import json
-import threading
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +26,6 @@ class Govflow:
         self.clock = Clock(adjustable=settings.mode != "production")
         self.definitions = DefinitionCache()
         self._org: tuple[int, Organisation] | None = None
-        self._lock = threading.Lock()
 
     def organisation(self, session: Session) -> Organisation:
         version = session.scalar(select(OrganisationVersion.version).order_by(OrganisationVersion.version.desc())
@@ -37,9 +35,7 @@ class Govflow:
         cached = self._org
         if cached is None or cached[0] != version:
             document = json.loads(session.get(OrganisationVersion, version).document)
-            cached = (version, Organisation.from_document(document))
-            with self._lock:
-                self._org = cached
+            cached = self._org = (version, Organisation.from_document(document))
         return cached[1]
 
     def runtime(self, session: Session) -> Runtime:

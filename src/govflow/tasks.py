@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import instances
+from . import access, instances
 from .auth import Actor
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .inbox import candidates
 from .instances import Step
-from .models import Event, Instance, Task
+from .models import Event, Task
 from .substitution import Acting, away_at, substitute_for
 from .system import Govflow
 from .timeutil import chinese_moment
@@ -34,13 +34,12 @@ class Standing:
         return self.acting.principal if self.acting else None
 
 
-def standing(gf: Govflow, session: Session, actor: Actor, row: Task, now) -> Standing:
+def standing(session: Session, runtime, actor: Actor, row: Task, now) -> Standing:
     if row.assignee == actor.id:
         return Standing(True)
     holders = [row.assignee] if row.assignee else candidates(session, row.id)
     if row.assignee is None and actor.id in holders:
         return Standing(True)
-    runtime = gf.runtime(session)
     away = away_at(session, now)
     for holder in holders:
         acting = substitute_for(runtime.org, runtime.profile, away, holder)
@@ -68,7 +67,11 @@ def _open(step: Step, row: Task) -> None:
 
 def _acting_step(step: Step, actor: Actor, row: Task) -> Standing:
     _open(step, row)
-    stand = standing(step.gf, step.session, actor, row, step.now)
+    return _may_act(step, actor, row)
+
+
+def _may_act(step: Step, actor: Actor, row: Task) -> Standing:
+    stand = standing(step.session, step.engine.runtime, actor, row, step.now)
     if not stand.may_act:
         raise Forbidden("您不是该任务的办理人")
     return stand
@@ -96,9 +99,10 @@ def complete(gf: Govflow, session: Session, actor: Actor, task_id: str, data: di
         row.assignee = actor.id
         step.events.record("task_claimed", actor.id, step.now, {"step": row.step_id, "auto": True},
                            row.instance_id, row.id)
-    if stand.acting:
-        step.events.record("substitution", actor.id, step.now, _substitution_payload(stand), row.instance_id, row.id)
-    instances.complete(step, row, actor, data, stand.acting_for, _substitution_payload(stand))
+    acting = _substitution_payload(stand)
+    if acting:
+        step.events.record("substitution", actor.id, step.now, acting, row.instance_id, row.id)
+    instances.complete(step, row, actor, data, stand.acting_for, acting)
     return row
 
 
@@ -106,8 +110,8 @@ def claim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
     step, row = _locked(gf, session, task_id)
     _open(step, row)
     if row.assignee is not None:
-        raise Conflict(f"该任务已由 {row.assignee} 认领")
-    stand = _acting_step(step, actor, row)
+        raise Conflict(f"该任务已由{step.engine.runtime.org.display_name(row.assignee)}认领")
+    stand = _may_act(step, actor, row)
     row.assignee = actor.id
     _record(step, "task_claimed", actor, row, _substitution_payload(stand))
     return row
@@ -129,7 +133,9 @@ def transfer(gf: Govflow, session: Session, actor: Actor, task_id: str, to: str,
     """转办: the task becomes the other person's."""
     step, row = _locked(gf, session, task_id)
     stand = _acting_step(step, actor, row)
-    _check_person(gf, session, to, row)
+    if row.owner is not None:
+        raise Conflict("委派中的任务不能转办：请先交回委派人")
+    _check_person(step, to, row)
     previous = row.assignee
     row.assignee, row.owner = to, None
     _record(step, "task_transferred", actor, row,
@@ -143,7 +149,7 @@ def delegate(gf: Govflow, session: Session, actor: Actor, task_id: str, to: str,
     stand = _acting_step(step, actor, row)
     if row.owner is not None:
         raise Conflict("该任务已在委派中")
-    _check_person(gf, session, to, row)
+    _check_person(step, to, row)
     row.owner, row.assignee = row.assignee or actor.id, to
     _record(step, "task_delegated", actor, row, {"owner": row.owner, "to": to, "note": _short(note),
                                                  **_substitution_payload(stand)})
@@ -164,7 +170,8 @@ def resolve(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str
 
 def comment(gf: Govflow, session: Session, actor: Actor, task_id: str, text: str) -> Task:
     step, row = _locked(gf, session, task_id)
-    if not may_view(gf, session, actor, row, step.now):
+    people = access.acting_people(session, step.engine.runtime, actor, step.now)
+    if not access.may_see_instance(session, actor, people, row.instance_id):
         raise Forbidden("您无权查看该任务")
     if not text or not text.strip():
         raise ValidationFailed("意见不能为空", [{"field": "text", "reason": "不能为空"}])
@@ -176,7 +183,7 @@ def press(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str =
     """催办: the holder sees the press (count and time) on the task in their inbox."""
     step, row = _locked(gf, session, task_id)
     _open(step, row)
-    if not _may_press(gf, session, actor, row):
+    if not _may_press(step, actor, row):
         raise Forbidden("只有领导、办公室、督查部门或发起人可以催办")
     row.pressed_count += 1
     row.last_pressed_at = step.now
@@ -185,17 +192,17 @@ def press(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str =
     return row
 
 
-def _may_press(gf: Govflow, session: Session, actor: Actor, row: Task) -> bool:
-    org = gf.organisation(session)
+def _may_press(step: Step, actor: Actor, row: Task) -> bool:
+    org = step.engine.runtime.org
     if actor.post in ("head", "executive_deputy", "deputy", "secretary_general") or actor.department == org.office_id:
         return True
     if actor.department and "督查" in org.departments[actor.department].duties:
         return True
-    return session.get(Instance, row.instance_id).started_by == actor.id
+    return step.instance.started_by == actor.id
 
 
-def _check_person(gf: Govflow, session: Session, person_id: str, row: Task) -> None:
-    if gf.organisation(session).person(person_id) is None:
+def _check_person(step: Step, person_id: str, row: Task) -> None:
+    if step.engine.runtime.org.person(person_id) is None:
         raise ValidationFailed("转交对象不存在", [{"field": "to", "reason": f"未知人员 {person_id}"}])
     if person_id == row.assignee:
         raise ValidationFailed("不能转交给当前办理人本人", [{"field": "to", "reason": "与当前办理人相同"}])
@@ -209,16 +216,6 @@ def _short(text: str) -> str:
 
 
 # -- reading ----------------------------------------------------------------------------------------------
-def may_view(gf: Govflow, session: Session, actor: Actor, row: Task, now) -> bool:
-    if actor.has("admin") or actor.has("auditor"):
-        return True
-    if actor.id in (row.assignee, row.owner, row.completed_by) or actor.id in candidates(session, row.id):
-        return True
-    if session.get(Instance, row.instance_id).started_by == actor.id:
-        return True
-    return standing(gf, session, actor, row, now).may_act
-
-
 def history(session: Session, instance_id: int) -> list[dict]:
     """Completed steps, comments and presses of the instance, in order: the opinions so far."""
     kinds = ("task_completed", "comment", "task_pressed", "task_transferred", "task_delegated", "delegation_returned")

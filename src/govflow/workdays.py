@@ -73,7 +73,7 @@ class WorkdayCalendar:
         if day.year in self.published_years:
             return Day(day, weekday, "override", "")
         if _library_covers(day.year):
-            on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            _, name = chinese_calendar.get_holiday_detail(day)
             return Day(day, chinese_calendar.is_workday(day), "chinesecalendar", _holiday_name(name))
         return Day(day, weekday, "estimate", "按周一至周五估算")
 

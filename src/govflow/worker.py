@@ -26,21 +26,21 @@ def run_once(gf: Govflow, limit: int = 1000) -> int:
                 if instance_id is None:
                     break
                 fired += instances.fire_timers(instances.open_step(gf, session, instance_id))
-        except GovflowError as err:
+        except Exception as err:  # noqa: BLE001 - one broken instance must not stop the others' timers
             if instance_id is None:
                 raise
             _postpone(gf, instance_id, err)
     return fired
 
 
-def _postpone(gf: Govflow, instance_id: int, err: GovflowError) -> None:
+def _postpone(gf: Govflow, instance_id: int, err: Exception) -> None:
     """A timer whose step fails (the diagram's code, a rule) is retried later; the failure is logged."""
-    log.warning("timer of instance %s failed: %s", instance_id, err.message)
+    reason = err.message if isinstance(err, GovflowError) else f"{type(err).__name__}: {err}"
+    log.warning("timer of instance %s failed: %s", instance_id, reason, exc_info=not isinstance(err, GovflowError))
     with gf.store.write() as session:
         now = gf.now(session)
-        instance = session.get(Instance, instance_id)
-        instance.next_timer_at = now + RETRY_AFTER
-        audit.append(session, "timer_failed", "system", now, {"reason": err.message, "retry_after_minutes": 15},
+        session.get(Instance, instance_id).next_timer_at = now + RETRY_AFTER
+        audit.append(session, "timer_failed", "system", now, {"reason": reason, "retry_after_minutes": 15},
                      instance_id)
 
 

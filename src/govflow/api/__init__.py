@@ -31,13 +31,16 @@ def require(*roles: str) -> Actor:
     return g.actor
 
 
+_BODIES = {name: forms.validator(schema) for name, schema in SCHEMAS.items()}
+
+
 def body(schema: str) -> dict:
     """The request's JSON body, checked against the OpenAPI schema of that name."""
     data = request.get_json(silent=True)
     if data is None:
         raise ValidationFailed("请求体须为 JSON（Content-Type: application/json）",
                                [{"field": "body", "reason": "不是合法的 JSON"}])
-    forms.validate(SCHEMAS[schema], data, what="请求")
+    forms.validate(_BODIES[schema], data, what="请求")
     return data
 
 
@@ -76,11 +79,13 @@ def govflow_error(err: GovflowError):
     return jsonify(err.to_dict()), err.status
 
 
-_HTTP_MESSAGES = {404: "没有这个接口", 405: "该接口不支持此请求方法", 413: "请求体过大", 415: "不支持的内容类型"}
+_HTTP_MESSAGES = {404: "没有这个接口", 405: "该接口不支持此请求方法", 413: "请求体过大（上限 8 MB）",
+                  415: "不支持的内容类型"}
 
 
 @bp.errorhandler(HTTPException)
 def http_error(err: HTTPException):
+    """Also the application's handler for /api/ paths (an unknown route never reaches the blueprint)."""
     message = _HTTP_MESSAGES.get(err.code, "请求有误")
     return jsonify({"error": err.name.lower().replace(" ", "_"), "message": message}), err.code
 
@@ -91,4 +96,4 @@ def unexpected(err: Exception):
     return jsonify({"error": "internal", "message": "服务器内部错误，已记录，请联系管理员"}), 500
 
 
-from . import calendar, instances, login, org, processes, tasks  # noqa: E402,F401  (routes)
+from . import audit, calendar, clock, instances, login, org, processes, tasks  # noqa: E402,F401  (routes)

@@ -7,7 +7,7 @@ from flask import jsonify, request
 from sqlalchemy import func, select
 
 from .. import instances
-from ..access import may_see_instance, visible_instances
+from ..access import acting_people, may_see_instance, visible_instances
 from ..errors import Forbidden, NotFound, RuleBlocked
 from ..models import Event, Instance
 from ..timeutil import isoformat
@@ -31,12 +31,13 @@ def start_instance():
 @bp.get("/instances")
 def list_instances():
     user, system = actor(), gf()
-    stmt = select(Instance).where(visible_instances(user))
-    for name in ("process_id", "status", "business_key"):
-        if request.args.get(name):
-            stmt = stmt.where(getattr(Instance, name) == request.args[name])
     limit, offset = int_arg("limit", 50, 1, 500), int_arg("offset", 0, 0, 10_000_000)
     with system.store.read() as session:
+        people = acting_people(session, system.runtime(session), user, system.now(session))
+        stmt = select(Instance).where(visible_instances(user, people))
+        for name in ("process_id", "status", "business_key"):
+            if request.args.get(name):
+                stmt = stmt.where(getattr(Instance, name) == request.args[name])
         total = session.scalar(select(func.count()).select_from(stmt.subquery()))
         rows = session.scalars(stmt.order_by(Instance.id.desc()).limit(limit).offset(offset)).all()
         items = [_summary(i) for i in rows]
@@ -54,7 +55,9 @@ def _visible(session, instance_id: int) -> Instance:
     instance = session.get(Instance, instance_id)
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
-    if not may_see_instance(session, actor(), instance_id):
+    system, user = gf(), actor()
+    people = acting_people(session, system.runtime(session), user, system.now(session))
+    if not may_see_instance(session, user, people, instance_id):
         raise Forbidden("您无权查看该流程实例")
     return instance
 

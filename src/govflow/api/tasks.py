@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from .. import inbox, tasks
-from ..access import sees_everything
+from ..access import acting_people, may_see_instance, sees_everything
 from ..errors import Forbidden, NotFound, RuleBlocked, ValidationFailed
 from ..instances import record_violation
 from ..models import Instance, Task
-from ..substitution import away_at, principals_of, substitute_for
+from ..substitution import away_at, substitute_for
 from ..timeutil import isoformat
 from . import actor, body, bool_arg, bp, gf, int_arg
 
@@ -28,7 +28,7 @@ def list_tasks():
     with system.store.read() as session:
         runtime, now = system.runtime(session), system.now(session)
         away = away_at(session, now)
-        people = [user.id, *(a.principal for a in principals_of(runtime.org, runtime.profile, away, user.id))]
+        people = acting_people(session, runtime, user, now)
         rows, total = inbox.search(session, query, people, now)
         items = [_row(r, now, runtime, away) for r in rows]
         counts = inbox.counts(session, people, now)
@@ -62,21 +62,16 @@ def show_task(task_id: str):
         row = session.get(Task, task_id)
         if row is None:
             raise NotFound("任务不存在")
-        now = system.now(session)
-        if not tasks.may_view(system, session, user, row, now):
+        now, runtime = system.now(session), system.runtime(session)
+        if not may_see_instance(session, user, acting_people(session, runtime, user, now), row.instance_id):
             raise Forbidden("您无权查看该任务")
-        runtime = system.runtime(session)
         detail = _row(row, now, runtime, away_at(session, now))
-        definition = system.definitions.get(session, _version_id(session, row))
+        definition = system.definitions.get(session, session.get(Instance, row.instance_id).process_version_id)
         detail["form"] = definition.forms.get(row.form) if row.form else None
         detail["candidates"] = inbox.candidates(session, row.id)
         detail["history"] = tasks.history(session, row.instance_id)
-        detail["may_act"] = row.state == "open" and tasks.standing(system, session, user, row, now).may_act
+        detail["may_act"] = row.state == "open" and tasks.standing(session, runtime, user, row, now).may_act
     return jsonify(detail)
-
-
-def _version_id(session, row: Task) -> int:
-    return session.get(Instance, row.instance_id).process_version_id
 
 
 def _done(row: Task):

@@ -49,8 +49,7 @@ class FormSource:
                 text = self.uploaded[name]
                 schema = form_files.check_schema_text(text, name)
             else:
-                text = form_files.load(self.forms_dir, name)
-                schema = json.loads(text)
+                text, schema = form_files.load(self.forms_dir, name)
             self.texts[name], self._schemas[name] = text, schema
         return self._schemas[name]
 

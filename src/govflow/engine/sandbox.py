@@ -61,6 +61,7 @@ _FORBIDDEN_NODES = {
     ast.YieldFrom: "不允许 yield",
     ast.Raise: "不允许 raise",
     ast.Assert: "不允许 assert",
+    ast.Match: "不允许 match（其模式可绕过属性检查）",
 }
 if hasattr(ast, "TryStar"):
     _FORBIDDEN_NODES[ast.TryStar] = "不允许 try/except"
@@ -172,6 +173,24 @@ class _Rewriter(ast.NodeTransformer):
         node.value = ast.Call(ast.Name("_shown_", ast.Load()), [node.value], [])
         return node
 
+    def visit_Starred(self, node):
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            node.value = ast.Call(ast.Name("_spread_", ast.Load()), [node.value], [])
+        return node
+
+    def visit_Subscript(self, node):
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Slice):   # a slice is a copy
+            return ast.copy_location(ast.Call(ast.Name("_spread_", ast.Load()), [node], []), node)
+        return node
+
+    def visit_Dict(self, node):
+        self.generic_visit(node)
+        node.values = [ast.Call(ast.Name("_spread_", ast.Load()), [value], []) if key is None else value
+                       for key, value in zip(node.keys, node.values, strict=True)]
+        return node
+
     def visit_AugAssign(self, node):
         self.generic_visit(node)
         op = _BINOPS.get(type(node.op))
@@ -259,13 +278,42 @@ def _guarded_getattr(run: _Run):
         allowed = _SAFE_METHODS.get(type(obj))
         if allowed is None or name not in allowed:
             raise ScriptLimitExceeded(f"不允许访问 {type(obj).__name__}.{name}")
-        attr = getattr(obj, name)
+        method = getattr(obj, name)
         if isinstance(obj, str) and name == "join":
             return lambda items: _join(run, obj, items)
         if isinstance(obj, str) and name == "replace":
             return lambda old, new, *count: _replace(run, obj, old, new, *count)
-        return attr
+        if name in _GROWING:
+            return _charging_arguments(run, method)
+        return _charging_result(run, method)
     return getattr_
+
+
+_GROWING = {"extend", "update", "union"}   # grow by their arguments: charge those before
+
+
+def _charging_arguments(run: _Run, method):
+    def call(*args):
+        run.charge(sum(_size(a) for a in args))
+        return method(*args)
+    return call
+
+
+def _charging_result(run: _Run, function):
+    """Methods and builtins whose result is bounded by their input (split, copy, list, sorted…):
+    the result is charged, so that a loop of copies runs out of budget."""
+    def call(*args, **kwargs):
+        result = function(*args, **kwargs)
+        run.charge(_size(result))
+        return result
+    return call
+
+
+def _guarded_spread(run: _Run):
+    def spread(value):
+        run.charge(_size(value))
+        return value
+    return spread
 
 
 def _join(run: _Run, sep: str, items):
@@ -351,9 +399,12 @@ def _tracer(run: _Run):
 
 
 def _guards(run: _Run) -> dict:
-    allowed = dict(_SAFE_BUILTINS, range=_guarded_range(run), str=_guarded_str(run), sum=_guarded_sum(run))
+    copying = {name: _charging_result(run, _SAFE_BUILTINS[name]) for name in ("list", "tuple", "set", "dict",
+                                                                                "sorted")}
+    allowed = dict(_SAFE_BUILTINS, **copying, range=_guarded_range(run), str=_guarded_str(run),
+                   sum=_guarded_sum(run))
     return {"__builtins__": allowed, "_getattr_": _guarded_getattr(run), "_op_": _guarded_op(run),
-            "_shown_": _guarded_shown(run)}
+            "_shown_": _guarded_shown(run), "_spread_": _guarded_spread(run)}
 
 
 def _run(code, scope: dict, mode: str, seconds: float):

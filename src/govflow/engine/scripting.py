@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from .. import operators
 from ..errors import GovflowError, RuleBlocked
-from ..timeutil import SHANGHAI, isoformat
+from ..timeutil import SHANGHAI, isoformat, parse_moment
 from . import sandbox
 from .data import check_data
 
@@ -31,8 +31,7 @@ class StepRecord:
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    def __init__(self, functions: dict):
-        super().__init__(functions)
+    """Diagram code through the sandbox; ``self.globals`` are govflow's helper functions."""
 
     def evaluate(self, expression, context, external_context=None):
         return sandbox.evaluate(expression, {**(external_context or {}), **context}, self.globals)
@@ -67,14 +66,14 @@ class GovScriptEngine(PythonScriptEngine):
 
     def _workdays(self, n, start=None) -> str:
         """``workdays(3)``: the end of the office day 3 工作日 from now, as timer text."""
-        begin = datetime.fromisoformat(start) if isinstance(start, str) else self.clock.now()
+        begin = parse_moment(start) if isinstance(start, str) else self.clock.now()
         due = self.runtime.calendar.add_workdays(begin, int(n))
         text = isoformat(due.at)
         self.record.deadlines[text] = due
         return text
 
     def _profile_value(self, key: str):
-        return self.runtime.profile.value(key)
+        return copy.deepcopy(self.runtime.profile.value(key))   # the profile is shared by the process
 
     def validate(self, expression):
         sandbox.check(expression, "eval")

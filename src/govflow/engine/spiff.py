@@ -15,6 +15,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -28,6 +29,8 @@ from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+from ..timeutil import parse_moment
 
 # -- trap 8: the depth cap ----------------------------------------------------------------------
 # TaskIterator(max_depth=1000) is the default of every tree walk inside SpiffWorkflow (joins,
@@ -55,8 +58,22 @@ def _now(my_task) -> datetime:
     return my_task.workflow.script_engine.clock.now().astimezone(timezone.utc)
 
 
-def _due(value) -> datetime:
-    return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else value
+def timer_due(value) -> datetime:
+    """A timer's due moment from its text. Text without an offset is Beijing time (SpiffWorkflow
+    would read it in the server's own timezone)."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        return parse_moment(str(value))
+    except ValueError:
+        raise ValueError(f"定时器时间“{value}”不是有效的 ISO-8601 时间") from None
+
+
+def _due(my_task, value) -> datetime:
+    try:
+        return timer_due(value)
+    except ValueError as err:
+        raise WorkflowTaskException(str(err), task=my_task) from None
 
 
 class ClockedTimeDate(TimeDateEventDefinition):
@@ -65,7 +82,7 @@ class ClockedTimeDate(TimeDateEventDefinition):
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             my_task._set_internal_data(event_value=event_value)
-        if _due(event_value) <= _now(my_task):
+        if _due(my_task, event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -80,7 +97,7 @@ class ClockedDuration(DurationTimerEventDefinition):
                 TimerEventDefinition.parse_iso_duration(expression), start)
             event_value = (start + delta).isoformat()
             my_task._set_internal_data(event_value=event_value)
-        if _due(event_value) <= _now(my_task):
+        if _due(my_task, event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -106,14 +123,17 @@ class ClockedCycle(CycleTimerEventDefinition):
 
 
 def _first_cycle(expression: str, now: datetime) -> dict:
-    components = expression.upper().replace("--", "/").strip("R").split("/")
-    if len(components) == 2 and components[1].startswith("P"):
-        # "R3/P1D": SpiffWorkflow would read the machine clock here; start from govflow's instead.
+    """``R3/P1D`` (from now) or ``R3/2026-11-24T09:00/P1D`` (from a Beijing-time start)."""
+    count, first, *rest = expression.upper().replace("--", "/").split("/")
+    cycles = int(count.strip("R")) if count.strip("R") else -1
+    if first.startswith("P"):
+        start = now + TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(first), now)
+        duration = start - now
+    else:
+        start = parse_moment(first)
         duration = TimerEventDefinition.get_timedelta_from_start(
-            TimerEventDefinition.parse_iso_duration(components[1]), now)
-        cycles = int(components[0]) if components[0] else -1
-        return {"cycles": cycles, "next": (now + duration).isoformat(), "duration": duration.total_seconds()}
-    cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(expression)
+            TimerEventDefinition.parse_iso_duration(rest[0]), start)
     return {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
 
 

@@ -53,9 +53,6 @@ class Profile:
         param = self.param(key)
         return param.value if param.is_set else default
 
-    def title(self, post: str) -> str:
-        return self.titles.get(post, "")
-
 
 class ProfileInvalid(ValueError):
     pass
@@ -88,6 +85,3 @@ def load(profile_id: str) -> Profile:
     text = resources.files(__name__).joinpath(f"{profile_id}.toml").read_text(encoding="utf-8")
     return parse(tomllib.loads(text))
 
-
-def all_profiles() -> list[Profile]:
-    return [load(pid) for pid in PROFILE_IDS]
