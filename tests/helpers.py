@@ -71,9 +71,5 @@ def events(system, instance_id: int | None = None, type_: str | None = None) -> 
 
 def workflow(system, instance_id: int):
     """The instance's workflow as the engine would restore it."""
-    from govflow.engine.scripting import GovScriptEngine
     with system.store.read() as session:
-        inst = session.get(Instance, instance_id)
-        definition = system.definitions.get(session, inst.process_version_id)
-        engine = GovScriptEngine(system.runtime(session), system.now(session), inst.id, inst.process_id)
-        return instances.restore(inst, definition, engine)
+        return instances.load(system, session, session.get(Instance, instance_id))

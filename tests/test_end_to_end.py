@@ -131,7 +131,7 @@ def test_a_request_travels_through_two_lanes_a_countersign_and_a_working_day_tim
     assert open_task(server, leader, "mine", "sign_off")["overdue"] is True
     notice = open_task(server, clerk, "group", "overdue_notice")
     status, me = server.call("GET", "/me", leader)
-    assert me["counts"] == {"mine": 1, "group": 0, "overdue": 1}
+    assert me["counts"] == {"mine": 1, "group": 0, "read": 0, "overdue": 1}
     assert server.call("POST", f"/tasks/{notice['id']}/complete", clerk, {"data": {"note": "已电话催办"}})[0] == 200
     assert server.call("POST", f"/tasks/{sign['id']}/complete", leader,
                        {"data": {"decision": "同意签发", "opinion": "同意"}})[0] == 200

@@ -76,7 +76,7 @@ def test_queries_by_process_business_key_title_and_overdue(system, request_at_si
         admin.advance_clock(system, session, timedelta(days=4), "test")
     assert search(system, LEADER, view="mine", overdue=True)[1] == 1
     with system.store.read() as session:
-        assert inbox.counts(session, [LEADER], system.now(session)) == {"mine": 1, "group": 0, "overdue": 1}
+        assert inbox.counts(session, [LEADER], system.now(session)) == {"mine": 1, "group": 0, "read": 0, "overdue": 1}
     assert search(system, CLERKS[0], view="done")[1] == 2
 
 

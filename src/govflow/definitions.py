@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .bpmn.xml import read
 from .engine import spiff
 from .errors import NotFound
-from .forms import FORM_PROPERTY, validator
+from .forms import DUE_PROPERTY, FORM_PROPERTY, validator
 from .models import Blob, ProcessVersion
 
 
@@ -26,6 +26,7 @@ class Step:
     lane: str | None
     form: str | None
     variable: str | None
+    due: str | None       # the ``dueDate`` property: an expression giving the step's deadline
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,9 @@ def _steps(spec, subprocess_specs) -> dict:
     for s in (spec, *subprocess_specs.values()):
         for task_spec in s.task_specs.values():
             if task_spec.manual:
+                properties = task_spec.extensions.get("properties", {})
                 steps[task_spec.bpmn_id] = Step(
                     task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, task_spec.lane,
-                    task_spec.extensions.get("properties", {}).get(FORM_PROPERTY),
-                    getattr(task_spec, "variable", None))
+                    properties.get(FORM_PROPERTY), getattr(task_spec, "variable", None),
+                    properties.get(DUE_PROPERTY))
     return steps

@@ -13,6 +13,7 @@ from .engine.data import check_data
 from .errors import ValidationFailed
 
 FORM_PROPERTY = "formJsonSchemaFilename"
+DUE_PROPERTY = "dueDate"      # a user task property: an expression for the step's deadline, e.g. workdays(3)
 _TYPES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "是/否", "array": "列表",
           "object": "对象", "null": "空"}
 

@@ -15,23 +15,22 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .audit import EventBatch
 from .definitions import Definition
 from .engine.spiff import timer_due
 from .models import Instance, Task, TaskCandidate
-from .runtime import Runtime
 from .timeutil import isoformat, utc
 
 URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
 
 
-def derive(session: Session, instance: Instance, workflow, definition: Definition, runtime: Runtime,
-           deadlines: dict, now: datetime, events: EventBatch) -> None:
+def derive(session: Session, instance: Instance, workflow, definition: Definition, engine,
+           now: datetime, events: EventBatch) -> None:
     open_rows = {row.id: row for row in session.scalars(
-        select(Task).where(Task.instance_id == instance.id, Task.state == "open"))}
+        select(Task).where(Task.instance_id == instance.id, Task.state == "open", Task.kind == "task"))}
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     for task_id, row in open_rows.items():
         if task_id not in ready:
@@ -42,29 +41,52 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
     for task_id, task in ready.items():
         if task_id in open_rows:
             continue
-        row, people = _open_row(session, instance, task, definition, runtime, deadlines, now)
-        events.record("task_created", "system", now, _created_payload(row, people), instance.id, task_id)
+        row, people, reopened = _open_row(session, instance, task, definition, engine, now)
+        payload = {**_created_payload(row, people), **({"reopened": True} if reopened else {})}
+        events.record("task_created", "system", now, payload, instance.id, task_id)
 
 
-def _open_row(session, instance, task, definition, runtime, deadlines, now) -> tuple[Task, tuple[str, ...]]:
+def _open_row(session, instance, task, definition, engine, now) -> tuple[Task, tuple[str, ...], bool]:
+    """A row for a READY task: a new one, or the task's old row again when 退回 or 撤回 reset the
+    workflow to it."""
     step = definition.step(task.task_spec.bpmn_id)
-    assignment = runtime.org.resolve_lane(step.lane, task.data)
-    due_text = _boundary_timer_due(task)
-    deadline = deadlines.get(due_text) if due_text else None
+    assignment = engine.runtime.org.resolve_lane(step.lane, task.data)
+    due_text = _due(task, step, engine)
+    deadline = engine.record.deadlines.get(due_text) if due_text else None
     urgency = task.data.get("urgency") if task.data.get("urgency") in URGENCY else "一般"
-    row = Task(id=str(task.id), instance_id=instance.id, process_id=instance.process_id,
-               business_key=instance.business_key, title=instance.title, step_id=step.bpmn_id,
-               step_name=step.name, lane=step.lane or "", role=assignment.role, form=step.form,
-               assignee=assignment.assignee, created_at=now,
-               due_at=utc(timer_due(due_text)) if due_text else None,
-               due_estimated=bool(deadline and deadline.estimated),
-               due_from=deadline.start if deadline else None, due_workdays=deadline.workdays if deadline else None,
-               urgency=urgency, priority=URGENCY[urgency],
-               state="open", pressed_count=0)
-    session.add(row)
+    row = session.get(Task, str(task.id))
+    reopened = row is not None
+    if reopened:
+        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+    else:
+        row = Task(id=str(task.id), kind="task", instance_id=instance.id, process_id=instance.process_id)
+        session.add(row)
+    for name, value in dict(
+            business_key=instance.business_key, title=instance.title, step_id=step.bpmn_id, step_name=step.name,
+            lane=step.lane or "", role=assignment.role, form=step.form, assignee=assignment.assignee, owner=None,
+            created_at=now, due_at=utc(timer_due(due_text)) if due_text else None,
+            due_estimated=bool(deadline and deadline.estimated), due_from=deadline.start if deadline else None,
+            due_workdays=deadline.workdays if deadline else None, urgency=urgency, priority=URGENCY[urgency],
+            state="open", completed_at=None, completed_by=None, acting_for=None, pressed_count=0,
+            last_pressed_at=None, note="").items():
+        setattr(row, name, value)
     if assignment.assignee is None:
+        session.flush()
         session.add_all(TaskCandidate(task_id=row.id, person_id=p) for p in assignment.people)
-    return row, assignment.people
+    return row, assignment.people, reopened
+
+
+def _due(task, step, engine) -> str | None:
+    """The step's deadline: the earliest of a boundary timer on it and its ``dueDate`` property."""
+    dues = [d for d in (_boundary_timer_due(task), _due_property(task, step, engine)) if d]
+    return min(dues, key=timer_due) if dues else None
+
+
+def _due_property(task, step, engine) -> str | None:
+    if not step.due:
+        return None
+    value = engine.evaluate(task, step.due)
+    return value if isinstance(value, str) and value else None
 
 
 def _created_payload(row: Task, people: tuple[str, ...]) -> dict:
@@ -100,7 +122,7 @@ def candidates(session: Session, task_id: str) -> list[str]:
 
 
 # -- queries ----------------------------------------------------------------------------------------------
-VIEWS = ("mine", "group", "all", "done")
+VIEWS = ("mine", "group", "read", "done", "all")   # 待办, 组待办, 传阅, 已办, 全部
 
 
 @dataclass(frozen=True)
@@ -118,11 +140,13 @@ class Query:
 def search(session: Session, query: Query, people: list[str], now: datetime) -> tuple[list[Task], int]:
     """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first."""
     if query.view == "mine":
-        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people))
+        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
     elif query.view == "group":
         stmt = _claimable(people)
+    elif query.view == "read":
+        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind == "read")
     elif query.view == "done":
-        stmt = select(Task).where(Task.state == "completed", Task.completed_by.in_(people))
+        stmt = select(Task).where(Task.state == "completed", Task.completed_by.in_(people), Task.kind != "read")
     else:
         stmt = select(Task).where(Task.state == "open")
     if query.overdue:
@@ -151,10 +175,11 @@ def _claimable(people: list[str]):
 
 
 def counts(session: Session, people: list[str], now: datetime) -> dict:
-    mine = select(Task).where(Task.state == "open", Task.assignee.in_(people))
+    mine = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
     group = _claimable(people)
+    read = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind == "read")
 
     def count(stmt) -> int:
         return session.scalar(select(func.count()).select_from(stmt.subquery()))
     overdue = count(mine.where(Task.due_at < now)) + count(group.where(Task.due_at < now))
-    return {"mine": count(mine), "group": count(group), "overdue": overdue}
+    return {"mine": count(mine), "group": count(group), "read": count(read), "overdue": overdue}

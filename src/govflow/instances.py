@@ -63,8 +63,8 @@ class Step:
             self.events.record("service_task", "system", self.now, call, self.instance.id)
         data = current_data(workflow)
         self._label(data)
-        inbox.derive(self.session, self.instance, workflow, self.definition, self.engine.runtime,
-                     self.engine.record.deadlines, self.now, self.events)
+        with engine_errors():
+            inbox.derive(self.session, self.instance, workflow, self.definition, self.engine, self.now, self.events)
         if workflow.is_completed() and self.instance.status == "running":
             self.instance.status, self.instance.ended_at = "completed", self.now
             self.events.record("instance_ended", "system", self.now, {"data": data}, self.instance.id)
@@ -200,9 +200,9 @@ def open_step(gf: Govflow, session: Session, instance_id: int) -> Step:
 
 # -- complete a user task -----------------------------------------------------------------------------------
 def complete(step: Step, row: Task, actor: Actor, data: dict, acting_for: str | None,
-             extra: dict | None = None) -> None:
+             extra: dict | None = None, added: dict | None = None) -> None:
     """Complete ``row``'s task with the submitted form ``data`` (the row is locked and checked by
-    the caller: see ``tasks.complete``)."""
+    the caller: see ``tasks.complete``); ``added`` (the 加签 opinions) joins it once it is valid."""
     workflow = step.restore()
     task = workflow.get_task_from_id(UUID(row.id))
     if task is None or task.state != TaskState.READY:
@@ -212,7 +212,7 @@ def complete(step: Step, row: Task, actor: Actor, data: dict, acting_for: str | 
         forms.validate(step.definition.validators[form_step.form], data)
     else:
         check_data(data, "表单数据")
-    submitted = copy.deepcopy(data)
+    submitted = {**copy.deepcopy(data), **(added or {})}
     if form_step.variable:
         task.data[form_step.variable] = submitted
     else:
@@ -244,10 +244,16 @@ def claim_due_instance(session: Session, now: datetime) -> int | None:
                            .order_by(Instance.next_timer_at).limit(1).with_for_update(skip_locked=True)).first()
 
 
-def show(gf: Govflow, session: Session, instance: Instance) -> dict:
+def load(gf: Govflow, session: Session, instance: Instance):
+    """The instance's workflow, to read (nothing of what is done to it is stored)."""
     definition = gf.definitions.get(session, instance.process_version_id)
     engine = GovScriptEngine(gf.runtime(session), gf.now(session), instance.id, instance.process_id)
-    workflow = restore(instance, definition, engine)
+    return restore(instance, definition, engine)
+
+
+def show(gf: Govflow, session: Session, instance: Instance) -> dict:
+    definition = gf.definitions.get(session, instance.process_version_id)
+    workflow = load(gf, session, instance)
     return {
         "id": instance.id, "process_id": instance.process_id, "version": definition.version,
         "process_name": definition.name, "business_key": instance.business_key, "title": instance.title,

@@ -146,7 +146,8 @@ class Instance(Base):
 
 
 class Task(Base):
-    """The inbox: one row per user task, derived from the snapshot after every step."""
+    """The inbox. Rows of kind ``task`` are the workflow's user tasks, derived from the snapshot
+    after every step; ``addsign`` (加签) and ``read`` (传阅) rows are made by task operations."""
     __tablename__ = "task"
     __table_args__ = (
         Index("ix_task_assignee_open", "assignee", "state", "due_at"),
@@ -155,6 +156,9 @@ class Task(Base):
         Index("ix_task_done_by", "completed_by", "completed_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)        # SpiffWorkflow task id
+    kind: Mapped[str] = mapped_column(String(10), default="task")         # task | addsign | read
+    parent_task_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    note: Mapped[str] = mapped_column(String(2000), default="")
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(100))
     business_key: Mapped[str | None] = mapped_column(String(100), index=True)
@@ -173,7 +177,7 @@ class Task(Base):
     due_workdays: Mapped[int | None] = mapped_column(Integer, nullable=True)         # recomputed when estimated
     urgency: Mapped[str] = mapped_column(String(10), default="一般")
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(12))       # open | completed | cancelled
+    state: Mapped[str] = mapped_column(String(12))       # open | completed | cancelled | returned
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     acting_for: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -187,6 +191,32 @@ class TaskCandidate(Base):
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     __table_args__ = (Index("ix_candidate_person", "person_id", "task_id"),)
+
+
+# -- documents ----------------------------------------------------------------------------------------
+class DocumentSequence(Base):
+    """The last 发文字号 given per 机关代字 and year; taken under a row lock, so numbers have no gaps
+    and no duplicates (the step that takes one commits it, or gives it back by rolling back)."""
+    __tablename__ = "document_sequence"
+    prefix: Mapped[str] = mapped_column(String(40), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class DocumentRegister(Base):
+    """发文登记簿: one row per numbered document."""
+    __tablename__ = "document_register"
+    __table_args__ = (Index("ux_document_number", "prefix", "year", "sequence", unique=True),)
+    number: Mapped[str] = mapped_column(String(80), primary_key=True)    # 巴州府发〔2026〕12号
+    prefix: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    doc_type: Mapped[str] = mapped_column(String(10))
+    signer: Mapped[str] = mapped_column(String(40))
+    signed_on: Mapped[date] = mapped_column(Date)                          # 成文日期
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # -- the event log ------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ LANE_ROLES = {
     "公平竞争审查": "duty:公平竞争审查", "市场监管局": "duty:公平竞争审查",
     "督查": "duty:督查", "督查室": "duty:督查",
     "目标绩效": "duty:目标绩效",
+    "签发人": "person:signer", "会签领导": "person:reviewer", "审核领导": "person:reviewer",
 }
 DEPARTMENT_KEY = "department"   # the instance-data key relative roles resolve against
 
@@ -78,11 +79,12 @@ class Assignment:
 
 class Organisation:
     def __init__(self, government: dict, local: dict, meeting: list[str], departments: list[Department],
-                 people: list[Person]):
+                 people: list[Person], numbering: dict | None = None):
         self.name = government["name"]
         self.profile_id = government["profile"]
         self.office_id = government["office"]
         self.local = local
+        self.numbering = dict(numbering)
         self.meeting_members = tuple(meeting)
         self.departments = {d.id: d for d in departments}
         self.people = {p.id: p for p in people}
@@ -107,10 +109,14 @@ class Organisation:
         people = [_person(p, i, problems) for i, p in enumerate(document.get("people", []))]
         meeting = (document.get("meeting") or {}).get("members", [])
         local = document.get("local") or {}
+        numbering = document.get("numbering") or {}
+        for key, value in numbering.items():
+            if key not in ("government", "office", "letter") or not isinstance(value, str) or not value.strip():
+                problems.add(f"numbering.{key}", "机关代字须为 government、office、letter 三项之一的文本")
         _check_unique([d.id for d in departments], "departments", problems)
         _check_unique([p.id for p in people], "people", problems)
         problems.raise_if_any()
-        org = cls(government, local, meeting, departments, people)
+        org = cls(government, local, meeting, departments, people, numbering)
         org._check_references(problems)
         problems.raise_if_any()
         return org
@@ -175,6 +181,15 @@ class Organisation:
     def with_duty(self, duty: str) -> list[Department]:
         return [d for d in self.departments.values() if duty in d.duties]
 
+    def document_prefix(self, issuer: str, doc_type: str) -> str:
+        """The 机关代字 of a document issued by ``issuer`` (政府 or 政府办公室)."""
+        key = "office" if issuer == "政府办公室" else "letter" if doc_type == "函" else "government"
+        prefix = self.numbering.get(key) or self.numbering.get("government")
+        if not prefix:
+            raise ValidationFailed("组织机构未设置机关代字（[numbering]），无法编发文字号",
+                                   [{"field": "numbering", "reason": key}])
+        return prefix
+
     def display_name(self, person_id: str | None) -> str:
         person = self.people.get(person_id or "")
         return person.name if person else (person_id or "")
@@ -198,6 +213,8 @@ class Organisation:
             duty = role.split(":", 1)[1]
             return [p.id for d in self.with_duty(duty) for p in self.people.values()
                     if p.department == d.id and p.post in ("dept_staff", "office_clerk")]
+        if role.startswith("person:"):
+            return [self._person_from(data, role.split(":", 1)[1])]
         if role in ("head", "executive_deputy", "deputy", "secretary_general", "office_director"):
             return [p.id for p in self.with_post(role)]
         if role == "office_clerk":
@@ -211,6 +228,13 @@ class Organisation:
             return [leader.id]
         return [p.id for p in self.with_post(role, department)]
 
+    def _person_from(self, data: dict, key: str) -> str:
+        person = data.get(key)
+        if not isinstance(person, str) or person not in self.people:
+            raise ValidationFailed(f"流程数据中的办理人（{key}）无效，无法确定下一步办理人",
+                                   [{"field": key, "reason": f"未知人员 {person!r}"}])
+        return person
+
     def _department_from(self, data: dict) -> str:
         department = data.get(DEPARTMENT_KEY)
         if not isinstance(department, str) or department not in self.departments:
@@ -223,6 +247,7 @@ class Organisation:
             "government": {"name": self.name, "profile": self.profile_id, "office": self.office_id},
             "local": dict(self.local),
             "meeting": {"members": list(self.meeting_members)},
+            "numbering": dict(self.numbering),
             "departments": [{"id": d.id, "name": d.name, "duties": list(d.duties)}
                             for d in self.departments.values()],
             "people": [{"id": p.id, "name": p.name, "post": p.post, "department": p.department,

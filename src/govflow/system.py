@@ -40,7 +40,7 @@ class Govflow:
 
     def runtime(self, session: Session) -> Runtime:
         org = self.organisation(session)
-        return Runtime(org, profiles.load(org.profile_id), lambda: self.calendar(session, org))
+        return Runtime(org, profiles.load(org.profile_id), lambda: self.calendar(session, org), session)
 
     def calendar(self, session: Session, org: Organisation | None = None) -> WorkdayCalendar:
         org = org or self.organisation(session)

@@ -1,16 +1,18 @@
 """Operations on a task in someone's inbox, each audited: claim/unclaim, complete, 转办 (hand
-over), 委派 (delegate and get it back), comment, 催办 (press the holder). Substitution applies:
-while a holder is away, the person the rules name acts for them, and the task and its events say
-so (P1/P2, ``substitution``)."""
+over), 委派 (delegate and get it back), 加签 (add a countersigner), comment, 催办 (press the
+holder). Substitution applies: while a holder is away, the person the rules name acts for them,
+and the task and its events say so (P1/P2, ``substitution``). Going back (退回, 撤回) is in
+``rewind``, read-only copies (传阅) in ``circulation``."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import access, instances
+from . import access, forms, instances
 from .auth import Actor
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .inbox import candidates
@@ -18,7 +20,7 @@ from .instances import Step
 from .models import Event, Task
 from .substitution import Acting, away_at, substitute_for
 from .system import Govflow
-from .timeutil import chinese_moment
+from .timeutil import chinese_moment, isoformat
 
 MAX_TEXT = 2000
 
@@ -48,7 +50,7 @@ def standing(session: Session, runtime, actor: Actor, row: Task, now) -> Standin
     return Standing(False)
 
 
-def _locked(gf: Govflow, session: Session, task_id: str) -> tuple[Step, Task]:
+def locked(gf: Govflow, session: Session, task_id: str) -> tuple[Step, Task]:
     first = session.get(Task, task_id)
     if first is None:
         raise NotFound("任务不存在")
@@ -65,7 +67,7 @@ def _open(step: Step, row: Task) -> None:
         raise Conflict("该任务已撤销")
 
 
-def _acting_step(step: Step, actor: Actor, row: Task) -> Standing:
+def acting_step(step: Step, actor: Actor, row: Task) -> Standing:
     _open(step, row)
     return _may_act(step, actor, row)
 
@@ -91,10 +93,15 @@ def _substitution_payload(stand: Standing) -> dict:
 
 # -- operations -------------------------------------------------------------------------------------------
 def complete(gf: Govflow, session: Session, actor: Actor, task_id: str, data: dict) -> Task:
-    step, row = _locked(gf, session, task_id)
-    stand = _acting_step(step, actor, row)
+    step, row = locked(gf, session, task_id)
+    if row.kind == "read":
+        raise Conflict("传阅件只需标记已阅")
+    stand = acting_step(step, actor, row)
+    if row.kind == "addsign":
+        return _sign_added(step, row, actor, data)
     if row.owner is not None:
         raise Conflict(f"该任务由 {row.owner} 委派给 {row.assignee}，须先交回委派人（办结委派）再办理")
+    added = _added_signatures(step, row)
     if row.assignee is None:
         row.assignee = actor.id
         step.events.record("task_claimed", actor.id, step.now, {"step": row.step_id, "auto": True},
@@ -102,12 +109,70 @@ def complete(gf: Govflow, session: Session, actor: Actor, task_id: str, data: di
     acting = _substitution_payload(stand)
     if acting:
         step.events.record("substitution", actor.id, step.now, acting, row.instance_id, row.id)
-    instances.complete(step, row, actor, data, stand.acting_for, acting)
+    instances.complete(step, row, actor, data, stand.acting_for, acting, added)
     return row
 
 
+# -- 加签 ----------------------------------------------------------------------------------------------------
+ADDSIGN_FORM = {
+    "title": "加签意见", "type": "object", "required": ["decision"], "additionalProperties": False,
+    "properties": {"decision": {"type": "string", "title": "意见", "enum": ["同意", "不同意"]},
+                   "opinion": {"type": "string", "title": "具体意见", "maxLength": 2000}},
+}
+_ADDSIGN = forms.validator(ADDSIGN_FORM)
+
+
+def add_signer(gf: Govflow, session: Session, actor: Actor, task_id: str, person: str, note: str = "") -> Task:
+    """加签: ``person`` must give an opinion before the task can be completed; the opinions go
+    with the task's own submission (``added_signatures``)."""
+    step, row = locked(gf, session, task_id)
+    acting_step(step, actor, row)
+    if row.kind != "task":
+        raise Conflict("只能对流程任务加签")
+    _check_person(step, person, row)
+    if any(r.assignee == person for r in _added(session, row, open_only=True)):
+        raise Conflict(f"已向{step.engine.runtime.org.display_name(person)}加签")
+    signer = Task(id=str(uuid.uuid4()), kind="addsign", parent_task_id=row.id, note=short_text(note),
+                  instance_id=row.instance_id, process_id=row.process_id, business_key=row.business_key,
+                  title=row.title, step_id=row.step_id, step_name=f"{row.step_name}（加签）", lane=row.lane,
+                  role="addsign", form=None, assignee=person, owner=actor.id, created_at=step.now,
+                  due_at=row.due_at, due_estimated=row.due_estimated, urgency=row.urgency, priority=row.priority,
+                  state="open", pressed_count=0)
+    session.add(signer)
+    _record(step, "signer_added", actor, row, {"person": person, "note": signer.note, "addsign_task": signer.id})
+    return signer
+
+
+def _added(session: Session, row: Task, open_only: bool = False) -> list[Task]:
+    stmt = select(Task).where(Task.parent_task_id == row.id, Task.kind == "addsign")
+    if open_only:
+        stmt = stmt.where(Task.state == "open")
+    return list(session.scalars(stmt))
+
+
+def _sign_added(step: Step, row: Task, actor: Actor, data: dict) -> Task:
+    forms.validate(_ADDSIGN, data, "加签意见")
+    row.state, row.completed_at, row.completed_by = "completed", step.now, actor.id
+    _record(step, "addsign_completed", actor, row, {"data": data, "parent_task": row.parent_task_id})
+    return row
+
+
+def _added_signatures(step: Step, row: Task) -> dict:
+    """The 加签 opinions, which go into the task's submission (refused while one is missing)."""
+    signers = _added(step.session, row)
+    waiting = [step.engine.runtime.org.display_name(r.assignee) for r in signers if r.state == "open"]
+    if waiting:
+        raise Conflict(f"加签人尚未签署意见：{'、'.join(waiting)}")
+    if not signers:
+        return {}
+    opinions = {e.task_id: json.loads(e.payload)["data"] for e in step.session.scalars(
+        select(Event).where(Event.type == "addsign_completed", Event.task_id.in_([r.id for r in signers])))}
+    return {"added_signatures": [{"by": r.completed_by, "name": step.engine.runtime.org.display_name(r.completed_by),
+                                  "at": isoformat(r.completed_at), **opinions.get(r.id, {})} for r in signers]}
+
+
 def claim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
-    step, row = _locked(gf, session, task_id)
+    step, row = locked(gf, session, task_id)
     _open(step, row)
     if row.assignee is not None:
         raise Conflict(f"该任务已由{step.engine.runtime.org.display_name(row.assignee)}认领")
@@ -118,7 +183,7 @@ def claim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
 
 
 def unclaim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
-    step, row = _locked(gf, session, task_id)
+    step, row = locked(gf, session, task_id)
     _open(step, row)
     if row.assignee != actor.id:
         raise Forbidden("只有认领人可以退回认领")
@@ -131,64 +196,65 @@ def unclaim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
 
 def transfer(gf: Govflow, session: Session, actor: Actor, task_id: str, to: str, reason: str = "") -> Task:
     """转办: the task becomes the other person's."""
-    step, row = _locked(gf, session, task_id)
-    stand = _acting_step(step, actor, row)
+    step, row = locked(gf, session, task_id)
+    stand = acting_step(step, actor, row)
     if row.owner is not None:
         raise Conflict("委派中的任务不能转办：请先交回委派人")
     _check_person(step, to, row)
     previous = row.assignee
     row.assignee, row.owner = to, None
     _record(step, "task_transferred", actor, row,
-            {"from": previous, "to": to, "reason": _short(reason), **_substitution_payload(stand)})
+            {"from": previous, "to": to, "reason": short_text(reason), **_substitution_payload(stand)})
     return row
 
 
 def delegate(gf: Govflow, session: Session, actor: Actor, task_id: str, to: str, note: str = "") -> Task:
     """委派: the other person works on it and hands it back; the owner completes it."""
-    step, row = _locked(gf, session, task_id)
-    stand = _acting_step(step, actor, row)
+    step, row = locked(gf, session, task_id)
+    stand = acting_step(step, actor, row)
     if row.owner is not None:
         raise Conflict("该任务已在委派中")
     _check_person(step, to, row)
     row.owner, row.assignee = row.assignee or actor.id, to
-    _record(step, "task_delegated", actor, row, {"owner": row.owner, "to": to, "note": _short(note),
+    _record(step, "task_delegated", actor, row, {"owner": row.owner, "to": to, "note": short_text(note),
                                                  **_substitution_payload(stand)})
     return row
 
 
 def resolve(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str = "") -> Task:
     """The delegate hands the task back to its owner, with an opinion."""
-    step, row = _locked(gf, session, task_id)
+    step, row = locked(gf, session, task_id)
     _open(step, row)
     if row.owner is None or row.assignee != actor.id:
         raise Forbidden("只有被委派人可以交回委派任务")
     owner = row.owner
     row.assignee, row.owner = owner, None
-    _record(step, "delegation_returned", actor, row, {"to": owner, "note": _short(note)})
+    _record(step, "delegation_returned", actor, row, {"to": owner, "note": short_text(note)})
     return row
 
 
 def comment(gf: Govflow, session: Session, actor: Actor, task_id: str, text: str) -> Task:
-    step, row = _locked(gf, session, task_id)
+    step, row = locked(gf, session, task_id)
     people = access.acting_people(session, step.engine.runtime, actor, step.now)
     if not access.may_see_instance(session, actor, people, row.instance_id):
         raise Forbidden("您无权查看该任务")
     if not text or not text.strip():
         raise ValidationFailed("意见不能为空", [{"field": "text", "reason": "不能为空"}])
-    _record(step, "comment", actor, row, {"text": _short(text)})
+    _record(step, "comment", actor, row, {"text": short_text(text)})
     return row
 
 
 def press(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str = "") -> Task:
     """催办: the holder sees the press (count and time) on the task in their inbox."""
-    step, row = _locked(gf, session, task_id)
+    step, row = locked(gf, session, task_id)
     _open(step, row)
     if not _may_press(step, actor, row):
         raise Forbidden("只有领导、办公室、督查部门或发起人可以催办")
     row.pressed_count += 1
     row.last_pressed_at = step.now
     holders = [row.assignee] if row.assignee else candidates(session, row.id)
-    _record(step, "task_pressed", actor, row, {"holders": holders, "note": _short(note), "count": row.pressed_count})
+    _record(step, "task_pressed", actor, row,
+            {"holders": holders, "note": short_text(note), "count": row.pressed_count})
     return row
 
 
@@ -208,7 +274,7 @@ def _check_person(step: Step, person_id: str, row: Task) -> None:
         raise ValidationFailed("不能转交给当前办理人本人", [{"field": "to", "reason": "与当前办理人相同"}])
 
 
-def _short(text: str) -> str:
+def short_text(text: str) -> str:
     text = (text or "").strip()
     if len(text) > MAX_TEXT:
         raise ValidationFailed(f"文字过长（上限 {MAX_TEXT} 字）", [{"field": "text", "reason": "过长"}])

@@ -1,21 +1,55 @@
-"""``govflow worker``: fires due timers. Several workers may run against one PostgreSQL database:
-each takes one due instance at a time with ``FOR UPDATE SKIP LOCKED``, so no timer fires twice."""
+"""``govflow worker``: fires due timers and presses (催办) overdue tasks. Several workers may run
+against one PostgreSQL database: each takes one due instance, or a batch of overdue tasks, at a
+time with ``FOR UPDATE SKIP LOCKED``, so nothing fires or is pressed twice."""
 from __future__ import annotations
 
 import logging
 import threading
 from datetime import timedelta
 
+from sqlalchemy import or_, select
+
 from . import audit, instances
+from .audit import EventBatch
 from .errors import GovflowError
-from .models import Instance
+from .inbox import candidates
+from .models import Instance, Task
 from .system import Govflow
+from .timeutil import isoformat
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = timedelta(minutes=15)
+PRESS_EVERY = timedelta(days=1)       # an overdue task is pressed again each day it stays overdue
 
 
 def run_once(gf: Govflow, limit: int = 1000) -> int:
+    """One round: fire the due timers, then press the overdue tasks. Returns the timers fired."""
+    fired = fire_due_timers(gf, limit)
+    press_overdue(gf)
+    return fired
+
+
+def press_overdue(gf: Govflow, batch: int = 500) -> int:
+    """催办 every open task past its deadline that was not pressed in the last day."""
+    with gf.store.write() as session:
+        now = gf.now(session)
+        rows = session.scalars(select(Task).where(
+            Task.state == "open", Task.kind != "read", Task.due_at < now,
+            or_(Task.last_pressed_at.is_(None), Task.last_pressed_at <= now - PRESS_EVERY))
+            .order_by(Task.due_at).limit(batch).with_for_update(skip_locked=True)).all()
+        events = EventBatch()
+        for row in rows:
+            row.pressed_count += 1
+            row.last_pressed_at = now
+            events.record("task_pressed", "system", now, {"step": row.step_id, "auto": True, "count": row.pressed_count,
+                                                          "holders": [row.assignee] if row.assignee else
+                                                          candidates(session, row.id),
+                                                          "due": isoformat(row.due_at)}, row.instance_id, row.id)
+        events.append_to(session)
+    return len(rows)
+
+
+def fire_due_timers(gf: Govflow, limit: int = 1000) -> int:
     """Fire every due timer (up to ``limit`` instances); return the number of timers fired."""
     fired = 0
     for _ in range(limit):

@@ -6,7 +6,7 @@ import json
 from flask import jsonify, request
 from sqlalchemy import func, select
 
-from .. import instances
+from .. import circulation, instances
 from ..access import acting_people, may_see_instance, visible_instances
 from ..errors import Forbidden, NotFound, RuleBlocked
 from ..models import Event, Instance
@@ -67,6 +67,14 @@ def show_instance(instance_id: int):
     system = gf()
     with system.store.read() as session:
         return jsonify(instances.show(system, session, _visible(session, instance_id)))
+
+
+@bp.post("/instances/<int:instance_id>/circulate")
+def circulate(instance_id: int):
+    data = body("Circulate")
+    with gf().store.write() as session:
+        copies = circulation.circulate(gf(), session, actor(), instance_id, data["to"], data.get("note", ""))
+        return jsonify({"items": [{"id": c.id, "assignee": c.assignee} for c in copies]}), 201
 
 
 @bp.get("/instances/<int:instance_id>/events")

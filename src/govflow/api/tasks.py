@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from .. import inbox, tasks
+from .. import circulation, inbox, instances, rewind, tasks
 from ..access import acting_people, may_see_instance, sees_everything
 from ..errors import Forbidden, NotFound, RuleBlocked, ValidationFailed
 from ..instances import record_violation
@@ -67,11 +67,20 @@ def show_task(task_id: str):
             raise Forbidden("您无权查看该任务")
         detail = _row(row, now, runtime, away_at(session, now))
         definition = system.definitions.get(session, session.get(Instance, row.instance_id).process_version_id)
-        detail["form"] = definition.forms.get(row.form) if row.form else None
+        detail["form"] = tasks.ADDSIGN_FORM if row.kind == "addsign" else definition.forms.get(row.form or "")
+        detail["kind"], detail["note"] = row.kind, row.note
+        detail["returnable_steps"] = _returnable(system, session, row)
         detail["candidates"] = inbox.candidates(session, row.id)
         detail["history"] = tasks.history(session, row.instance_id)
         detail["may_act"] = row.state == "open" and tasks.standing(session, runtime, user, row, now).may_act
     return jsonify(detail)
+
+
+def _returnable(system, session, row: Task) -> list[dict]:
+    if row.kind != "task" or row.state != "open":
+        return []
+    workflow = instances.load(system, session, session.get(Instance, row.instance_id))
+    return rewind.returnable_steps(workflow, row.id)
 
 
 def _done(row: Task):
@@ -135,6 +144,34 @@ def comment_task(task_id: str):
     data = body("Comment")
     with gf().store.write() as session:
         return _done(tasks.comment(gf(), session, actor(), task_id, data["text"])), 201
+
+
+@bp.post("/tasks/<task_id>/return")
+def send_back_task(task_id: str):
+    data = body("SendBack")
+    with gf().store.write() as session:
+        return _done(rewind.send_back(gf(), session, actor(), task_id, data["to"], data["reason"]))
+
+
+@bp.post("/tasks/<task_id>/withdraw")
+def withdraw_task(task_id: str):
+    data = body("Note")
+    with gf().store.write() as session:
+        return _done(rewind.withdraw(gf(), session, actor(), task_id, data.get("note", "")))
+
+
+@bp.post("/tasks/<task_id>/addsign")
+def add_signer(task_id: str):
+    data = body("AddSigner")
+    with gf().store.write() as session:
+        return _done(tasks.add_signer(gf(), session, actor(), task_id, data["to"], data.get("note", ""))), 201
+
+
+@bp.post("/tasks/<task_id>/read")
+def mark_read(task_id: str):
+    data = body("Note")
+    with gf().store.write() as session:
+        return _done(circulation.mark_read(gf(), session, actor(), task_id, data.get("note", "")))
 
 
 @bp.post("/tasks/<task_id>/press")

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from ..definitions import start_form
 from ..engine import sandbox
-from ..forms import FORM_PROPERTY, FormInvalid
+from ..forms import DUE_PROPERTY, FORM_PROPERTY, FormInvalid
 from ..org import LANE_ROLES
 from . import timers
 from .problems import Problem
@@ -386,6 +386,12 @@ def _check_human_task(task_spec, load_form: FormLoader, used_forms: set) -> list
     elif lane not in LANE_ROLES:
         problems.append(Problem(task_spec.bpmn_id, f"泳道“{lane}”不对应组织机构中的角色；可用的泳道名："
                                                    f"{'、'.join(LANE_ROLES)}"))
+    due = task_spec.extensions.get("properties", {}).get(DUE_PROPERTY)
+    if due:
+        try:
+            sandbox.check(due, "eval")
+        except sandbox.ScriptRejected as err:
+            problems.append(Problem(task_spec.bpmn_id, f"办理期限（{DUE_PROPERTY}）“{due}”不被允许：{err.reason}"))
     form = task_spec.extensions.get("properties", {}).get(FORM_PROPERTY)
     if form:
         try:

@@ -21,6 +21,14 @@ PARAMETERS = (
     "submitter_lead_time_wd", "very_urgent_needs_reason", "legal_seat_at_meeting",
     "acting_head", "head_and_acting_not_both_away", "ab_roles", "both_ab_away",
     "dept_head_leave_approval", "leave_notice_days",
+    # 公文审批与签发 (D1-D11)
+    "single_channel_exceptions", "request_one_matter", "report_no_request", "no_skipping_levels",
+    "department_matters_not_to_government", "countersign_departments", "internal_signoff", "office_review",
+    "office_forwards_to_department", "clear_opinion_each_step", "head_signs", "several_portfolios",
+    "major_to_head", "meeting_passed_executive_signs", "office_government_business_signer",
+    "office_routine_signer", "circle_means_consent", "urgent_parallel_leaders", "repeat_limit", "no_republish",
+    "annual_plan_required", "normative_legality_review", "normative_no_new_powers", "normative_validity_years",
+    "normative_validity_required", "lower_government_wording",
 )
 
 
