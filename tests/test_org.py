@@ -72,7 +72,7 @@ def test_lanes_resolve_through_the_organisation_and_the_data():
     assert leader.assignee == org.portfolio_leader("sfj").id
     clerks = org.resolve_lane("办公室", {})
     assert clerks.assignee is None and len(clerks.people) >= 2
-    head = org.resolve_lane("会签单位", {"department": "czj"})
+    head = org.resolve_lane("会签单位", {"consulted_department": "czj"})
     assert org.person(head.assignee).post == "dept_head" and org.person(head.assignee).department == "czj"
     legal = org.resolve_lane("合法性审查", {})
     assert {org.person(p).department for p in legal.people} == {"sfj"}
@@ -80,7 +80,7 @@ def test_lanes_resolve_through_the_organisation_and_the_data():
 
 @pytest.mark.parametrize("data", [{}, {"department": "nowhere"}, {"department": 3}])
 def test_a_relative_lane_without_a_department_refuses_the_step(data):
-    with pytest.raises(ValidationFailed, match="承办单位"):
+    with pytest.raises(ValidationFailed, match="department"):
         load_org("bazhou").resolve_lane("承办单位", data)
 
 

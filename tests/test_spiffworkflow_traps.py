@@ -303,7 +303,7 @@ def test_trap8_govflow_runs_a_600_pass_loop_to_the_end(system):
 
 # -- trap 9: multi-instance completionCondition sees only the last child ---------------------------------------------
 def countersign_diagram(condition: str = "") -> bytes:
-    multi = parallel_multi("departments", "department", "opinions", "opinion", condition)
+    multi = parallel_multi("departments", "consulted_department", "opinions", "opinion", condition)
     return diagram("k_of_n", start(), user("sign", form="countersign.json", variable="opinion", multi=multi),
                    service("tally", "countersign.tally", {"opinions": "opinions", "required": "2"}, "tally"), end(),
                    chain("start", "sign", "tally", "end"),

@@ -45,25 +45,36 @@ class Person:
     password: str | None = field(default=None, repr=False, compare=False)
 
 
-# Lane names a designer may use, with the role each resolves to. Both 区 and 市 forms are accepted
-# so that one diagram serves all five jurisdictions.
+@dataclass(frozen=True)
+class LaneRole:
+    """What a lane name means: a post (``head``…), a post relative to a department named in the
+    data (``dept_staff`` of ``data["department"]``), a person named in the data (``person`` in
+    ``data["signer"]``), or the staff of the departments with a duty (``duty`` 合法性审查)."""
+    role: str
+    key: str | None = None
+
+
+_HEAD, _EXECUTIVE = LaneRole("head"), LaneRole("executive_deputy")
+_PORTFOLIO, _OFFICE = LaneRole("portfolio_leader", "department"), LaneRole("office_clerk")
+# Lane names a designer may use. Both 区 and 市 forms are accepted so that one diagram serves all
+# five jurisdictions.
 LANE_ROLES = {
-    "区长": "head", "市长": "head", "主要领导": "head",
-    "常务副区长": "executive_deputy", "常务副市长": "executive_deputy",
-    "副区长": "deputy", "副市长": "deputy",
-    "分管副区长": "portfolio_leader", "分管副市长": "portfolio_leader", "分管领导": "portfolio_leader",
-    "办公室主任": "office_director", "办公厅主任": "office_director",
-    "秘书长": "secretary_general",
-    "办公室": "office_clerk", "办公厅": "office_clerk", "文书": "office_clerk",
-    "承办单位": "dept_staff", "主办单位": "dept_staff",
-    "承办单位负责人": "dept_head", "主办单位负责人": "dept_head", "会签单位": "dept_head",
-    "合法性审查": "duty:合法性审查", "司法局": "duty:合法性审查",
-    "公平竞争审查": "duty:公平竞争审查", "市场监管局": "duty:公平竞争审查",
-    "督查": "duty:督查", "督查室": "duty:督查",
-    "目标绩效": "duty:目标绩效",
-    "签发人": "person:signer", "会签领导": "person:reviewer", "审核领导": "person:reviewer",
+    "区长": _HEAD, "市长": _HEAD, "主要领导": _HEAD,
+    "常务副区长": _EXECUTIVE, "常务副市长": _EXECUTIVE,
+    "副区长": LaneRole("deputy"), "副市长": LaneRole("deputy"),
+    "分管副区长": _PORTFOLIO, "分管副市长": _PORTFOLIO, "分管领导": _PORTFOLIO,
+    "办公室主任": LaneRole("office_director"), "办公厅主任": LaneRole("office_director"),
+    "秘书长": LaneRole("secretary_general"),
+    "办公室": _OFFICE, "办公厅": _OFFICE, "文书": _OFFICE,
+    "承办单位": LaneRole("dept_staff", "department"), "主办单位": LaneRole("dept_staff", "department"),
+    "承办单位负责人": LaneRole("dept_head", "department"), "主办单位负责人": LaneRole("dept_head", "department"),
+    "会签单位": LaneRole("dept_head", "consulted_department"),   # a 会签 multi-instance's item
+    "合法性审查": LaneRole("duty", "合法性审查"), "司法局": LaneRole("duty", "合法性审查"),
+    "公平竞争审查": LaneRole("duty", "公平竞争审查"), "市场监管局": LaneRole("duty", "公平竞争审查"),
+    "督查": LaneRole("duty", "督查"), "督查室": LaneRole("duty", "督查"), "目标绩效": LaneRole("duty", "目标绩效"),
+    "签发人": LaneRole("person", "signer"), "会签领导": LaneRole("person", "reviewer"),
+    "审核领导": LaneRole("person", "reviewer"),
 }
-DEPARTMENT_KEY = "department"   # the instance-data key relative roles resolve against
 
 
 @dataclass(frozen=True)
@@ -199,34 +210,33 @@ class Organisation:
         """The people a lane's task goes to. Raises ValidationFailed when the data does not say
         enough (no department, a department without a 分管领导): the step is refused rather than
         leaving a task nobody sees."""
-        role = LANE_ROLES.get((lane or "").strip())
-        if role is None:
+        lane_role = LANE_ROLES.get((lane or "").strip())
+        if lane_role is None:
             raise ValidationFailed(f"泳道“{lane}”没有对应的角色", [{"field": "lane", "reason": str(lane)}])
-        people = self._people_for(role, data)
+        people = self._people_for(lane_role, data)
         if not people:
             raise ValidationFailed(f"无法确定“{lane}”的办理人：组织机构中没有对应人员",
                                    [{"field": "lane", "reason": lane}])
-        return Assignment(role, tuple(people))
+        return Assignment(lane_role.role, tuple(people))
 
-    def _people_for(self, role: str, data: dict) -> list[str]:
-        if role.startswith("duty:"):
-            duty = role.split(":", 1)[1]
-            return [p.id for d in self.with_duty(duty) for p in self.people.values()
+    def _people_for(self, lane: LaneRole, data: dict) -> list[str]:
+        if lane.role == "duty":
+            return [p.id for d in self.with_duty(lane.key) for p in self.people.values()
                     if p.department == d.id and p.post in ("dept_staff", "office_clerk")]
-        if role.startswith("person:"):
-            return [self._person_from(data, role.split(":", 1)[1])]
-        if role in ("head", "executive_deputy", "deputy", "secretary_general", "office_director"):
-            return [p.id for p in self.with_post(role)]
-        if role == "office_clerk":
+        if lane.role == "person":
+            return [self._person_from(data, lane.key)]
+        if lane.role == "office_clerk":
             return [p.id for p in self.with_post("office_clerk", self.office_id)]
-        department = self._department_from(data)
-        if role == "portfolio_leader":
+        if lane.key is None:
+            return [p.id for p in self.with_post(lane.role)]
+        department = self._department_from(data, lane.key)
+        if lane.role == "portfolio_leader":
             leader = self.portfolio_leader(department)
             if leader is None:
                 raise ValidationFailed(f"部门“{self.departments[department].name}”没有分管领导",
-                                       [{"field": DEPARTMENT_KEY, "reason": department}])
+                                       [{"field": lane.key, "reason": department}])
             return [leader.id]
-        return [p.id for p in self.with_post(role, department)]
+        return [p.id for p in self.with_post(lane.role, department)]
 
     def _person_from(self, data: dict, key: str) -> str:
         person = data.get(key)
@@ -235,11 +245,11 @@ class Organisation:
                                    [{"field": key, "reason": f"未知人员 {person!r}"}])
         return person
 
-    def _department_from(self, data: dict) -> str:
-        department = data.get(DEPARTMENT_KEY)
+    def _department_from(self, data: dict, key: str) -> str:
+        department = data.get(key)
         if not isinstance(department, str) or department not in self.departments:
-            raise ValidationFailed("流程数据缺少有效的承办单位（department），无法确定下一步办理人",
-                                   [{"field": DEPARTMENT_KEY, "reason": f"未知部门 {department!r}"}])
+            raise ValidationFailed(f"流程数据缺少有效的部门（{key}），无法确定下一步办理人",
+                                   [{"field": key, "reason": f"未知部门 {department!r}"}])
         return department
 
     def to_dict(self) -> dict:

@@ -66,10 +66,22 @@ _NOT_EXECUTABLE = ("流程未标记为可执行（isExecutable=\"true\"）：gov
 
 
 def _check_definitions(root) -> list[Problem]:
-    problems = []
+    problems = _parameter_ids(root)
     for el in root.iter(_q("bpmn:dataStore"), _q("bpmn:dataStoreReference")):
         problems.append(Problem(el.get("id") or "(数据存储)", "govflow 不支持数据存储（dataStore）：请改用流程数据"))
     return problems
+
+
+def _parameter_ids(root) -> list[Problem]:
+    """SpiffWorkflow finds nodes by id across the whole file: a service parameter named like an
+    element makes it misread the element ("no support for this task type")."""
+    parameters = list(root.iter(_q("spiffworkflow:parameter")))
+    names = {p.get("id") for p in parameters}
+    clashes = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id") in names
+               and local(el) != "parameter"}
+    return [Problem(p.getparent().getparent().getparent().getparent().get("id") or p.get("id"),
+                    f"服务参数“{p.get('id')}”与流程元素同名，引擎会把两者混淆：请给参数或元素改名")
+            for p in parameters if p.get("id") in clashes]
 
 
 def _check_process(process, process_ids: set, load_form: FormLoader) -> list[Problem]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from ..documents import CATEGORIES, Document
+from ..errors import ValidationFailed
 from ..operators import OperatorContext, block_if, operator
 from ..org import Organisation
 from ..profiles import Profile
@@ -33,13 +34,14 @@ def single_channel(doc: Document, profile: Profile) -> list[Violation]:
 
 # -- D2 document rules ---------------------------------------------------------------------------------------
 _REQUEST = re.compile(r"请求|恳请|请予|请批准|请审批|请批复|请审定|申请")
-_CLOSING = re.compile(r"^(妥否|当否|特此请示|以上请示|专此请示)")
+_CLOSING = re.compile(r"^(妥否|当否|特此请示|以上请示|专此请示)|^关于.*的(请示|报告)$")   # closing words, a title line
 _REQUEST_WORDS = re.compile(r"妥否|请批示|请审批|请批复|请予批准|请予审批|请审定|请予支持|请予同意|恳请|请求批准"
                             r"|特此请示")
 
 
 def request_matters(body: str) -> int:
-    """How many request sentences a text has, not counting the closing formula (妥否，请批示)."""
+    """How many request sentences a text has, not counting the closing formula (妥否，请批示) or a
+    title line (关于…的请示)."""
     sentences = [s.strip() for s in re.split(r"[。；！？\n]", body) if s.strip()]
     return sum(1 for s in sentences if _REQUEST.search(s) and not _CLOSING.match(s))
 
@@ -242,13 +244,12 @@ def _office_routine(profile: Profile, org: Organisation) -> Routing:
 
 
 # -- D8 time limits ---------------------------------------------------------------------------------------
-def deadline(doc: Document, profile: Profile, calendar: WorkdayCalendar, now: datetime):
-    """The document's time limit by urgency, where the rules give one in 工作日 (a Deadline or None)."""
+def time_limit(doc: Document, profile: Profile) -> int | None:
+    """The document's time limit in 工作日 by urgency, where the rules give one."""
     limits = profile.param("document_time_limit_wd")
     if not limits.is_set:
         return None
-    days = limits.value.get(doc.urgency) or limits.value.get("特急")
-    return calendar.add_workdays(now, int(days))
+    return int(limits.value.get(doc.urgency) or limits.value["特急"])
 
 
 def sign_workdays(doc: Document, profile: Profile) -> int | None:
@@ -305,26 +306,50 @@ def _doc(ctx: OperatorContext) -> Document:
     return Document.from_data(ctx.data)
 
 
+def known(doc: Document, org: Organisation) -> None:
+    problems = [{"field": "department", "reason": f"组织机构中没有部门“{d}”"}
+                for d in (doc.department, *doc.departments) if d not in org.departments]
+    problems += [{"field": field, "reason": f"组织机构中没有人员“{person}”"}
+                 for field, person in (("signoff.signer", doc.signoff.get("signer")),
+                                       ("addressed_to_leader", doc.addressed_to_leader))
+                 if person and org.person(person) is None]
+    if problems:
+        raise ValidationFailed("公文中的部门或人员不存在：" + "；".join(p["reason"] for p in problems), problems)
+
+
 @operator("document.review", "公文合规审查：一次列出全部退文理由（D1 D2 D4 D8 D9 D10 D11）", rule="D5")
 def review_operator(ctx: OperatorContext) -> dict:
     found = review(_doc(ctx), ctx.runtime.profile, ctx.runtime.org, ctx.runtime.calendar, ctx.now.date())
     return {"passed": not found, "findings": [v.to_dict() for v in found]}
 
 
-@operator("document.routing", "拟办分送：征求意见的部门、审核会签的领导、签发人与办理时限（D3 D6 D8）", rule="D6")
+@operator("document.intake", "收文核验：发文单位、涉及部门与人员须在组织机构中；办理时限按紧急程度以工作日计（D8）",
+          rule="D8")
+def intake_operator(ctx: OperatorContext) -> dict:
+    """Refuses a document that names departments or people the organisation does not have (the
+    start is rolled back: nothing is stored). The diagram's due dates read the result:
+    ``workdays(limits["days"], limits["from"])``."""
+    doc, profile = _doc(ctx), ctx.runtime.profile
+    known(doc, ctx.runtime.org)
+    rule = profile.param("document_time_limit_wd")
+    return {"days": time_limit(doc, profile), "from": isoformat(ctx.now), "sign_days": sign_workdays(doc, profile),
+            "article": rule.article if rule.is_set else ""}
+
+
+@operator("document.routing", "拟办分送：征求意见的部门、审核会签的领导与签发人（D3 D6）", rule="D6")
 def routing_operator(ctx: OperatorContext) -> dict:
     doc, runtime = _doc(ctx), ctx.runtime
     route = routing(doc, runtime.profile, runtime.org)
-    due = deadline(doc, runtime.profile, runtime.calendar, ctx.now)
     window = runtime.profile.param("consultation_window_wd")
-    consult_due = runtime.calendar.add_workdays(ctx.now, int(window.value)) if window.is_set and doc.departments \
-        else None
     parallel = runtime.profile.param("urgent_parallel_leaders")
-    return {"consult": list(doc.departments), "consult_due": isoformat(consult_due.at) if consult_due else None,
-            "reviewers": list(route.reviewers), "signer": route.signer, "sign_rule": route.rule,
-            "sign_article": route.article, "deadline": isoformat(due.at) if due else None,
-            "deadline_estimated": bool(due and due.estimated), "sign_workdays": sign_workdays(doc, runtime.profile),
-            "parallel": bool(parallel.is_set and doc.urgent and route.reviewers),
+    silence = runtime.profile.param("silence_means_no_objection")
+    at_once = bool(parallel.is_set and doc.urgent and route.reviewers)
+    # 东昌 28: an urgent document goes to the leaders and the signer at once, their opinions merged
+    reviewers = [*route.reviewers, route.signer] if at_once else list(route.reviewers)
+    return {"consult": list(doc.departments),
+            "consult_days": int(window.value) if window.is_set and silence.is_set else None,
+            "consult_article": window.article if window.is_set else "", "reviewers": reviewers,
+            "signer": route.signer, "sign_rule": route.rule, "sign_article": route.article, "parallel": at_once,
             "parallel_article": parallel.article if parallel.is_set else ""}
 
 
@@ -344,11 +369,15 @@ def signature_operator(ctx: OperatorContext, sign: dict, reviews: list | None = 
     doc, runtime = _doc(ctx), ctx.runtime
     meaning, found = signature(doc, sign.get("decision", ""), sign.get("opinion", ""), runtime.profile)
     block_if(found)
-    signer = ctx.data.get("signer")
+    signer, reviewers = ctx.data.get("signer"), ctx.data.get("reviewers", [])
+    # every leader's opinion with its author; when they were asked at once, the signer is among them
+    opinions = [{"by": by, **review} for by, review in zip(reviewers, reviews or [], strict=False)]
+    if signer not in reviewers:
+        opinions.append({"by": signer, **sign})
     return {"meaning": meaning, "signer": signer, "name": runtime.org.display_name(signer),
             "date": chinese_date(ctx.now), "signed_on": ctx.now.date().isoformat(),
             "opinion": sign.get("opinion") or ("圈阅" if sign.get("decision") == "圈阅" else ""),
-            "opinions": [*(reviews or []), {"by": signer, **sign}]}
+            "opinions": opinions}
 
 
 @operator("document.register", "登记编号：按机关代字与年份顺序编发文字号，成文日期为签发日期")
