@@ -285,3 +285,19 @@ def test_read_only_copies_show_in_the_readers_inbox_and_record_read(dongchang):
     assert api.get(f"/instances/{instance_id}", people.director).status_code == 200        # a reader may see it
     again = api.post(f"/tasks/{copies[0].id}/read", people.head, json={})
     assert again.status_code == 409
+
+
+def test_a_department_that_disagrees_makes_the_lead_unit_state_both_sides(dongchang):
+    people = People("dongchang")
+    instance_id = past_office_review(dongchang, people)
+    complete(dongchang, people.other_head, task(dongchang, instance_id, "reply_timed").id,
+             {"decision": "不同意", "opinion": "资金应由市级承担"})
+    coordinate = task(dongchang, instance_id, "coordinate")
+    assert coordinate.assignee == people.sender
+    with pytest.raises(ValidationFailed):
+        complete(dongchang, people.sender, coordinate.id, {"positions": [], "solution": "", "countersigned_by": []})
+    complete(dongchang, people.sender, coordinate.id, {
+        "positions": [{"department": people.other, "reason": "资金应由市级承担"},
+                      {"department": people.own, "reason": "属区级事权"}],
+        "solution": "区级先行垫付，同时向市级申请补助", "countersigned_by": [people.own_head, people.other_head]})
+    assert {t.step_id for t in open_tasks(dongchang, instance_id)} == {"leader_review"}

@@ -207,3 +207,22 @@ def test_a_circle_means_what_the_rules_say(pid, doc_type, meaning):
 def test_where_the_rules_give_a_circle_no_meaning_an_opinion_is_written(pid):
     meaning, found = rules.signature(document(pid), "圈阅", "", PROFILES[pid])
     assert meaning == "" and [v.rule for v in found] == ["D7"]
+
+
+# -- consultation (D3) -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("pid, days", [("dazu", None), ("chongqing", None), ("bazhou", 3), ("ziyang", None),
+                                       ("dongchang", 7)])
+def test_a_consultation_left_unanswered_counts_as_no_objection_only_where_the_rules_say(pid, days):
+    assert rules.consultation_window(PROFILES[pid]) == days
+    silent = {"decision": "无不同意见", "silent": True, "department": "x"}
+    result = rules.consultation([silent, {"decision": "不同意", "department": "y"}], PROFILES[pid])
+    assert result["silent"] == ["x"] and len(result["objections"]) == 1
+    assert bool(result["silence_rule"]) == (days is not None)
+
+
+@pytest.mark.parametrize("pid", profiles.PROFILE_IDS)
+def test_a_disagreement_states_each_side_a_solution_and_the_heads_countersign(pid):
+    found = rules.disagreement({"positions": [], "solution": " ", "countersigned_by": []}, PROFILES[pid])
+    countersign = PROFILES[pid].param("countersign_departments")
+    assert len(found) == (3 if countersign.is_set else 0)
+    assert all(v.rule == "D3" and v.article == countersign.article for v in found)

@@ -279,6 +279,13 @@ def signature(doc: Document, decision: str, opinion: str, profile: Profile) -> t
 
 
 # -- D3 consultation ---------------------------------------------------------------------------------------
+def consultation_window(profile: Profile) -> int | None:
+    """工作日 for a consulted department to reply, after which silence counts as 无不同意见 — only
+    where the rules set both (巴州 第四十九条: 3, 东昌 二十七: 7)."""
+    window, silence = profile.param("consultation_window_wd"), profile.param("silence_means_no_objection")
+    return int(window.value) if window.is_set and silence.is_set else None
+
+
 def consultation(opinions: list[dict], profile: Profile) -> dict:
     silence = profile.param("silence_means_no_objection")
     objections = [o for o in opinions if o.get("decision") == "不同意"]
@@ -342,12 +349,11 @@ def routing_operator(ctx: OperatorContext) -> dict:
     route = routing(doc, runtime.profile, runtime.org)
     window = runtime.profile.param("consultation_window_wd")
     parallel = runtime.profile.param("urgent_parallel_leaders")
-    silence = runtime.profile.param("silence_means_no_objection")
     at_once = bool(parallel.is_set and doc.urgent and route.reviewers)
     # 东昌 28: an urgent document goes to the leaders and the signer at once, their opinions merged
     reviewers = [*route.reviewers, route.signer] if at_once else list(route.reviewers)
     return {"consult": list(doc.departments),
-            "consult_days": int(window.value) if window.is_set and silence.is_set else None,
+            "consult_days": consultation_window(runtime.profile),
             "consult_article": window.article if window.is_set else "", "reviewers": reviewers,
             "signer": route.signer, "sign_rule": route.rule, "sign_article": route.article, "parallel": at_once,
             "parallel_article": parallel.article if parallel.is_set else ""}
