@@ -301,3 +301,90 @@ def test_a_department_that_disagrees_makes_the_lead_unit_state_both_sides(dongch
                       {"department": people.own, "reason": "属区级事权"}],
         "solution": "区级先行垫付，同时向市级申请补助", "countersigned_by": [people.own_head, people.other_head]})
     assert {t.step_id for t in open_tasks(dongchang, instance_id)} == {"leader_review"}
+
+
+# -- regressions: each names what went wrong ----------------------------------------------------------------
+def test_when_asked_at_once_the_signers_own_refusal_decides_whoever_finishes_first(dongchang):
+    people = People("dongchang")
+    instance_id = past_office_review(dongchang, people, urgency="特急重要", urgency_reason="汛期抢险")
+    complete(dongchang, people.other_head, task(dongchang, instance_id, "reply_timed").id, {"decision": "同意"})
+    reviews = {t.assignee: t for t in open_tasks(dongchang, instance_id)}
+    assert all(t.due_at.isoformat() == "2026-11-24T09:30:00+00:00" for t in reviews.values())   # 特急重要: 1 工作日
+    complete(dongchang, people.head, reviews.pop(people.head).id, {"decision": "不同意", "opinion": "再研究"})
+    for person, row in reviews.items():
+        complete(dongchang, person, row.id, {"decision": "同意", "opinion": "同意"})
+    data = workflow(dongchang, instance_id).last_task.data
+    assert data["signature"]["meaning"] == "不同意"
+    assert {o["by"]: o["decision"] for o in data["signature"]["opinions"]}[people.head] == "不同意"
+    assert [t.step_id for t in open_tasks(dongchang, instance_id)] == ["revise"]                  # not numbered
+
+
+def test_a_document_signed_again_keeps_its_number(dongchang):
+    people = People("dongchang")
+    instance_id = past_office_review(dongchang, people, departments=[])
+    agree = {"decision": "同意", "opinion": "同意"}
+    complete(dongchang, people.lead, task(dongchang, instance_id, "signing").id, agree)
+    publish = task(dongchang, instance_id, "publish")
+    with dongchang.store.write() as session:
+        rewind.send_back(dongchang, session, actor(dongchang, holder(dongchang, publish)), publish.id, "signing",
+                         "印发前请再核对")
+    complete(dongchang, people.lead, task(dongchang, instance_id, "signing").id, agree)
+    with dongchang.store.read() as session:
+        assert list(session.scalars(select(DocumentRegister.number))) == ["东昌府发〔2026〕1号"]
+
+
+def test_replies_in_a_round_and_finished_processes_cannot_be_withdrawn(dongchang):
+    people = People("dongchang")
+    instance_id = past_office_review(dongchang, people)
+    reply = task(dongchang, instance_id, "reply_timed")
+    complete(dongchang, people.other_head, reply.id, {"decision": "不同意", "opinion": "不同意"})
+    with pytest.raises(Conflict, match="不能撤回"):
+        with dongchang.store.write() as session:
+            rewind.withdraw(dongchang, session, actor(dongchang, people.other_head), reply.id)
+    objection = workflow(dongchang, instance_id).last_task.data["consultation"]["objections"][0]
+    assert objection["department"] == people.other                                     # who objected
+
+
+def test_send_back_is_for_the_holder_of_a_process_task(dongchang):
+    people = People("dongchang")
+    instance_id = past_office_review(dongchang, people, departments=[])
+    signing = task(dongchang, instance_id, "signing")
+    with dongchang.store.write() as session:
+        added = tasks.add_signer(dongchang, session, actor(dongchang, people.lead), signing.id, people.director)
+    with pytest.raises(Conflict, match="加签"):
+        with dongchang.store.write() as session:
+            rewind.send_back(dongchang, session, actor(dongchang, people.lead), signing.id, "office_review", "补充")
+    api = Api(create_app(system=dongchang))
+    refused = api.post(f"/tasks/{added.id}/return", people.director, json={"to": "office_review", "reason": "x"})
+    assert refused.status_code == 409
+    complete(dongchang, people.director, added.id, {"decision": "同意"})
+    with dongchang.store.write() as session:
+        tasks.delegate(dongchang, session, actor(dongchang, people.lead), signing.id, people.clerk, "请核")
+    with pytest.raises(Conflict, match="委派"):
+        with dongchang.store.write() as session:
+            rewind.send_back(dongchang, session, actor(dongchang, people.clerk), signing.id, "office_review", "不行")
+
+
+def test_a_resubmission_is_checked_again_and_keeps_its_sending_unit(dongchang):
+    people = People("dongchang")
+    instance_id = start_instance(dongchang, people.sender, "document_approval", people.document(departments=[]))
+    complete(dongchang, people.clerk, task(dongchang, instance_id, "receipt").id, {"received": True})
+    complete(dongchang, people.clerk, task(dongchang, instance_id, "office_review").id,
+             {"decision": "退文", "opinion": "请补充说明"})
+    revise = task(dongchang, instance_id, "revise")
+    for change in ({"departments": ["nowhere"]}, {"department": people.other}):
+        with pytest.raises(ValidationFailed):
+            complete(dongchang, people.sender, revise.id, {**people.document(**change), "revise_action": "重新报送"})
+    assert task(dongchang, instance_id, "revise").state == "open"
+
+
+def test_the_office_may_pass_a_heuristic_finding_it_has_checked(bazhou):
+    people = People("bazhou")
+    two = people.document(departments=[], body="请求拨付资金 300 万元。同时恳请增加编制。妥否，请批示。")
+    instance_id = start_instance(bazhou, people.sender, "document_approval", two)
+    complete(bazhou, people.clerk, task(bazhou, instance_id, "receipt").id, {"received": True})
+    compliance = workflow(bazhou, instance_id).last_task.data["compliance"]
+    assert not compliance["passed"] and not compliance["blocking"]                  # 一文一事 is read from the text
+    complete(bazhou, people.clerk, task(bazhou, instance_id, "office_review").id,
+             {"decision": "拟办", "opinion": "经核，两项属同一事项的组成部分"})
+    assert [t.step_id for t in open_tasks(bazhou, instance_id)] == ["signing"]

@@ -222,7 +222,50 @@ def test_a_consultation_left_unanswered_counts_as_no_objection_only_where_the_ru
 
 @pytest.mark.parametrize("pid", profiles.PROFILE_IDS)
 def test_a_disagreement_states_each_side_a_solution_and_the_heads_countersign(pid):
-    found = rules.disagreement({"positions": [], "solution": " ", "countersigned_by": []}, PROFILES[pid])
+    org = ORGS[pid]
+    own, other = two_departments(org)
+    found = rules.disagreement({"positions": [], "solution": " ", "countersigned_by": []}, [own, other], PROFILES[pid],
+                               org)
     countersign = PROFILES[pid].param("countersign_departments")
-    assert len(found) == (3 if countersign.is_set else 0)
+    assert len(found) == (3 if countersign.is_set else 0)           # 资阳 四十六 has no 会签
     assert all(v.rule == "D3" and v.article == countersign.article for v in found)
+    heads = [org.with_post("dept_head", d)[0].id for d in (own, other)]
+    complete = {"positions": [{"department": own, "reason": "甲"}], "solution": "乙", "countersigned_by": heads}
+    assert rules.disagreement(complete, [own, other], PROFILES[pid], org) == []
+    staff = [org.with_post("dept_staff", own)[0].id, heads[1]]
+    missing = rules.disagreement({**complete, "countersigned_by": staff}, [own, other], PROFILES[pid], org)
+    assert bool(missing) == countersign.is_set and all(org.departments[own].name in v.message for v in missing)
+
+
+def test_the_signoff_must_be_the_head_in_bazhou_and_may_be_a_deputy_in_dongchang():
+    for pid, deputy_allowed in (("bazhou", False), ("dongchang", True)):
+        own, _ = two_departments(ORGS[pid])
+        deputy = ORGS[pid].with_post("dept_deputy", own)[0].id
+        doc = document(pid, signoff={"signer": deputy, "meeting": "局务会议纪要"})
+        assert bool([v for v in findings(pid, doc) if v.rule == "D4"]) != deputy_allowed
+
+
+def test_the_heads_categories_hold_for_documents_in_the_offices_name_too():
+    routing = route("dazu", document("dazu", category="normative_document", issuer="政府办公室", doc_type="通知",
+                                     attachments=("合法性审查意见",), body="规范停车管理。"))
+    assert routing.signer == ORGS["dazu"].head().id
+
+
+def test_an_urgent_document_with_a_reason_needs_no_lead_time():
+    doc = document("dongchang", urgency="特急", urgency_reason="汛期抢险", needed_by=date(2026, 11, 26))
+    assert [v for v in findings("dongchang", doc) if v.rule == "D8"] == []
+    late = document("dongchang", urgency="加急", needed_by=date(2026, 11, 26))
+    assert [v.rule for v in findings("dongchang", late)] == ["D8"]                  # 紧急: 7 工作日
+
+
+def test_text_heuristics_are_findings_to_confirm_missing_papers_are_certain():
+    normative = document("bazhou", doc_type="通知", category="normative_document", body="处 500 元罚款。")
+    certain = {v.message[:8]: v.certain for v in findings("bazhou", normative)}
+    assert any(c for c in certain.values()) and any(not c for c in certain.values())
+
+
+@pytest.mark.parametrize("pid, blocks", [("dazu", True), ("chongqing", False), ("bazhou", False), ("ziyang", False),
+                                         ("dongchang", False)])
+def test_consent_without_words_is_enough_unless_the_rules_ask_for_a_written_opinion(pid, blocks):
+    meaning, found = rules.signature(document(pid), "同意", "", PROFILES[pid])
+    assert bool(found) == blocks and (meaning == "同意") != blocks                 # 大足 四十七: 明确意见

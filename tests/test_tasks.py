@@ -157,14 +157,17 @@ def test_nobody_else_may_complete_a_task(system, request_at_sign_off):
         complete(system, CLERKS[0], row.id, {"decision": "同意签发", "opinion": "同意"})
 
 
+def expiring(process_id: str, deadline: str) -> bytes:
+    """A reply with an interrupting deadline; when it passes, the office chases."""
+    return diagram(process_id, start(), user("reply", form="press_record.json"),
+                   boundary_timer("expired", "reply", deadline, cancel=True), user("chase", form="press_record.json"),
+                   end(), end("end2"), chain("start", "reply", "end"), flow("f_exp", "expired", "chase"),
+                   flow("f_chase", "chase", "end2"),
+                   lanes={"办公室": ["start", "reply", "expired", "chase", "end", "end2"]})
+
+
 def test_an_interrupting_timer_cancels_the_task_it_sits_on(system):
-    xml = diagram("expiring", start(), user("reply", form="press_record.json"),
-                  boundary_timer("expired", "reply", "workdays(1)", cancel=True),
-                  user("chase", form="press_record.json"),
-                  end(), end("end2"), chain("start", "reply", "end"), flow("f_exp", "expired", "chase"),
-                  flow("f_chase", "chase", "end2"),
-                  lanes={"办公室": ["start", "reply", "expired", "chase", "end", "end2"]})
-    deploy_xml(system, xml)
+    deploy_xml(system, expiring("expiring", "workdays(1)"))
     instance_id = start_instance(system, CLERKS[0], "expiring", {})
     first = task(system, instance_id, "reply")
     with system.store.write() as session:
@@ -206,12 +209,7 @@ def test_an_estimated_deadline_is_recomputed_when_the_years_schedule_is_loaded(s
     from datetime import date, datetime
 
     from govflow.timeutil import SHANGHAI
-    xml = diagram("year_end", start(), user("reply", form="press_record.json"),
-                  boundary_timer("expired", "reply", "workdays(5)", cancel=True),
-                  user("chase", form="press_record.json"), end(), end("end2"), chain("start", "reply", "end"),
-                  flow("f_exp", "expired", "chase"), flow("f_chase", "chase", "end2"),
-                  lanes={"办公室": ["start", "reply", "expired", "chase", "end", "end2"]})
-    deploy_xml(system, xml)
+    deploy_xml(system, expiring("year_end", "workdays(5)"))
     with system.store.write() as session:
         admin.set_clock(system, session, datetime(2026, 12, 29, 9, 0, tzinfo=SHANGHAI), True, "test")
     instance_id = start_instance(system, CLERKS[0], "year_end", {})
@@ -255,3 +253,18 @@ def test_a_delegated_task_cannot_be_handed_on_by_the_delegate(system, request_at
     with pytest.raises(Conflict, match="委派"):
         op(system, "transfer", CLERKS[0], row.id, CLERKS[1], "")
     assert task(system, request_at_sign_off, "sign_off").owner == LEADER
+
+
+def test_an_added_signers_row_closes_when_its_task_is_cancelled(system):
+    deploy_xml(system, expiring("expiring_sign", "workdays(1)"))
+    instance_id = start_instance(system, CLERKS[0], "expiring_sign", {})
+    reply = task(system, instance_id, "reply")
+    op(system, "claim", CLERKS[0], reply.id)
+    added = op(system, "add_signer", CLERKS[0], reply.id, LEADER, "请把关")
+    with system.store.write() as session:
+        admin.advance_clock(system, session, timedelta(days=2), "test")
+    worker.run_once(system)
+    with system.store.read() as session:
+        assert session.get(type(added), added.id).state == "cancelled"
+    with pytest.raises(Conflict, match="撤销"):
+        complete(system, LEADER, added.id, {"decision": "同意"})

@@ -30,7 +30,7 @@ def circulate(gf: Govflow, session: Session, actor: Actor, instance_id: int, peo
                                [{"field": "to", "reason": "、".join(unknown) or "人数不符"}])
     unread = set(session.scalars(select(Task.assignee).where(Task.instance_id == instance_id, Task.kind == "read",
                                                              Task.state == "open")))
-    instance, copies = step.instance, []
+    instance, copies, note = step.instance, [], short_text(note)
     for person in dict.fromkeys(people):
         if person in unread:
             continue
@@ -38,7 +38,7 @@ def circulate(gf: Govflow, session: Session, actor: Actor, instance_id: int, peo
                            business_key=instance.business_key, title=instance.title, step_id="circulation",
                            step_name="传阅", lane="", role="reader", assignee=person, owner=actor.id,
                            created_at=step.now, urgency="一般", priority=0, state="open", pressed_count=0,
-                           note=short_text(note)))
+                           note=note))
     session.add_all(copies)
     step.events.record("circulated", actor.id, step.now, {"to": [c.assignee for c in copies], "note": note},
                        instance_id)

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from .audit import EventBatch
@@ -38,12 +38,21 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
             row.completed_at = now
             events.record("task_cancelled", "system", now, {"step": row.step_id, "name": row.step_name},
                           instance.id, task_id)
+    _close_orphans(session, instance, now)
     for task_id, task in ready.items():
         if task_id in open_rows:
             continue
         row, people, reopened = _open_row(session, instance, task, definition, engine, now)
         payload = {**_created_payload(row, people), **({"reopened": True} if reopened else {})}
         events.record("task_created", "system", now, payload, instance.id, task_id)
+
+
+def _close_orphans(session: Session, instance: Instance, now: datetime) -> None:
+    """加签 rows go with their task: when it is no longer open (returned, cancelled), neither are they."""
+    orphans = select(Task.id).where(Task.instance_id == instance.id, Task.kind == "task", Task.state != "open")
+    session.execute(update(Task).where(Task.instance_id == instance.id, Task.kind == "addsign", Task.state == "open",
+                                       Task.parent_task_id.in_(orphans))
+                    .values(state="cancelled", completed_at=now).execution_options(synchronize_session=False))
 
 
 def _open_row(session, instance, task, definition, engine, now) -> tuple[Task, tuple[str, ...], bool]:

@@ -37,6 +37,12 @@ class Numbering:
 
     def register(self, prefix: str, instance_id: int, title: str, doc_type: str, signer: str, signed_on: date,
                  now: datetime) -> str:
+        """The document's 发文字号: a new one, or — signed again after a 退回 — the one it has."""
+        existing = self.session.scalars(select(DocumentRegister).where(DocumentRegister.instance_id == instance_id)
+                                        ).first()
+        if existing is not None:
+            existing.title, existing.signer, existing.signed_on = title[:300], signer, signed_on
+            return existing.number
         year = signed_on.year
         sequence = self.take(prefix, year)
         number = format_number(prefix, year, sequence)

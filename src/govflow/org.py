@@ -95,7 +95,7 @@ class Organisation:
         self.profile_id = government["profile"]
         self.office_id = government["office"]
         self.local = local
-        self.numbering = dict(numbering)
+        self.numbering = dict(numbering or {})
         self.meeting_members = tuple(meeting)
         self.departments = {d.id: d for d in departments}
         self.people = {p.id: p for p in people}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from .inbox import candidates
 from .instances import Step, engine_errors
 from .models import Event, Task
 from .system import Govflow
-from .tasks import acting_step, locked, short_text
+from .tasks import acting_step, locked, open_added, short_text
 from .timeutil import isoformat
 
 # What counts as the next person having acted on a document.
@@ -41,7 +42,13 @@ def returnable_steps(workflow, task_id: str) -> list[dict]:
 def send_back(gf: Govflow, session: Session, actor: Actor, task_id: str, to_step: str, reason: str) -> Task:
     """退回: the task goes back to ``to_step``, which opens again with the reason in its data."""
     step, row = locked(gf, session, task_id)
+    if row.kind != "task":
+        raise Conflict("只有流程任务可以退回")
     acting_step(step, actor, row)
+    if row.owner is not None:
+        raise Conflict("委派中的任务须先交回委派人，由委派人退回")
+    if open_added(session, row):
+        raise Conflict("加签人尚未签署意见，暂不能退回")
     if not (reason or "").strip():
         raise ValidationFailed("退回须说明理由", [{"field": "reason", "reason": "不能为空"}])
     workflow = step.restore()
@@ -74,11 +81,16 @@ def withdraw(gf: Govflow, session: Session, actor: Actor, task_id: str, reason: 
     step, row = locked(gf, session, task_id)
     if row.kind != "task" or row.state != "completed" or row.completed_by != actor.id:
         raise Forbidden("只能撤回本人刚办理完毕的任务")
+    if step.instance.status != "running":
+        raise Conflict("流程已办结，不能撤回")
     _nobody_acted_since(session, row)
     workflow = step.restore()
     task = workflow.get_task_from_id(UUID(row.id))
     if task is None or task.state != TaskState.COMPLETED:
         raise Conflict("该任务已不能撤回")
+    if task.workflow.parent_task_id is not None or isinstance(task.parent.task_spec, LoopTask):
+        # a reply in a 征求意见 or 会签 round: rewinding it alone would not rewind the round
+        raise Conflict("征求意见、会签中的答复不能撤回：如需修改，请下一步办理人退回")
     with engine_errors():
         workflow.reset_from_task_id(task.id)
     step.events.record("task_withdrawn", actor.id, step.now, {"step": row.step_id, "reason": short_text(reason)},
@@ -92,7 +104,7 @@ def _nobody_acted_since(session: Session, row: Task) -> None:
     acted = session.scalar(select(Event.seq).where(Event.instance_id == row.instance_id, Event.seq > sent,
                                                    Event.type.in_(_ACTS)).limit(1))
     if acted is not None:
-        raise Conflict("下一步已有人办理，不能撤回；如需修改请请对方退回")
+        raise Conflict("下一步已有人办理，不能撤回；如需修改，请对方退回")
 
 
 def _back_to(step: Step, row: Task, actor: Actor) -> Task:

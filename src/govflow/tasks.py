@@ -130,7 +130,7 @@ def add_signer(gf: Govflow, session: Session, actor: Actor, task_id: str, person
     if row.kind != "task":
         raise Conflict("只能对流程任务加签")
     _check_person(step, person, row)
-    if any(r.assignee == person for r in _added(session, row, open_only=True)):
+    if any(r.assignee == person for r in open_added(session, row)):
         raise Conflict(f"已向{step.engine.runtime.org.display_name(person)}加签")
     signer = Task(id=str(uuid.uuid4()), kind="addsign", parent_task_id=row.id, note=short_text(note),
                   instance_id=row.instance_id, process_id=row.process_id, business_key=row.business_key,
@@ -143,14 +143,20 @@ def add_signer(gf: Govflow, session: Session, actor: Actor, task_id: str, person
     return signer
 
 
-def _added(session: Session, row: Task, open_only: bool = False) -> list[Task]:
-    stmt = select(Task).where(Task.parent_task_id == row.id, Task.kind == "addsign")
-    if open_only:
-        stmt = stmt.where(Task.state == "open")
-    return list(session.scalars(stmt))
+def _added(session: Session, row: Task) -> list[Task]:
+    """This round's 加签 rows: a task reopened by 撤回 or 退回 starts with none."""
+    return list(session.scalars(select(Task).where(Task.parent_task_id == row.id, Task.kind == "addsign",
+                                                   Task.created_at >= row.created_at)))
+
+
+def open_added(session: Session, row: Task) -> list[Task]:
+    return [r for r in _added(session, row) if r.state == "open"]
 
 
 def _sign_added(step: Step, row: Task, actor: Actor, data: dict) -> Task:
+    parent = step.session.get(Task, row.parent_task_id)
+    if parent is None or parent.state != "open":
+        raise Conflict("加签所属的任务已办结或撤销，无需再签")
     forms.validate(_ADDSIGN, data, "加签意见")
     row.state, row.completed_at, row.completed_by = "completed", step.now, actor.id
     _record(step, "addsign_completed", actor, row, {"data": data, "parent_task": row.parent_task_id})

@@ -12,8 +12,7 @@ from sqlalchemy import or_, select
 from . import audit, instances
 from .audit import EventBatch
 from .errors import GovflowError
-from .inbox import candidates
-from .models import Instance, Task
+from .models import Instance, Task, TaskCandidate
 from .system import Govflow
 from .timeutil import isoformat
 
@@ -37,16 +36,25 @@ def press_overdue(gf: Govflow, batch: int = 500) -> int:
             Task.state == "open", Task.kind != "read", Task.due_at < now,
             or_(Task.last_pressed_at.is_(None), Task.last_pressed_at <= now - PRESS_EVERY))
             .order_by(Task.due_at).limit(batch).with_for_update(skip_locked=True)).all()
+        groups = _candidates(session, [row.id for row in rows if row.assignee is None])
         events = EventBatch()
         for row in rows:
             row.pressed_count += 1
             row.last_pressed_at = now
+            holders = [row.assignee] if row.assignee else groups.get(row.id, [])
             events.record("task_pressed", "system", now, {"step": row.step_id, "auto": True, "count": row.pressed_count,
-                                                          "holders": [row.assignee] if row.assignee else
-                                                          candidates(session, row.id),
-                                                          "due": isoformat(row.due_at)}, row.instance_id, row.id)
+                                                          "holders": holders, "due": isoformat(row.due_at)},
+                          row.instance_id, row.id)
         events.append_to(session)
     return len(rows)
+
+
+def _candidates(session, task_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for task_id, person in session.execute(select(TaskCandidate.task_id, TaskCandidate.person_id)
+                                           .where(TaskCandidate.task_id.in_(task_ids))):
+        found.setdefault(task_id, []).append(person)
+    return found
 
 
 def fire_due_timers(gf: Govflow, limit: int = 1000) -> int:

@@ -10,6 +10,7 @@ class Violation:
     rule: str       # "T4"
     article: str    # "巴州常务会议规则 第十七条"
     message: str    # "未附合法性审查意见，议题不得提请常务会议审议"
+    certain: bool = True    # False for a finding read from the text by a heuristic: a person confirms it
 
     def to_dict(self) -> dict:
-        return {"rule": self.rule, "article": self.article, "message": self.message}
+        return {"rule": self.rule, "article": self.article, "message": self.message, "certain": self.certain}

@@ -49,14 +49,17 @@ def request_matters(body: str) -> int:
 def document_rules(doc: Document, profile: Profile) -> list[Violation]:
     found = []
     one = profile.param("request_one_matter")
-    if doc.doc_type == "请示" and one.is_set and request_matters(doc.body) > 1:
-        found.append(Violation("D2", one.article, f"请示应一文一事：正文中识别出 {request_matters(doc.body)} 处请示事项"
-                                                  "（按“请求、恳请、请予、请批准、申请”等请示语句计数，不含“妥否，请批示”等结束语）"))
+    matters = request_matters(doc.body) if doc.doc_type == "请示" and one.is_set else 0
+    if matters > 1:
+        found.append(Violation("D2", one.article,
+                               f"请示应一文一事：正文中识别出 {matters} 处请示事项（按“请求、恳请、请予、请批准、申请”"
+                               "等请示语句计数，不含标题与“妥否，请批示”等结束语）", certain=False))
     report = profile.param("report_no_request")
     match = _REQUEST_WORDS.search(doc.body)
     if doc.doc_type == "报告" and report.is_set and match:
         found.append(Violation("D2", report.article,
-                               f"报告中不得夹带请示事项：正文含请示用语“{match.group()}”（按请示用语识别）"))
+                               f"报告中不得夹带请示事项：正文含请示用语“{match.group()}”（按请示用语识别）",
+                               certain=False))
     own = profile.param("department_matters_not_to_government")
     if doc.within_department_authority and own.is_set:
         found.append(Violation("D2", own.article, "属本部门职权范围内的事项，应由本部门自行办理，不报政府"))
@@ -70,11 +73,12 @@ def internal_signoff(doc: Document, profile: Profile, org: Organisation) -> list
         return []
     signer = org.person(doc.signoff.get("signer", ""))
     found = []
-    if signer is None or signer.department != doc.department or signer.post not in ("dept_head", "dept_deputy"):
-        found.append(Violation("D4", rule.article, f"报送政府的公文须由本单位负责人签发：{rule.value}"))
-    needs_meeting = "会议" in str(rule.value) and ("重要" not in str(rule.value) or doc.major)
+    if signer is None or signer.department != doc.department or signer.post not in rule.value["posts"]:
+        who = "主要负责人" if rule.value["posts"] == ["dept_head"] else "主要负责人或经授权的分管负责人"
+        found.append(Violation("D4", rule.article, f"报送政府的公文须由本单位{who}签发"))
+    needs_meeting = rule.value["meeting"] == "always" or (rule.value["meeting"] == "major" and doc.major)
     if needs_meeting and not doc.signoff.get("meeting"):
-        found.append(Violation("D4", rule.article, f"须注明本单位集体研究的会议（纪要）：{rule.value}"))
+        found.append(Violation("D4", rule.article, "须注明本单位集体讨论的会议（会议纪要）"))
     return found
 
 
@@ -82,8 +86,9 @@ def internal_signoff(doc: Document, profile: Profile, org: Organisation) -> list
 def lead_time(doc: Document, profile: Profile, calendar: WorkdayCalendar, today: date) -> list[Violation]:
     found = []
     lead = profile.param("submitter_lead_time_wd")
-    if lead.is_set and doc.needed_by:
-        needed = lead.value["一般"] if doc.urgency == "一般" else lead.value["紧急"]
+    kind = {"一般": "一般", "加急": "紧急"}.get(doc.urgency)      # 特别紧急: a written reason instead
+    if lead.is_set and doc.needed_by and kind:
+        needed = lead.value[kind]
         left = calendar.workdays_between(today, doc.needed_by)
         if left < needed:
             found.append(Violation("D8", lead.article, f"{doc.urgency}公文须至少提前 {needed} 个工作日报送，"
@@ -122,7 +127,7 @@ def fewer_documents(doc: Document, profile: Profile) -> list[Violation]:
             found.append(Violation("D9", limit.article,
                                    f"正文约 {share:.0%} 与上位文件相同，超过 {float(limit.value):.0%}，不予发文"
                                    f"（计算方法：正文中与上位文件有连续 {SHINGLE} 字相同的字数占正文字数的比例，"
-                                   "不计空白和标点）"))
+                                   "不计空白和标点）", certain=False))
     plan = profile.param("annual_plan_required")
     if plan.is_set and not doc.in_annual_plan and not doc.plan_approval.strip():
         found.append(Violation("D9", plan.article, "未列入年度发文计划的公文须经一事一批"))
@@ -148,7 +153,7 @@ def normative_document(doc: Document, profile: Profile) -> list[Violation]:
     words = [f"{kind}（{word}）" for kind, terms in POWER_WORDS.items() for word in terms if word in doc.body]
     if powers.is_set and words:
         found.append(Violation("D10", powers.article, f"行政规范性文件不得设定行政许可、行政处罚、行政强制：正文出现"
-                                                      f"{'、'.join(words)}（按词语识别，请核实）"))
+                                                      f"{'、'.join(words)}（按词语识别，请核实）", certain=False))
     required = profile.param("normative_validity_required")
     if required.is_set and not doc.validity_years:
         found.append(Violation("D10", required.article, "行政规范性文件须载明有效期"))
@@ -193,9 +198,6 @@ def routing(doc: Document, profile: Profile, org: Organisation) -> Routing:
     head = org.head().id
     if doc.category == "office_routine":
         return _office_routine(profile, org)
-    if doc.issuer == "政府办公室" and profile.value("office_government_business_signer") and lead:
-        rule = profile.param("office_government_business_signer")
-        return Routing((), lead.id, "以办公室名义发出的政府事务文件，由分管领导签发", rule.article)
     signs = profile.param("head_signs")
     if signs.is_set and doc.category in signs.value:
         return Routing(_without(leaders, head), head, f"{CATEGORIES[doc.category]}由{profile.titles['head']}签发",
@@ -203,6 +205,9 @@ def routing(doc: Document, profile: Profile, org: Organisation) -> Routing:
     major = profile.param("major_to_head")
     if doc.major and major.is_set:
         return Routing(_without(leaders, head), head, f"重大事项由{profile.titles['head']}签发", major.article)
+    office = profile.param("office_government_business_signer")
+    if doc.issuer == "政府办公室" and office.is_set and lead:
+        return Routing((), lead.id, "以办公室名义发出的政府事务文件，由分管领导签发", office.article)
     meeting = profile.param("meeting_passed_executive_signs")
     if meeting.is_set and doc.passed_by_meeting and not doc.major_revision:
         deputy = org.executive_deputy().id
@@ -273,8 +278,9 @@ def signature(doc: Document, decision: str, opinion: str, profile: Profile) -> t
                                   "本级规则未规定圈阅的含义：请写明签发意见")]
         reads = circle.value == "consent_read_on_reports" and doc.doc_type == "报告"
         return ("阅知" if reads else "同意"), []
-    if not opinion.strip():
-        return "", [Violation("D7", profile.param("clear_opinion_each_step").article, "签发须写明意见")]
+    clear = profile.param("clear_opinion_each_step")
+    if clear.is_set and not opinion.strip():
+        return "", [Violation("D7", clear.article, "各环节须明确提出意见：请写明签发意见")]
     return "同意", []
 
 
@@ -294,7 +300,9 @@ def consultation(opinions: list[dict], profile: Profile) -> dict:
             "silence_rule": silence.article if silence.is_set else ""}
 
 
-def disagreement(coordination: dict, profile: Profile) -> list[Violation]:
+def disagreement(coordination: dict, departments: list[str], profile: Profile, org: Organisation) -> list[Violation]:
+    """When departments disagree: each side's reasons, a proposed solution, and the countersign of
+    the heads of the departments concerned (``departments``: the lead unit and those objecting)."""
     rule = profile.param("countersign_departments")
     if not rule.is_set:
         return []
@@ -303,8 +311,11 @@ def disagreement(coordination: dict, profile: Profile) -> list[Violation]:
         found.append(Violation("D3", rule.article, "有关部门意见不一致的，须列明各方理由"))
     if not (coordination.get("solution") or "").strip():
         found.append(Violation("D3", rule.article, "有关部门意见不一致的，须提出办理意见"))
-    if not coordination.get("countersigned_by"):
-        found.append(Violation("D3", rule.article, "须由有关部门负责人会签"))
+    signed = {org.person(p).department for p in coordination.get("countersigned_by", [])
+              if org.person(p) and org.person(p).post == "dept_head"}
+    missing = [org.departments[d].name for d in departments if d not in signed]
+    if missing:
+        found.append(Violation("D3", rule.article, f"须由有关部门负责人会签：缺{'、'.join(missing)}主要负责人"))
     return found
 
 
@@ -326,8 +337,14 @@ def known(doc: Document, org: Organisation) -> None:
 
 @operator("document.review", "公文合规审查：一次列出全部退文理由（D1 D2 D4 D8 D9 D10 D11）", rule="D5")
 def review_operator(ctx: OperatorContext) -> dict:
-    found = review(_doc(ctx), ctx.runtime.profile, ctx.runtime.org, ctx.runtime.calendar, ctx.now.date())
-    return {"passed": not found, "findings": [v.to_dict() for v in found]}
+    """Every finding at once; ``blocking`` when one is certain (the office may pass a text
+    heuristic it has checked, never a missing review or signature)."""
+    doc = _doc(ctx)
+    known(doc, ctx.runtime.org)
+    if doc.department != ctx.data["intake"]["department"]:
+        raise ValidationFailed("修改时不能更换发文单位", [{"field": "department", "reason": doc.department}])
+    found = review(doc, ctx.runtime.profile, ctx.runtime.org, ctx.runtime.calendar, ctx.now.date())
+    return {"passed": not found, "blocking": any(v.certain for v in found), "findings": [v.to_dict() for v in found]}
 
 
 @operator("document.intake", "收文核验：发文单位、涉及部门与人员须在组织机构中；办理时限按紧急程度以工作日计（D8）",
@@ -335,12 +352,12 @@ def review_operator(ctx: OperatorContext) -> dict:
 def intake_operator(ctx: OperatorContext) -> dict:
     """Refuses a document that names departments or people the organisation does not have (the
     start is rolled back: nothing is stored). The diagram's due dates read the result:
-    ``workdays(limits["days"], limits["from"])``."""
+    ``workdays(intake["days"], intake["from"])``."""
     doc, profile = _doc(ctx), ctx.runtime.profile
     known(doc, ctx.runtime.org)
     rule = profile.param("document_time_limit_wd")
     return {"days": time_limit(doc, profile), "from": isoformat(ctx.now), "sign_days": sign_workdays(doc, profile),
-            "article": rule.article if rule.is_set else ""}
+            "article": rule.article if rule.is_set else "", "department": doc.department}
 
 
 @operator("document.routing", "拟办分送：征求意见的部门、审核会签的领导与签发人（D3 D6）", rule="D6")
@@ -365,8 +382,10 @@ def consultation_operator(ctx: OperatorContext, opinions: list) -> dict:
 
 
 @operator("document.disagreement", "意见不一致的处理：列明理由、提出办理意见、负责人会签（D3）", rule="D3")
-def disagreement_operator(ctx: OperatorContext, coordination: dict) -> dict:
-    block_if(disagreement(coordination, ctx.runtime.profile))
+def disagreement_operator(ctx: OperatorContext, coordination: dict, objections: list) -> dict:
+    doc = _doc(ctx)
+    concerned = list(dict.fromkeys([doc.department, *(o.get("department") for o in objections)]))
+    block_if(disagreement(coordination, [d for d in concerned if d], ctx.runtime.profile, ctx.runtime.org))
     return {"resolved": True}
 
 
@@ -375,10 +394,10 @@ def signature_operator(ctx: OperatorContext, sign: dict, reviews: list | None = 
     doc, runtime = _doc(ctx), ctx.runtime
     meaning, found = signature(doc, sign.get("decision", ""), sign.get("opinion", ""), runtime.profile)
     block_if(found)
-    signer, reviewers = ctx.data.get("signer"), ctx.data.get("reviewers", [])
-    # every leader's opinion with its author; when they were asked at once, the signer is among them
-    opinions = [{"by": by, **review} for by, review in zip(reviewers, reviews or [], strict=False)]
-    if signer not in reviewers:
+    signer = ctx.data.get("signer")
+    # every leader's opinion carries its author; asked at once, the signer's is among the reviews
+    opinions = list(reviews or [])
+    if all(o.get("by") != signer for o in opinions):
         opinions.append({"by": signer, **sign})
     return {"meaning": meaning, "signer": signer, "name": runtime.org.display_name(signer),
             "date": chinese_date(ctx.now), "signed_on": ctx.now.date().isoformat(),
