@@ -1,8 +1,9 @@
 """What a 公文 carries, as the document procedure reads it from the process data.
 
-The fields are those of the start form (``forms/document_submit.json``); the data stays flat so
-that lanes (``department``: the sending unit) and the inbox (``title``, ``urgency``) read it
-directly. 文种 are the fifteen of 党政机关公文处理工作条例 第八条.
+The fields, and the values they may take (the fifteen 文种 of 党政机关公文处理工作条例 第八条, the
+紧急程度, the attachments), are those of the start form ``forms/document_submit.json``; the data
+stays flat so that lanes (``department``: the sending unit) and the inbox (``title``,
+``urgency``) read it directly.
 """
 from __future__ import annotations
 
@@ -10,11 +11,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-DOC_TYPES = ("决议", "决定", "命令", "公报", "公告", "通告", "意见", "通知", "通报", "报告", "请示", "批复",
-             "议案", "函", "纪要")
-URGENCIES = ("一般", "加急", "特急", "特急重要")
-SECRECY = ("无", "秘密", "机密")
-ISSUERS = ("政府", "政府办公室")
 CATEGORIES = {
     "to_higher_government": "报上级政府", "party_group_request": "党组向党委请示",
     "bill_to_congress": "提请人大审议的议案", "report_to_cppcc": "向政协通报重大事项",
@@ -22,9 +18,6 @@ CATEGORIES = {
     "major_matter": "其他重大事项", "comprehensive_deployment": "部署综合性或重要专项工作",
     "instruction_to_lower": "向下级政府行文", "government_business": "政府一般事务", "office_routine": "办公室日常事务",
 }
-ATTACHMENTS = ("合法性审查意见", "公平竞争审查意见", "上位文件", "会签意见", "征求意见采纳情况", "起草说明", "政策解读",
-               "风险评估报告")
-
 
 @dataclass(frozen=True)
 class Document:
