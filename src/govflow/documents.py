@@ -19,6 +19,7 @@ CATEGORIES = {
     "instruction_to_lower": "向下级政府行文", "government_business": "政府一般事务", "office_routine": "办公室日常事务",
 }
 
+
 @dataclass(frozen=True)
 class Document:
     doc_type: str
