@@ -32,13 +32,14 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
     open_rows = {row.id: row for row in session.scalars(
         select(Task).where(Task.instance_id == instance.id, Task.state == "open", Task.kind == "task"))}
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    for task_id, row in open_rows.items():
-        if task_id not in ready:
-            row.state = "cancelled"
-            row.completed_at = now
-            events.record("task_cancelled", "system", now, {"step": row.step_id, "name": row.step_name},
-                          instance.id, task_id)
-    _close_orphans(session, instance, now)
+    cancelled = [task_id for task_id in open_rows if task_id not in ready]
+    for task_id in cancelled:
+        row = open_rows[task_id]
+        row.state, row.completed_at = "cancelled", now
+        events.record("task_cancelled", "system", now, {"step": row.step_id, "name": row.step_name},
+                      instance.id, task_id)
+    if cancelled:
+        _close_added(session, cancelled, now)
     for task_id, task in ready.items():
         if task_id in open_rows:
             continue
@@ -47,11 +48,9 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
         events.record("task_created", "system", now, payload, instance.id, task_id)
 
 
-def _close_orphans(session: Session, instance: Instance, now: datetime) -> None:
-    """加签 rows go with their task: when it is no longer open (returned, cancelled), neither are they."""
-    orphans = select(Task.id).where(Task.instance_id == instance.id, Task.kind == "task", Task.state != "open")
-    session.execute(update(Task).where(Task.instance_id == instance.id, Task.kind == "addsign", Task.state == "open",
-                                       Task.parent_task_id.in_(orphans))
+def _close_added(session: Session, task_ids: list[str], now: datetime) -> None:
+    """加签 rows go with their task: when it is cancelled, so are they."""
+    session.execute(update(Task).where(Task.kind == "addsign", Task.state == "open", Task.parent_task_id.in_(task_ids))
                     .values(state="cancelled", completed_at=now).execution_options(synchronize_session=False))
 
 
