@@ -9,6 +9,7 @@ import pytest
 from conftest import MONDAY_9AM, load_org
 from govflow import profiles
 from govflow.documents import Document
+from govflow.rules import consultation
 from govflow.rules import document as rules
 from govflow.workdays import WorkdayCalendar
 
@@ -213,9 +214,9 @@ def test_where_the_rules_give_a_circle_no_meaning_an_opinion_is_written(pid):
 @pytest.mark.parametrize("pid, days", [("dazu", None), ("chongqing", None), ("bazhou", 3), ("ziyang", None),
                                        ("dongchang", 7)])
 def test_a_consultation_left_unanswered_counts_as_no_objection_only_where_the_rules_say(pid, days):
-    assert rules.consultation_window(PROFILES[pid]) == days
+    assert consultation.consultation_window(PROFILES[pid]) == days
     silent = {"decision": "无不同意见", "silent": True, "department": "x"}
-    result = rules.consultation([silent, {"decision": "不同意", "department": "y"}], PROFILES[pid])
+    result = consultation.consultation([silent, {"decision": "不同意", "department": "y"}], PROFILES[pid])
     assert result["silent"] == ["x"] and len(result["objections"]) == 1
     assert bool(result["silence_rule"]) == (days is not None)
 

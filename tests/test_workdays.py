@@ -69,3 +69,9 @@ def test_workdays_between_counts_after_the_start():
 def test_bad_counts_are_refused():
     with pytest.raises(ValueError):
         WorkdayCalendar().add_workdays(at(2026, 1, 5), -1)
+
+
+def test_working_days_before_a_meeting():
+    calendar = WorkdayCalendar()
+    assert calendar.workdays_before(date(2026, 11, 26), 2) == date(2026, 11, 24)      # Thursday → Tuesday
+    assert calendar.workdays_before(date(2026, 10, 12), 2) == date(2026, 10, 9)       # over 国庆 and 10-10 调休

@@ -58,7 +58,7 @@ def _open_row(session, instance, task, definition, engine, now) -> tuple[Task, t
     """A row for a READY task: a new one, or the task's old row again when 退回 or 撤回 reset the
     workflow to it."""
     step = definition.step(task.task_spec.bpmn_id)
-    assignment = engine.runtime.org.resolve_lane(step.lane, task.data)
+    assignment = engine.runtime.org.resolve_lane(step.lane, task.data, engine.runtime.profile)
     due_text = _due(task, step, engine)
     deadline = engine.record.deadlines.get(due_text) if due_text else None
     urgency = task.data.get("urgency") if task.data.get("urgency") in URGENCY else "一般"

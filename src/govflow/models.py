@@ -219,6 +219,75 @@ class DocumentRegister(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# -- the 常务会议 -----------------------------------------------------------------------------------
+class Meeting(Base):
+    __tablename__ = "meeting"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int | None] = mapped_column(Integer, nullable=True)   # 第N次 in its year, given when it opens
+    title: Mapped[str] = mapped_column(String(200))
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # planned | frozen (东昌: agenda approved) | opened | adjourned (流会) | held | signed
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # its meeting process
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    present: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(40))
+    __table_args__ = (Index("ux_meeting_number", "year", "number", unique=True),
+                      Index("ux_meeting_time", "scheduled_at", unique=True))   # one meeting at a time
+
+
+class AgendaItem(Base):
+    """A topic (or a T12 emergency report) on a meeting's agenda, and what the meeting decided."""
+    __tablename__ = "agenda_item"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))                    # topic | emergency_report
+    topic_instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    department: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))   # scheduled | moved | withdrawn | decided | reported
+    late_exception: Mapped[str] = mapped_column(String(500), default="")   # the 区长's approval of a late topic
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)  # 通过 原则通过 暂缓 不通过
+    conclusion: Mapped[str] = mapped_column(Text, default="")
+    recused: Mapped[str] = mapped_column(Text, default="[]")          # JSON [{"person", "reason"}]
+    decisions: Mapped[str] = mapped_column(Text, default="[]")        # JSON: proposed for the minutes
+
+
+class Attendance(Base):
+    __tablename__ = "attendance"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    present: Mapped[bool] = mapped_column(Boolean)
+    leave_reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class DecisionItem(Base):
+    """One decision of signed minutes: the input of the follow-up procedure (议定事项督办)."""
+    __tablename__ = "decision_item"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id"), nullable=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    task: Mapped[str] = mapped_column(Text)
+    lead_unit: Mapped[str] = mapped_column(String(40))
+    assisting_units: Mapped[str] = mapped_column(Text, default="[]")   # JSON list of department ids
+    due_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EmergencyDecision(Base):
+    """T12: a decision taken at once outside a meeting, to be reported to the next one."""
+    __tablename__ = "emergency_decision"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(40))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id"), nullable=True)
+
+
 # -- the event log ------------------------------------------------------------------------------------
 class Event(Base):
     """Append-only, hash-chained: ``hash`` covers the row and the previous row's hash."""

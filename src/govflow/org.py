@@ -69,11 +69,12 @@ LANE_ROLES = {
     "承办单位": LaneRole("dept_staff", "department"), "主办单位": LaneRole("dept_staff", "department"),
     "承办单位负责人": LaneRole("dept_head", "department"), "主办单位负责人": LaneRole("dept_head", "department"),
     "会签单位": LaneRole("dept_head", "consulted_department"),   # a 会签 multi-instance's item
+    "征求意见单位": LaneRole("reply_signers", "consulted_department"),   # its 负责人, as the profile says
     "合法性审查": LaneRole("duty", "合法性审查"), "司法局": LaneRole("duty", "合法性审查"),
     "公平竞争审查": LaneRole("duty", "公平竞争审查"), "市场监管局": LaneRole("duty", "公平竞争审查"),
     "督查": LaneRole("duty", "督查"), "督查室": LaneRole("duty", "督查"), "目标绩效": LaneRole("duty", "目标绩效"),
     "签发人": LaneRole("person", "signer"), "会签领导": LaneRole("person", "reviewer"),
-    "审核领导": LaneRole("person", "reviewer"),
+    "审核领导": LaneRole("person", "reviewer"), "审批人": LaneRole("person", "approver"),
 }
 
 
@@ -206,25 +207,29 @@ class Organisation:
         return person.name if person else (person_id or "")
 
     # -- lanes ----------------------------------------------------------------------------------------
-    def resolve_lane(self, lane: str | None, data: dict) -> Assignment:
+    def resolve_lane(self, lane: str | None, data: dict, profile=None) -> Assignment:
         """The people a lane's task goes to. Raises ValidationFailed when the data does not say
         enough (no department, a department without a 分管领导): the step is refused rather than
         leaving a task nobody sees."""
         lane_role = LANE_ROLES.get((lane or "").strip())
         if lane_role is None:
             raise ValidationFailed(f"泳道“{lane}”没有对应的角色", [{"field": "lane", "reason": str(lane)}])
-        people = self._people_for(lane_role, data)
+        people = self._people_for(lane_role, data, profile)
         if not people:
             raise ValidationFailed(f"无法确定“{lane}”的办理人：组织机构中没有对应人员",
                                    [{"field": "lane", "reason": lane}])
         return Assignment(lane_role.role, tuple(people))
 
-    def _people_for(self, lane: LaneRole, data: dict) -> list[str]:
+    def _people_for(self, lane: LaneRole, data: dict, profile) -> list[str]:
         if lane.role == "duty":
             return [p.id for d in self.with_duty(lane.key) for p in self.people.values()
                     if p.department == d.id and p.post in ("dept_staff", "office_clerk")]
         if lane.role == "person":
             return [self._person_from(data, lane.key)]
+        if lane.role == "reply_signers":     # T3: a consulted unit's reply is signed by its head (or deputy)
+            department = self._department_from(data, lane.key)
+            posts = (profile.value("consult_reply_signers") if profile else None) or ["dept_head", "dept_deputy"]
+            return [p.id for post in posts for p in self.with_post(post, department)]
         if lane.role == "office_clerk":
             return [p.id for p in self.with_post("office_clerk", self.office_id)]
         if lane.key is None:

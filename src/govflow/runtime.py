@@ -1,6 +1,6 @@
 """What a step of a workflow may consult besides its own data: the organisation, the
-jurisdiction's profile, the 工作日 calendar and the 发文字号 sequences. Built per step; the
-calendar is read only if the step computes a deadline."""
+jurisdiction's profile, the 工作日 calendar, the 发文字号 sequences and the 常务会议 records. Built
+per step; the calendar is read only if the step computes a deadline."""
 from __future__ import annotations
 
 from functools import cached_property
@@ -8,6 +8,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from .meetings import Meetings
 from .numbering import Numbering
 from .org import Organisation
 from .profiles import Profile
@@ -20,7 +21,8 @@ class Runtime:
         self.org = org
         self.profile = profile
         self._load_calendar = load_calendar
-        self.numbering = Numbering(session)   # taken in the step's own transaction
+        self.numbering = Numbering(session)   # both written in the step's own transaction
+        self.meetings = Meetings(session)
 
     @cached_property
     def calendar(self) -> WorkdayCalendar:

@@ -97,6 +97,14 @@ class WorkdayCalendar:
                 counted += 1
         return Deadline(self._end_of(day), workdays, local, bool(estimated), tuple(estimated))
 
+    def workdays_before(self, day: date, workdays: int) -> date:
+        """The ``workdays``-th 工作日 before ``day`` (会前 2 个工作日 of a Thursday is the Tuesday)."""
+        counted = 0
+        while counted < workdays:
+            day -= timedelta(days=1)
+            counted += self.day(day).workday
+        return day
+
     def workdays_between(self, start: date, end: date) -> int:
         """工作日 after ``start`` up to and including ``end`` (0 when end <= start)."""
         count, day = 0, start

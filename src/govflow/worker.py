@@ -1,6 +1,6 @@
-"""``govflow worker``: fires due timers and presses (催办) overdue tasks. Several workers may run
-against one PostgreSQL database: each takes one due instance, or a batch of overdue tasks, at a
-time with ``FOR UPDATE SKIP LOCKED``, so nothing fires or is pressed twice."""
+"""``govflow worker``: fires due timers, presses (催办) overdue tasks and convenes planned meetings.
+Several workers may run against one PostgreSQL database: each takes one due instance, a batch of
+overdue tasks or one meeting at a time with ``FOR UPDATE SKIP LOCKED``, so nothing happens twice."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 
 from . import audit, instances
 from .audit import EventBatch
+from .convening import convene_planned
 from .errors import GovflowError
 from .models import Instance, Task, TaskCandidate
 from .system import Govflow
@@ -22,7 +23,9 @@ PRESS_EVERY = timedelta(days=1)       # an overdue task is pressed again each da
 
 
 def run_once(gf: Govflow, limit: int = 1000) -> int:
-    """One round: fire the due timers, then press the overdue tasks. Returns the timers fired."""
+    """One round: convene planned meetings, fire the due timers, then press the overdue tasks.
+    Returns the timers fired."""
+    convene_planned(gf)
     fired = fire_due_timers(gf, limit)
     press_overdue(gf)
     return fired

@@ -29,6 +29,12 @@ PARAMETERS = (
     "office_routine_signer", "circle_means_consent", "urgent_parallel_leaders", "repeat_limit", "no_republish",
     "annual_plan_required", "normative_legality_review", "normative_no_new_powers", "normative_validity_years",
     "normative_validity_required", "lower_government_wording",
+    # 议题申报上会 (T1-T12)
+    "topic_approval_chain", "not_for_meeting", "topic_coordination", "consult_reply_signers", "materials_always",
+    "materials_major_decision", "materials_normative", "materials_market", "materials_draft_document",
+    "materials_public_policy", "materials_towns", "incomplete_never_to_meeting", "presenters_rule",
+    "materials_frozen_after_approval", "absence_leave_from", "recusal", "head_speaks_last", "minutes_signer",
+    "minutes_countersign", "minutes_list_decisions", "emergency_actors", "emergency_report_next_meeting",
 )
 
 

@@ -19,6 +19,7 @@ from ..profiles import Profile
 from ..timeutil import chinese_date, isoformat
 from ..workdays import WorkdayCalendar
 from . import Violation
+from .consultation import consultation_window
 
 
 # -- D1 one channel ----------------------------------------------------------------------------------------
@@ -284,22 +285,7 @@ def signature(doc: Document, decision: str, opinion: str, profile: Profile) -> t
     return "同意", []
 
 
-# -- D3 consultation ---------------------------------------------------------------------------------------
-def consultation_window(profile: Profile) -> int | None:
-    """工作日 for a consulted department to reply, after which silence counts as 无不同意见 — only
-    where the rules set both (巴州 第四十九条: 3, 东昌 二十七: 7)."""
-    window, silence = profile.param("consultation_window_wd"), profile.param("silence_means_no_objection")
-    return int(window.value) if window.is_set and silence.is_set else None
-
-
-def consultation(opinions: list[dict], profile: Profile) -> dict:
-    silence = profile.param("silence_means_no_objection")
-    objections = [o for o in opinions if o.get("decision") == "不同意"]
-    silent = [o.get("department") for o in opinions if o.get("silent")]
-    return {"objections": objections, "silent": silent, "agreed": len(opinions) - len(objections),
-            "silence_rule": silence.article if silence.is_set else ""}
-
-
+# -- D3 disagreement ---------------------------------------------------------------------------------------
 def disagreement(coordination: dict, departments: list[str], profile: Profile, org: Organisation) -> list[Violation]:
     """When departments disagree: each side's reasons, a proposed solution, and the countersign of
     the heads of the departments concerned (``departments``: the lead unit and those objecting)."""
@@ -374,11 +360,6 @@ def routing_operator(ctx: OperatorContext) -> dict:
             "consult_article": window.article if window.is_set else "", "reviewers": reviewers,
             "signer": route.signer, "sign_rule": route.rule, "sign_article": route.article, "parallel": at_once,
             "parallel_article": parallel.article if parallel.is_set else ""}
-
-
-@operator("document.consultation", "征求意见汇总：逾期未复的按规则视为无不同意见（D3）", rule="D3")
-def consultation_operator(ctx: OperatorContext, opinions: list) -> dict:
-    return consultation(opinions, ctx.runtime.profile)
 
 
 @operator("document.disagreement", "意见不一致的处理：列明理由、提出办理意见、负责人会签（D3）", rule="D3")
