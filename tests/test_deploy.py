@@ -66,6 +66,15 @@ def test_bare_iso_timer_text_is_stored_normalised(system):
         assert '"P3D"' in session.get(Blob, version["bpmn_hash"]).content
 
 
+def escalating(to: str, after: str) -> bytes:
+    """A task escalated to ``to`` after ``after`` presses (escalateTo, escalateAfterPresses)."""
+    extra = (f'<spiffworkflow:property name="escalateTo" value="{to}"/>'
+             f'<spiffworkflow:property name="escalateAfterPresses" value="{after}"/></spiffworkflow:properties>')
+    task = user("work", form="press_record.json").replace("</spiffworkflow:properties>", extra)
+    return diagram("p", start(), task, end(), chain("start", "work", "end"),
+                   lanes={"办公室": ["start", "work", "end"]})
+
+
 @pytest.mark.parametrize("xml, element, words", [
     (diagram("p", start(), user("work", form="press_record.json"), end(), chain("start", "work", "end")),
      "work", "不在任何泳道"),
@@ -82,6 +91,8 @@ def test_bare_iso_timer_text_is_stored_normalised(system):
     (diagram("p", start(), end("a"), end("b"), flow("fa", "start", "a"), flow("fb", "start", "b")),
      "start", "多条流出连线"),
     (diagram("p", start(), end(), chain("start", "end"), executable=False), "p", "可执行"),
+    (escalating(to="财务处", after="3"), "work", "逾期提级"),
+    (escalating(to="分管领导", after="三次"), "work", "催办次数"),
 ])
 def test_each_problem_names_its_element(system, xml, element, words):
     problems = rejected(system, xml)

@@ -116,7 +116,7 @@ def test_a_document_from_submission_to_publication_through_the_api(dongchang):
     assert data["signature"]["date"] == "2026年11月23日"
     assert data["registration"]["number"] == "东昌府发〔2026〕1号"
     with dongchang.store.write() as session:
-        admin.advance_clock(dongchang, session, timedelta(days=20), "test")
+        admin.advance_clock(dongchang, session, timedelta(days=21), "test")
     worker.run_once(dongchang)
     api.login(people.clerk)                                                  # yesterday's token has expired
     publish = [t for t in api.get("/tasks?view=group", people.clerk).get_json()["items"] if t["step"] == "publish"][0]

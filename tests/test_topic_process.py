@@ -7,89 +7,30 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from conftest import REPO, Api, build_system, load_org
-from govflow import admin, convening, rewind, worker
+from conftest import Api, load_org
+from govflow import admin, rewind, worker
 from govflow.app import create_app
 from govflow.errors import RuleBlocked, ValidationFailed
 from govflow.meetings import Meetings
 from govflow.models import AgendaItem, DecisionItem, EmergencyDecision, Instance, Meeting
 from govflow.timeutil import SHANGHAI, isoformat, parse_moment
-from helpers import actor, complete, count, deploy_xml, events, holder, instance, open_tasks, start, task, workflow
-
-DIAGRAMS = ("topic_submission", "standing_meeting")
-
-
-def system_for(database_url: str, profile: str):
-    system = build_system(database_url, profile)
-    for name in DIAGRAMS:
-        deploy_xml(system, (REPO / "processes" / f"{name}.bpmn").read_bytes(), f"{name}.bpmn")
-    return system
-
-
-@pytest.fixture
-def make(database_url):
-    """Builds the system of a jurisdiction, with both diagrams deployed."""
-    made = []
-
-    def build(profile: str):
-        made.append(system_for(database_url, profile))
-        return made[-1]
-    yield build
-    for system in made:
-        system.store.dispose()
-
-
-@pytest.fixture
-def bazhou(make):
-    return make("bazhou")
-
-
-class People:
-    """Who works a topic in one organisation."""
-
-    def __init__(self, profile: str):
-        org = self.org = load_org(profile)
-        self.head = org.head().id
-        self.director = org.with_post("office_director")[0].id
-        self.executive = org.executive_deputy().id
-        self.clerk = org.with_post("office_clerk", org.office_id)[0].id
-        self.members = list(org.meeting_members)
-
-    def staff(self, department: str) -> str:
-        return self.org.with_post("dept_staff", department)[0].id
-
-    def dept_head(self, department: str) -> str:
-        return self.org.with_post("dept_head", department)[0].id
-
-    def duty(self, duty: str) -> str:
-        department = self.org.with_duty(duty)[0].id
-        return self.org.with_post("dept_staff", department)[0].id
-
-
-def inbox(api: Api, person: str, view: str = "mine") -> list[dict]:
-    return api.get(f"/tasks?view={view}", person).get_json()["items"]
-
-
-def act(api: Api, person: str, step: str, data: dict, instance: int | None = None) -> dict:
-    """Complete ``step`` from the person's inbox: assigned to them, or to a group they are in."""
-    tasks = inbox(api, person) + inbox(api, person, "group")
-    found = [t for t in tasks if t["step"] == step and instance in (None, t["instance_id"])]
-    assert found, f"{step} not in {person}'s inbox: {[t['step'] for t in tasks]}"
-    response = api.post(f"/tasks/{found[0]['id']}/complete", person, json={"data": data})
-    assert response.status_code == 200, response.get_json()
-    return found[0]
-
-
-def advance(system, api: Api, **delta) -> None:
-    """Time passes and the worker runs; everyone logs in again (tokens last a working day)."""
-    with system.store.write() as session:
-        admin.advance_clock(system, session, timedelta(**delta), "test")
-    worker.run_once(system)
-    api.tokens.clear()
-
+from helpers import actor, complete, count, events, holder, instance, open_tasks, start, task, workflow
+from procedures import (
+    People,
+    act,
+    advance,
+    approve,
+    arrange,
+    completed_steps,
+    convened,
+    lead_and_other,
+    schedule_of,
+    scheduled_topic,
+    simple_topic,
+    to_sign_in,
+)
 
 PARKING = {"title": "关于印发《巴州区城区停车管理办法》的议题", "department": "zjj",
            "request": "提请区政府常务会议审议《巴州区城区停车管理办法（送审稿）》。",
@@ -183,37 +124,6 @@ def test_two_topics_from_drafting_to_signed_minutes_through_the_api(bazhou):
 
 
 # -- one topic at a time, in any jurisdiction -----------------------------------------------------------------
-def lead_and_other(org) -> tuple[str, str]:
-    """Two departments of ordinary 副区长/副市长 (not the office, not a reviewing department)."""
-    plain = [d for d in org.departments if (leader := org.portfolio_leader(d)) and leader.post == "deputy"
-             and not org.departments[d].duties]
-    return plain[0], plain[1]
-
-
-def simple_topic(org, **changes) -> dict:
-    lead, _ = lead_and_other(org)
-    topic = {"title": "关于2027年城区学校建设资金安排的议题", "department": lead, "request": "提请安排建设资金。",
-             "categories": ["重大投资资金"], "departments": [], "materials": ["依据文件"]}
-    return {**topic, **changes}
-
-
-def approve(system, instance_id: int) -> None:
-    """Every approver in turn agrees (T1)."""
-    while reviews := [t for t in open_tasks(system, instance_id) if t.step_id == "review"]:
-        complete(system, reviews[0].assignee, reviews[0].id, {"decision": "同意", "opinion": "同意"})
-
-
-def arrange(system, at: str) -> int:
-    with system.store.write() as session:
-        org = system.organisation(session)
-        meeting = Meetings(session).create(parse_moment(at), org.name, "test", system.now(session))
-        return meeting.id
-
-
-def schedule_of(system, instance_id: int) -> dict:
-    return workflow(system, instance_id).last_task.data["schedule"]
-
-
 @pytest.mark.parametrize("profile, window_ends, article", [
     ("bazhou", "2026-11-26T17:30:00+08:00", "巴州区人民政府工作规则 第四十九条"),
     ("dongchang", "2026-12-02T17:30:00+08:00", "通化市东昌区人民政府工作规则 第二十七条")])
@@ -272,30 +182,6 @@ def test_a_topic_one_workday_late_is_moved_unless_the_head_admits_it(make, profi
         assert isoformat(moved_to.scheduled_at) == "2026-12-04T09:00:00+08:00"     # 每10天 (规则六)
         assert moved_to.title == "巴中市巴州区人民政府常务会议（2026年12月4日）"
     assert [t.step_id for t in open_tasks(system, instance_id)] == ["prep"]
-
-
-def convened(system, at: str) -> tuple[int, int]:
-    """A meeting arranged by hand and its process: (meeting id, instance id)."""
-    with system.store.write() as session:
-        org = system.organisation(session)
-        meeting = Meetings(session).create(parse_moment(at), org.name, "test", system.now(session))
-        return meeting.id, convening.convene(system, session, meeting, convening.SYSTEM).id
-
-
-def scheduled_topic(system, org, **changes) -> int:
-    """A topic approved and placed on the nearest meeting, its materials sent (prep done)."""
-    topic = simple_topic(org, **changes)
-    staff = org.with_post("dept_staff", topic["department"])[0].id
-    instance_id = start(system, staff, "topic_submission", topic)
-    approve(system, instance_id)
-    complete(system, staff, task(system, instance_id, "prep").id, {"materials_changed": False})
-    return instance_id
-
-
-def to_sign_in(system, org, meeting_instance: int) -> None:
-    clerk = org.with_post("office_clerk", org.office_id)[0].id
-    complete(system, clerk, task(system, meeting_instance, "draft_agenda").id, {"confirmed": True})
-    complete(system, org.head().id, task(system, meeting_instance, "approve_agenda").id, {"decision": "同意"})
 
 
 def test_a_meeting_without_a_quorum_is_not_held_and_its_topics_move_to_the_next(make):
@@ -382,10 +268,6 @@ def test_a_topic_withdrawn_at_revision_ends_there(make):
     complete(system, staff, task(system, instance_id, "revise").id, {**topic, "revise_action": "撤回申报"})
     assert instance(system, instance_id).status == "completed"
     assert "withdrawn" in completed_steps(system, instance_id)
-
-
-def completed_steps(system, instance_id: int) -> set[str]:
-    return {t.task_spec.bpmn_id for t in workflow(system, instance_id).get_tasks(state=TaskState.COMPLETED)}
 
 
 def test_in_bazhou_a_disagreement_on_key_content_is_refused_and_the_topic_can_be_withdrawn(make):

@@ -1,7 +1,7 @@
 """The application factory: the JSON API and the start page, on one Govflow system."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template_string, request
+from flask import Flask, jsonify, render_template, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
@@ -21,6 +21,8 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     from .api import http_error as api_http_error
     from .api.openapi import document
     app.register_blueprint(api)
+    from .ui import bp as ui
+    app.register_blueprint(ui)
 
     @app.get("/api/v1/openapi.json", endpoint="api.openapi")
     def openapi():
@@ -28,7 +30,10 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
-        return api_http_error(err) if request.path.startswith("/api/") else err
+        if request.path.startswith("/api/"):
+            return api_http_error(err)
+        message = _PAGE_ERRORS.get(err.code) or (err.description if err.code == 400 else "请求有误")
+        return render_template("error.html", message=message), err.code
 
     @app.get("/")
     def index():
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     return app
 
 
+_PAGE_ERRORS = {404: "页面不存在", 405: "不支持此操作", 413: "提交的内容过大"}
 _INDEX = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>govflow · {{ name }}</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:48rem;margin:3rem auto;color:#222}
@@ -51,4 +57,5 @@ h1{font-size:1.5rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
 <p>当前时间：{{ now.year }}年{{ now.month }}月{{ now.day }}日 {{ now.strftime('%H:%M') }}（{{ mode }} 模式）</p>
 <p>接口文档：<a href="/api/v1/openapi.json"><code>/api/v1/openapi.json</code></a>。
 登录：<code>POST /api/v1/auth/token</code>，之后以 <code>Authorization: Bearer 令牌</code> 访问。</p>
+<p>页面：<a href="/ledger">督办台账</a>、<a href="/ledger/summary">季度汇总</a>（需<a href="/login">登录</a>）。</p>
 </body></html>"""

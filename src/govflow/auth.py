@@ -34,6 +34,10 @@ class Actor:
                 "roles": sorted(self.roles)}
 
 
+# govflow itself: the worker, and processes started by other processes' steps.
+SYSTEM = Actor("system", "系统", "system", None, frozenset())
+
+
 def actor_for(org: Organisation, person_id: str) -> Actor:
     person = org.person(person_id)
     if person is None:

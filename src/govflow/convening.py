@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import instances
-from .auth import Actor
+from .auth import SYSTEM, Actor
 from .errors import NotFound
 from .models import Instance, Meeting
 from .system import Govflow
@@ -17,7 +17,6 @@ from .timeutil import isoformat
 
 log = logging.getLogger(__name__)
 MEETING_PROCESS = "standing_meeting"
-SYSTEM = Actor("system", "系统", "system", None, frozenset())
 
 
 def convene(gf: Govflow, session: Session, meeting: Meeting, actor: Actor) -> Instance:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .bpmn.xml import read
 from .engine import spiff
 from .errors import NotFound
-from .forms import DUE_PROPERTY, FORM_PROPERTY, validator
+from .forms import DUE_PROPERTY, ESCALATE_AFTER_PROPERTY, ESCALATE_TO_PROPERTY, FORM_PROPERTY, validator
 from .models import Blob, ProcessVersion
 
 
@@ -27,6 +27,8 @@ class Step:
     form: str | None
     variable: str | None
     due: str | None       # the ``dueDate`` property: an expression giving the step's deadline
+    escalate_to: str | None = None      # a lane: who hears of the task once it is pressed ``escalate_after`` times
+    escalate_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,10 @@ def _steps(spec, subprocess_specs) -> dict:
         for task_spec in s.task_specs.values():
             if task_spec.manual:
                 properties = task_spec.extensions.get("properties", {})
+                escalate_after = properties.get(ESCALATE_AFTER_PROPERTY)
                 steps[task_spec.bpmn_id] = Step(
                     task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, task_spec.lane,
                     properties.get(FORM_PROPERTY), getattr(task_spec, "variable", None),
-                    properties.get(DUE_PROPERTY))
+                    properties.get(DUE_PROPERTY), properties.get(ESCALATE_TO_PROPERTY),
+                    int(escalate_after) if escalate_after else None)
     return steps

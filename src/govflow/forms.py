@@ -14,6 +14,8 @@ from .errors import ValidationFailed
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 DUE_PROPERTY = "dueDate"      # a user task property: an expression for the step's deadline, e.g. workdays(3)
+# 催办 that goes on: after this many presses of an overdue task, the lane named escalates it
+ESCALATE_TO_PROPERTY, ESCALATE_AFTER_PROPERTY = "escalateTo", "escalateAfterPresses"
 _TYPES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "是/否", "array": "列表",
           "object": "对象", "null": "空"}
 

@@ -76,12 +76,20 @@ def _open_row(session, instance, task, definition, engine, now) -> tuple[Task, t
             due_estimated=bool(deadline and deadline.estimated), due_from=deadline.start if deadline else None,
             due_workdays=deadline.workdays if deadline else None, urgency=urgency, priority=URGENCY[urgency],
             state="open", completed_at=None, completed_by=None, acting_for=None, pressed_count=0,
-            last_pressed_at=None, note="").items():
+            last_pressed_at=None, note="", escalate_to=_escalation(step, task, engine),
+            escalate_after=step.escalate_after, escalated_at=None).items():
         setattr(row, name, value)
     if assignment.assignee is None:
         session.flush()
         session.add_all(TaskCandidate(task_id=row.id, person_id=p) for p in assignment.people)
     return row, assignment.people, reopened
+
+
+def _escalation(step, task, engine) -> str | None:
+    """Who hears of the task when it stays overdue (the lane of ``escalateTo``, for this task's data)."""
+    if not step.escalate_to:
+        return None
+    return ",".join(engine.runtime.org.resolve_lane(step.escalate_to, task.data, engine.runtime.profile).people)
 
 
 def _due(task, step, engine) -> str | None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, forms, inbox
 from .audit import EventBatch
-from .auth import Actor
+from .auth import SYSTEM, Actor
 from .definitions import Definition
 from .engine import sandbox, spiff
 from .engine.data import check_data
@@ -69,6 +69,26 @@ class Step:
             self.instance.status, self.instance.ended_at = "completed", self.now
             self.events.record("instance_ended", "system", self.now, {"data": data}, self.instance.id)
         self.save(workflow)
+        self._start_requested()
+
+    def _start_requested(self) -> None:
+        """Start the processes this step's operators asked for, after its own events."""
+        runtime = self.engine.runtime
+        while runtime.starts:
+            request = runtime.starts.pop(0)
+            try:
+                self.gf.definitions.latest(self.session, request.process_id)
+            except NotFound:
+                if not request.if_deployed:
+                    raise
+                audit.append(self.session, "start_skipped", "system", self.now,
+                             {"process_id": request.process_id, "title": request.title, "data": request.data,
+                              "reason": "流程尚未部署，须部署后手工立项"}, self.instance.id)
+                continue
+            started = start(self.gf, self.session, SYSTEM, request.process_id, request.data, request.business_key,
+                            request.title)
+            if request.on_started:
+                request.on_started(started.id)
 
     def save(self, workflow) -> None:
         """Store the snapshot, the next timer and the step's events."""

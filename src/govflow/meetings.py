@@ -196,6 +196,7 @@ class Meetings:
                               due_on=date.fromisoformat(d["due_on"]), created_at=now)
                  for number, d in enumerate(decisions, start=1)]
         self.session.add_all(items)
+        self.session.flush()
         meeting.status = "signed"
         return items
 
@@ -224,6 +225,8 @@ def check_decisions(decisions: list[dict], departments: dict, not_before: date,
         units = [decision.get("lead_unit"), *decision.get("assisting_units", [])]
         problems += [problem(where, "lead_unit", f"第 {number} 项决定的单位“{u}”不存在")
                      for u in units if u not in departments]
+        if decision.get("lead_unit") in decision.get("assisting_units", []):
+            problems.append(problem(where, "assisting_units", f"第 {number} 项决定的主办单位不能同时是协办单位"))
         try:
             if date.fromisoformat(decision.get("due_on") or "") < not_before:
                 problems.append(problem(where, "due_on", f"第 {number} 项决定的办结时限早于会议日期"))

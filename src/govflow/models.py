@@ -183,6 +183,9 @@ class Task(Base):
     acting_for: Mapped[str | None] = mapped_column(String(40), nullable=True)
     pressed_count: Mapped[int] = mapped_column(Integer, default=0)
     last_pressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    escalate_to: Mapped[str | None] = mapped_column(String(400), nullable=True)   # person ids, comma-separated
+    escalate_after: Mapped[int | None] = mapped_column(Integer, nullable=True)    # presses before escalating
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class TaskCandidate(Base):
@@ -286,6 +289,48 @@ class EmergencyDecision(Base):
     decided_by: Mapped[str] = mapped_column(String(40))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
     agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id"), nullable=True)
+
+
+# -- 议定事项督办 ---------------------------------------------------------------------------------
+class FollowupItem(Base):
+    """One 督办事项: a decision of signed minutes (or a leader's 批示, a 专题会议, a 人大建议/政协提案)
+    tracked to 销号 by its own decision_followup process; the 督办台账 is a list of these."""
+    __tablename__ = "followup_item"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(60), unique=True)             # 督办编号
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), unique=True)
+    source: Mapped[str] = mapped_column(String(20))       # 常务会议 | 领导批示 | 专题会议 | 人大建议 | 政协提案
+    source_ref: Mapped[str] = mapped_column(String(300), default="")
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"), nullable=True, index=True)
+    decision_item_id: Mapped[int | None] = mapped_column(ForeignKey("decision_item.id"), nullable=True,
+                                                         unique=True)
+    task: Mapped[str] = mapped_column(Text)
+    lead_unit: Mapped[str] = mapped_column(String(40), index=True)
+    assisting_units: Mapped[str] = mapped_column(Text, default="[]")          # JSON list of department ids
+    leader: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)   # the 分管领导
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    original_due_on: Mapped[date] = mapped_column(Date)
+    report_every_wd: Mapped[int] = mapped_column(Integer)                    # 限期报告, in 工作日
+    status: Mapped[str] = mapped_column(String(20), index=True)  # assigned | in_progress | applying | closed
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    late_reports: Mapped[int] = mapped_column(Integer, default=0)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    topic_instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # F7: the topic it opened
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)   # 申请销号, awaiting 核查
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FollowupEntry(Base):
+    """What happened to an item, in order: 交办, 签收, each report, 延期, 核查, 销号…"""
+    __tablename__ = "followup_entry"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("followup_item.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text, default="")                       # JSON: what was reported or decided
 
 
 # -- the event log ------------------------------------------------------------------------------------

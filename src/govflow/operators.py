@@ -33,18 +33,19 @@ class Operator:
     func: Callable[..., Any]
     description: str
     rule: str | None = None
+    undoable: bool = True    # False: what it records (a 督办 entry…) stays, so no 退回/撤回 may go back past it
 
 
 _REGISTRY: dict[str, Operator] = {}
 
 
-def operator(name: str, description: str, rule: str | None = None):
+def operator(name: str, description: str, rule: str | None = None, undoable: bool = True):
     """Register ``func(ctx, **params)`` under ``name``. It returns JSON-safe data, or raises
     ``RuleBlocked`` with the violations that stop the step."""
     def register(func):
         if name in _REGISTRY:
             raise ValueError(f"operator {name} registered twice")
-        _REGISTRY[name] = Operator(name, func, description, rule)
+        _REGISTRY[name] = Operator(name, func, description, rule, undoable)
         return func
     return register
 

@@ -19,6 +19,9 @@ POSTS = {
     "dept_head": "部门主要负责人", "dept_deputy": "部门副职", "dept_staff": "部门工作人员",
 }
 LEADER_POSTS = {"head", "executive_deputy", "deputy"}
+NUMBERING_KEYS = ("government", "office", "letter", "followup")   # 发文字号 代字, and 督办编号's
+# Local settings in 工作日 that no rule sets (the 督办 report interval, when an item counts as due soon).
+LOCAL_WORKDAYS = {"followup_report_every_wd": 10, "followup_due_soon_wd": 5}
 DEPARTMENT_POSTS = {"office_director", "office_deputy_director", "office_clerk", "dept_head", "dept_deputy",
                     "dept_staff"}
 DUTIES = {"办文", "督查", "目标绩效", "合法性审查", "公平竞争审查"}
@@ -73,6 +76,8 @@ LANE_ROLES = {
     "合法性审查": LaneRole("duty", "合法性审查"), "司法局": LaneRole("duty", "合法性审查"),
     "公平竞争审查": LaneRole("duty", "公平竞争审查"), "市场监管局": LaneRole("duty", "公平竞争审查"),
     "督查": LaneRole("duty", "督查"), "督查室": LaneRole("duty", "督查"), "目标绩效": LaneRole("duty", "目标绩效"),
+    "协办单位": LaneRole("dept_staff", "assisting_unit"),   # a multi-instance's item: one assisting unit
+    "事项分管领导": LaneRole("person", "leader"),   # the leader the data names (a 督办事项's 分管领导)
     "签发人": LaneRole("person", "signer"), "会签领导": LaneRole("person", "reviewer"),
     "审核领导": LaneRole("person", "reviewer"), "审批人": LaneRole("person", "approver"),
 }
@@ -123,8 +128,8 @@ class Organisation:
         local = document.get("local") or {}
         numbering = document.get("numbering") or {}
         for key, value in numbering.items():
-            if key not in ("government", "office", "letter") or not isinstance(value, str) or not value.strip():
-                problems.add(f"numbering.{key}", "机关代字须为 government、office、letter 三项之一的文本")
+            if key not in NUMBERING_KEYS or not isinstance(value, str) or not value.strip():
+                problems.add(f"numbering.{key}", f"编号代字须为 {'、'.join(NUMBERING_KEYS)} 之一的文本")
         _check_unique([d.id for d in departments], "departments", problems)
         _check_unique([p.id for p in people], "people", problems)
         problems.raise_if_any()
@@ -164,6 +169,10 @@ class Organisation:
         end = self.local.get("office_day_end", "17:30")
         if not isinstance(end, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", end):
             problems.add("local.office_day_end", "须为 HH:MM 格式，如 17:30")
+        for key, default in LOCAL_WORKDAYS.items():
+            value = self.local.get(key, default)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 250:
+                problems.add(f"local.{key}", "须为 1 到 250 的整数（工作日）")
 
     # -- queries --------------------------------------------------------------------------------------
     @property
@@ -192,6 +201,15 @@ class Organisation:
 
     def with_duty(self, duty: str) -> list[Department]:
         return [d for d in self.departments.values() if duty in d.duties]
+
+    def local_workdays(self, key: str) -> int:
+        """A local setting in 工作日 (the rules set none: ``[local]`` of the organisation, or the default)."""
+        return int(self.local.get(key, LOCAL_WORKDAYS[key]))
+
+    @property
+    def followup_prefix(self) -> str:
+        """督办编号's 代字: ``[numbering] followup``, or 督办."""
+        return self.numbering.get("followup") or "督办"
 
     def document_prefix(self, issuer: str, doc_type: str) -> str:
         """The 机关代字 of a document issued by ``issuer`` (政府 or 政府办公室)."""

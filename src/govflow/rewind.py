@@ -14,6 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import operators
 from .auth import Actor
 from .errors import Conflict, Forbidden, ValidationFailed
 from .inbox import candidates
@@ -53,6 +54,7 @@ def send_back(gf: Govflow, session: Session, actor: Actor, task_id: str, to_step
         raise ValidationFailed("退回须说明理由", [{"field": "reason", "reason": "不能为空"}])
     workflow = step.restore()
     target = _earlier(workflow, row.id, to_step)
+    _nothing_recorded_since(target)
     data = copy.deepcopy(target.parent.data)
     data["returned"] = {"from": row.step_id, "from_name": row.step_name, "reason": short_text(reason),
                         "by": actor.id, "at": isoformat(step.now)}
@@ -91,12 +93,26 @@ def withdraw(gf: Govflow, session: Session, actor: Actor, task_id: str, reason: 
     if task.workflow.parent_task_id is not None or isinstance(task.parent.task_spec, LoopTask):
         # a reply in a 征求意见 or 会签 round: rewinding it alone would not rewind the round
         raise Conflict("征求意见、会签中的答复不能撤回：如需修改，请下一步办理人退回")
+    _nothing_recorded_since(task)
     with engine_errors():
         workflow.reset_from_task_id(task.id)
     step.events.record("task_withdrawn", actor.id, step.now, {"step": row.step_id, "reason": short_text(reason)},
                        row.instance_id, row.id)
     step.write(workflow)
     return _back_to(step, row, actor)
+
+
+def _nothing_recorded_since(target) -> None:
+    """A step whose operator recorded something that stays (a report in the 督办台账, an extension)
+    cannot be undone by going back past it."""
+    pending = list(target.children)
+    while pending:
+        node = pending.pop()
+        name = getattr(node.task_spec, "operation_name", None)
+        op = operators.get(name) if name else None
+        if op is not None and not op.undoable and node.state == TaskState.COMPLETED:
+            raise Conflict(f"“{node.task_spec.bpmn_name or node.task_spec.bpmn_id}”已登记，不能退回或撤回到此前的步骤")
+        pending.extend(node.children)
 
 
 def _nobody_acted_since(session: Session, row: Task) -> None:

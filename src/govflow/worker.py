@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import or_, select
@@ -15,7 +16,7 @@ from .convening import convene_planned
 from .errors import GovflowError
 from .models import Instance, Task, TaskCandidate
 from .system import Govflow
-from .timeutil import isoformat
+from .timeutil import SHANGHAI, isoformat
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = timedelta(minutes=15)
@@ -32,9 +33,12 @@ def run_once(gf: Govflow, limit: int = 1000) -> int:
 
 
 def press_overdue(gf: Govflow, batch: int = 500) -> int:
-    """催办 every open task past its deadline that was not pressed in the last day."""
+    """催办 every open task past its deadline that was not pressed in the last day — on 工作日 only,
+    so a task due on Friday is not pressed, or escalated, over the weekend."""
     with gf.store.write() as session:
         now = gf.now(session)
+        if not gf.calendar(session).day(now.astimezone(SHANGHAI).date()).workday:
+            return 0
         rows = session.scalars(select(Task).where(
             Task.state == "open", Task.kind != "read", Task.due_at < now,
             or_(Task.last_pressed_at.is_(None), Task.last_pressed_at <= now - PRESS_EVERY))
@@ -48,8 +52,25 @@ def press_overdue(gf: Govflow, batch: int = 500) -> int:
             events.record("task_pressed", "system", now, {"step": row.step_id, "auto": True, "count": row.pressed_count,
                                                           "holders": holders, "due": isoformat(row.due_at)},
                           row.instance_id, row.id)
+            if row.escalate_after and row.escalated_at is None and row.pressed_count >= row.escalate_after:
+                _escalate(session, row, now, events)
         events.append_to(session)
     return len(rows)
+
+
+def _escalate(session, row: Task, now, events: EventBatch) -> None:
+    """Still overdue after the presses the diagram allows: those the step names (e.g. the 分管领导)
+    get a read copy telling them so (提级督办)."""
+    row.escalated_at = now
+    people = [p for p in (row.escalate_to or "").split(",") if p]
+    note = f"“{row.step_name}”逾期未办，已催办 {row.pressed_count} 次，提请督促"
+    session.add_all(Task(id=str(uuid.uuid4()), kind="read", instance_id=row.instance_id, process_id=row.process_id,
+                         business_key=row.business_key, title=row.title, step_id="escalation", step_name="逾期提级督办",
+                         lane="", role="reader", assignee=person, owner=None, created_at=now, urgency=row.urgency,
+                         priority=row.priority, state="open", pressed_count=0, parent_task_id=row.id, note=note)
+                    for person in people)
+    events.record("task_escalated", "system", now, {"step": row.step_id, "to": people, "count": row.pressed_count},
+                  row.instance_id, row.id)
 
 
 def _candidates(session, task_ids: list[str]) -> dict[str, list[str]]:

@@ -141,6 +141,12 @@ PATHS = {
                                           params=[_path("meeting_id", "integer")])},
     "/emergency-decisions": {"get": _op("临机处置事项"),
                              "post": _op("登记临机处置事项（提交下次常务会议报告）", "EmergencyDecision", ok="201")},
+    "/followups": {"get": _op("督办台账（format=csv 或 xlsx 时下载表格）", params=[
+        _query("meeting", "integer"), _query("unit"), _query("leader"), _query("status"), _query("due_from"),
+        _query("due_to"), _query("format")])},
+    "/followups/summary": {"get": _op("督办事项季度汇总：各主办单位按期办结率（format=csv 或 xlsx 时下载表格）",
+                                      params=[_query("quarter"), _query("format")])},
+    "/followups/{item_id}": {"get": _op("督办事项及其办理记录", params=[_path("item_id", "integer")])},
     "/calendar/{year}": {"get": _op("某年的工作日历", params=[_path("year", "integer")])},
     "/calendar/days/{day}": {"put": _op("调整某一天", "CalendarDay", params=[_path("day")])},
     "/calendar/years/{year}": {"put": _op("录入某年放假安排", "CalendarYear", params=[_path("year", "integer")])},

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from ..definitions import start_form
 from ..engine import sandbox
-from ..forms import DUE_PROPERTY, FORM_PROPERTY, FormInvalid
+from ..forms import DUE_PROPERTY, ESCALATE_AFTER_PROPERTY, ESCALATE_TO_PROPERTY, FORM_PROPERTY, FormInvalid
 from ..org import LANE_ROLES
 from . import timers
 from .problems import Problem
@@ -404,6 +404,7 @@ def _check_human_task(task_spec, load_form: FormLoader, used_forms: set) -> list
             sandbox.check(due, "eval")
         except sandbox.ScriptRejected as err:
             problems.append(Problem(task_spec.bpmn_id, f"办理期限（{DUE_PROPERTY}）“{due}”不被允许：{err.reason}"))
+    problems += _check_escalation(task_spec)
     form = task_spec.extensions.get("properties", {}).get(FORM_PROPERTY)
     if form:
         try:
@@ -415,6 +416,19 @@ def _check_human_task(task_spec, load_form: FormLoader, used_forms: set) -> list
         problems.append(Problem(task_spec.bpmn_id,
                                 f"用户任务没有指定表单：请设置属性 {FORM_PROPERTY}（forms/ 中的文件名）"))
     return problems
+
+
+def _check_escalation(task_spec) -> list[Problem]:
+    properties = task_spec.extensions.get("properties", {})
+    to, after = properties.get(ESCALATE_TO_PROPERTY), properties.get(ESCALATE_AFTER_PROPERTY)
+    if not to and not after:
+        return []
+    if to not in LANE_ROLES:
+        return [Problem(task_spec.bpmn_id, f"逾期提级（{ESCALATE_TO_PROPERTY}）须为泳道名，如“分管领导”；"
+                                           f"“{to or ''}”不对应组织机构中的角色")]
+    if not (after or "").isdigit() or not 1 <= int(after) <= 100:
+        return [Problem(task_spec.bpmn_id, f"逾期提级须设置催办次数（{ESCALATE_AFTER_PROPERTY}，1 到 100 的整数）")]
+    return []
 
 
 def _check_parallel_collection(mi_spec, spec) -> list[Problem]:

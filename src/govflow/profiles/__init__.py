@@ -35,6 +35,10 @@ PARAMETERS = (
     "materials_public_policy", "materials_towns", "incomplete_never_to_meeting", "presenters_rule",
     "materials_frozen_after_approval", "absence_leave_from", "recusal", "head_speaks_last", "minutes_signer",
     "minutes_countersign", "minutes_list_decisions", "emergency_actors", "emergency_report_next_meeting",
+    # 议定事项督查督办 (F1-F8)
+    "followup_assigners", "followup_organiser", "followup_first_responsible", "followup_reporting",
+    "followup_quarterly_summary", "followup_pressing", "followup_performance_assessment", "followup_closure_check",
+    "followup_major_change_to_meeting", "followup_disagreement",
 )
 
 

@@ -12,10 +12,12 @@ from ..operators import OperatorContext, block_if, operator
 from ..org import POSTS as POST_NAMES
 from ..org import Organisation
 from ..profiles import Profile
+from ..runtime import StartRequest
 from ..timeutil import SHANGHAI, isoformat
 from . import Violation
 from .topic import materials_due
 
+FOLLOWUP_PROCESS = "decision_followup"
 OUTCOMES = ("通过", "原则通过", "暂缓", "不通过")
 NOT_TAKEN = "未上会"
 
@@ -274,8 +276,13 @@ def minutes_check_operator(ctx: OperatorContext, minutes: dict) -> dict:
             "signer": runtime.org.with_post(signer)[0].id}
 
 
-@operator("minutes.sign", "签发纪要：议定事项登记为督办事项的依据（T11）", rule="T11")
+@operator("minutes.sign", "签发纪要：议定事项逐项登记并立项督办（T11、F1）", rule="T11")
 def minutes_sign_operator(ctx: OperatorContext, decisions: list) -> dict:
     meeting = _meeting(ctx, for_update=True)
     items = ctx.runtime.meetings.sign_minutes(meeting, decisions, ctx.now)
+    for item in items:     # F1: every decision becomes a 督办事项, in the same transaction
+        ctx.runtime.request_start(StartRequest(FOLLOWUP_PROCESS, {
+            "source": "常务会议", "source_ref": meeting.title, "meeting": meeting.id, "decision_item": item.id,
+            "task": item.task, "lead_unit": item.lead_unit, "assisting_units": json.loads(item.assisting_units),
+            "due_on": item.due_on.isoformat()}, title=f"督办：{item.task[:80]}", if_deployed=True))
     return {"decision_items": [i.id for i in items], "count": len(items), "signed_at": isoformat(ctx.now)}
