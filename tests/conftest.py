@@ -18,7 +18,7 @@ from govflow.org import Organisation
 from govflow.system import Govflow
 from govflow.timeutil import SHANGHAI
 
-pytest_plugins = ["procedures"]      # fixtures and helpers the procedure tests share
+pytest_plugins = ["procedures", "browser"]      # fixtures the procedure and the browser tests share
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PG_URL = os.environ.get("GOVFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -18,7 +18,7 @@ def logged_in(system, person: str):
     page = client.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"csrf": csrf, "username": person, "password": "demo"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/ledger")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/home")
     return client, csrf
 
 
@@ -44,7 +44,8 @@ def test_the_ledger_page_shows_overdue_items_in_red_and_filters_and_downloads(ba
     page = client.get("/ledger").get_data(as_text=True)
     rows = re.findall(r'<tr class="(\w+)" data-number="([^"]+)"', page)
     assert sorted(status for status, _ in rows) == ["on_time", "overdue"]
-    assert "tr.overdue td { color: #b42318; }" in page and "逾期" in page and "截至 2026年11月30日" in page
+    assert "逾期" in page and "截至 2026年11月30日" in page
+    assert "tr.overdue td, .overdue { color: var(--red); }" in client.get("/static/css/govflow.css").get_data(True)
     only = client.get("/ledger?status=overdue").get_data(as_text=True)
     assert len(re.findall(r'<tr class="overdue"', only)) == 1 and 'class="on_time"' not in only
     book = openpyxl.load_workbook(io.BytesIO(client.get("/ledger?format=xlsx").data))

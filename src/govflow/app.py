@@ -57,5 +57,5 @@ h1{font-size:1.5rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
 <p>当前时间：{{ now.year }}年{{ now.month }}月{{ now.day }}日 {{ now.strftime('%H:%M') }}（{{ mode }} 模式）</p>
 <p>接口文档：<a href="/api/v1/openapi.json"><code>/api/v1/openapi.json</code></a>。
 登录：<code>POST /api/v1/auth/token</code>，之后以 <code>Authorization: Bearer 令牌</code> 访问。</p>
-<p>页面：<a href="/ledger">督办台账</a>、<a href="/ledger/summary">季度汇总</a>（需<a href="/login">登录</a>）。</p>
+<p><a href="/login">登录</a>后办理待办、查看流程实例和台账、设计流程。</p>
 </body></html>"""

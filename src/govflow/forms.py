@@ -97,7 +97,7 @@ def _reason(error, label: str) -> str:
     if v == "enum":
         return f"“{label}”须为以下之一：{'、'.join(map(str, expected))}"
     if v == "const":
-        return f"“{label}”须为 {expected}"
+        return f"须勾选“{label}”" if expected is True else f"“{label}”须为 {expected}"
     if v == "maxLength":
         return f"“{label}”最多 {expected} 个字"
     if v == "minLength":

@@ -22,6 +22,7 @@ from .audit import EventBatch
 from .definitions import Definition
 from .engine.spiff import timer_due
 from .models import Instance, Task, TaskCandidate
+from .substitution import substitute_for
 from .timeutil import isoformat, utc
 
 URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
@@ -137,6 +138,28 @@ def candidates(session: Session, task_id: str) -> list[str]:
                                 .order_by(TaskCandidate.person_id)))
 
 
+def describe(row: Task, now: datetime, runtime, away: set[str]) -> dict:
+    """A row as the inbox shows it: with names, its deadline, and who acts for its holder while they
+    are away (P1/P2)."""
+    org = runtime.org
+    acting = substitute_for(org, runtime.profile, away, row.assignee) if row.assignee else None
+    return {
+        "id": row.id, "instance_id": row.instance_id, "process_id": row.process_id,
+        "business_key": row.business_key, "title": row.title, "step": row.step_id, "step_name": row.step_name,
+        "lane": row.lane, "role": row.role, "assignee": row.assignee, "assignee_name": org.display_name(row.assignee),
+        "owner": row.owner, "created_at": isoformat(row.created_at),
+        "due_at": isoformat(row.due_at) if row.due_at else None, "due_estimated": row.due_estimated,
+        "overdue": bool(row.due_at and row.due_at < now and row.state == "open"),
+        "urgency": row.urgency, "state": row.state,
+        "completed_at": isoformat(row.completed_at) if row.completed_at else None,
+        "completed_by": row.completed_by, "acting_for": row.acting_for,
+        "pressed_count": row.pressed_count,
+        "last_pressed_at": isoformat(row.last_pressed_at) if row.last_pressed_at else None,
+        "away": bool(row.assignee and row.assignee in away),
+        "acting": acting.to_dict(org) if acting else None,
+    }
+
+
 # -- queries ----------------------------------------------------------------------------------------------
 VIEWS = ("mine", "group", "read", "done", "all")   # 待办, 组待办, 传阅, 已办, 全部
 
@@ -149,6 +172,9 @@ class Query:
     business_key: str | None = None
     q: str | None = None          # title search
     urgency: str | None = None
+    due_from: datetime | None = None   # due at or after
+    due_to: datetime | None = None     # due before
+    latest_first: bool = False         # by due date, the latest first
     limit: int = 50
     offset: int = 0
 
@@ -167,6 +193,10 @@ def search(session: Session, query: Query, people: list[str], now: datetime) -> 
         stmt = select(Task).where(Task.state == "open")
     if query.overdue:
         stmt = stmt.where(Task.due_at < now)
+    if query.due_from:
+        stmt = stmt.where(Task.due_at >= query.due_from)
+    if query.due_to:
+        stmt = stmt.where(Task.due_at < query.due_to)
     if query.process_id:
         stmt = stmt.where(Task.process_id == query.process_id)
     if query.business_key:
@@ -176,8 +206,12 @@ def search(session: Session, query: Query, people: list[str], now: datetime) -> 
     if query.q:
         stmt = stmt.where(Task.title.contains(query.q, autoescape=True))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    order = (Task.completed_at.desc(),) if query.view == "done" else (
-        Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at)
+    if query.view == "done":
+        order = (Task.completed_at.desc(),)
+    elif query.latest_first:
+        order = (Task.due_at.is_(None), Task.due_at.desc(), Task.priority.desc(), Task.created_at)
+    else:
+        order = (Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at)
     rows = session.scalars(stmt.order_by(*order).limit(query.limit).offset(query.offset)).all()
     return list(rows), total
 

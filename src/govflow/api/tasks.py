@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from .. import circulation, inbox, instances, rewind, tasks
-from ..access import acting_people, may_see_instance, sees_everything
-from ..errors import Forbidden, NotFound, RuleBlocked, ValidationFailed
+from .. import circulation, inbox, rewind, task_detail, tasks
+from ..access import acting_people, sees_everything
+from ..errors import Forbidden, RuleBlocked, ValidationFailed
 from ..instances import record_violation
-from ..models import Instance, Task
-from ..substitution import away_at, substitute_for
-from ..timeutil import isoformat
+from ..models import Task
+from ..substitution import away_at
 from . import actor, body, bool_arg, bp, gf, int_arg
 
 
@@ -30,57 +29,16 @@ def list_tasks():
         away = away_at(session, now)
         people = acting_people(session, runtime, user, now)
         rows, total = inbox.search(session, query, people, now)
-        items = [_row(r, now, runtime, away) for r in rows]
+        items = [inbox.describe(r, now, runtime, away) for r in rows]
         counts = inbox.counts(session, people, now)
     return jsonify({"items": items, "total": total, "counts": counts})
 
 
-def _row(row: Task, now, runtime, away: set[str]) -> dict:
-    org = runtime.org
-    acting = substitute_for(org, runtime.profile, away, row.assignee) if row.assignee else None
-    return {
-        "id": row.id, "instance_id": row.instance_id, "process_id": row.process_id,
-        "business_key": row.business_key, "title": row.title, "step": row.step_id, "step_name": row.step_name,
-        "lane": row.lane, "role": row.role, "assignee": row.assignee, "assignee_name": org.display_name(row.assignee),
-        "owner": row.owner, "created_at": isoformat(row.created_at),
-        "due_at": isoformat(row.due_at) if row.due_at else None, "due_estimated": row.due_estimated,
-        "overdue": bool(row.due_at and row.due_at < now and row.state == "open"),
-        "urgency": row.urgency, "state": row.state,
-        "completed_at": isoformat(row.completed_at) if row.completed_at else None,
-        "completed_by": row.completed_by, "acting_for": row.acting_for,
-        "pressed_count": row.pressed_count,
-        "last_pressed_at": isoformat(row.last_pressed_at) if row.last_pressed_at else None,
-        "away": bool(row.assignee and row.assignee in away),
-        "acting": acting.to_dict(org) if acting else None,
-    }
-
-
 @bp.get("/tasks/<task_id>")
 def show_task(task_id: str):
-    user, system = actor(), gf()
+    system = gf()
     with system.store.read() as session:
-        row = session.get(Task, task_id)
-        if row is None:
-            raise NotFound("任务不存在")
-        now, runtime = system.now(session), system.runtime(session)
-        if not may_see_instance(session, user, acting_people(session, runtime, user, now), row.instance_id):
-            raise Forbidden("您无权查看该任务")
-        detail = _row(row, now, runtime, away_at(session, now))
-        definition = system.definitions.get(session, session.get(Instance, row.instance_id).process_version_id)
-        detail["form"] = tasks.ADDSIGN_FORM if row.kind == "addsign" else definition.forms.get(row.form or "")
-        detail["kind"], detail["note"] = row.kind, row.note
-        detail["returnable_steps"] = _returnable(system, session, row)
-        detail["candidates"] = inbox.candidates(session, row.id)
-        detail["history"] = tasks.history(session, row.instance_id)
-        detail["may_act"] = row.state == "open" and tasks.standing(session, runtime, user, row, now).may_act
-    return jsonify(detail)
-
-
-def _returnable(system, session, row: Task) -> list[dict]:
-    if row.kind != "task" or row.state != "open":
-        return []
-    workflow = instances.load(system, session, session.get(Instance, row.instance_id))
-    return rewind.returnable_steps(workflow, row.id)
+        return jsonify(task_detail.detail(system, session, actor(), task_id))
 
 
 def _done(row: Task):

@@ -1,0 +1,44 @@
+"""What a person sees of one task, for the API and the task page alike: the inbox row, its form,
+the steps it may be sent back to, the instance's opinions so far, and whether they may act on it."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from . import inbox, instances, rewind, tasks
+from .access import acting_people, may_see_instance
+from .auth import Actor
+from .errors import Forbidden, NotFound
+from .models import Instance, Task
+from .substitution import away_at
+from .system import Govflow
+
+
+def visible_task(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
+    row = session.get(Task, task_id)
+    if row is None:
+        raise NotFound("任务不存在")
+    now, runtime = gf.now(session), gf.runtime(session)
+    if not may_see_instance(session, actor, acting_people(session, runtime, actor, now), row.instance_id):
+        raise Forbidden("您无权查看该任务")
+    return row
+
+
+def detail(gf: Govflow, session: Session, actor: Actor, task_id: str) -> dict:
+    row = visible_task(gf, session, actor, task_id)
+    now, runtime = gf.now(session), gf.runtime(session)
+    shown = inbox.describe(row, now, runtime, away_at(session, now))
+    instance = session.get(Instance, row.instance_id)
+    definition = gf.definitions.get(session, instance.process_version_id)
+    shown["form"] = tasks.ADDSIGN_FORM if row.kind == "addsign" else definition.forms.get(row.form or "")
+    shown["kind"], shown["note"] = row.kind, row.note
+    shown["returnable_steps"] = _returnable(gf, session, row, instance)
+    shown["candidates"] = inbox.candidates(session, row.id)
+    shown["history"] = tasks.history(session, row.instance_id)
+    shown["may_act"] = row.state == "open" and tasks.standing(session, runtime, actor, row, now).may_act
+    return shown
+
+
+def _returnable(gf: Govflow, session: Session, row: Task, instance: Instance) -> list[dict]:
+    if row.kind != "task" or row.state != "open":
+        return []
+    return rewind.returnable_steps(instances.load(gf, session, instance), row.id)

@@ -1,0 +1,148 @@
+"""The pages people use in a browser, server-rendered: one module per area (login, inbox, tasks,
+instances, designer, ledgers). A session holds an API token, so a page login expires and is revoked
+like one; every form that changes something carries a CSRF token; each page shows a user only what
+their role may see and do. Front-end packages (bpmn-js) come from npm at set-up time and are served
+from ``node_modules`` by name, never committed."""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, session, url_for
+
+from .. import auth
+from ..errors import GovflowError, Unauthorized
+from ..system import Govflow
+from ..timeutil import chinese_date, chinese_moment, parse_moment
+
+bp = Blueprint("ui", __name__)
+
+# The npm files the pages load, by the name they use (npm ci puts them in node_modules).
+VENDOR = {
+    "bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
+    "bpmn-modeler.js": "bpmn-js/dist/bpmn-modeler.production.min.js",
+    "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
+    "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
+    "bpmn-font.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css",
+}
+
+
+def gf() -> Govflow:
+    return current_app.extensions["govflow"]
+
+
+def node_modules() -> Path:
+    return gf().settings.home / "node_modules"
+
+
+def vendor_installed() -> bool:
+    return all((node_modules() / path).is_file() for path in VENDOR.values())
+
+
+@bp.get("/vendor/<name>")
+def vendor(name: str):
+    if name not in VENDOR or not (node_modules() / VENDOR[name]).is_file():
+        abort(404)
+    return send_file(node_modules() / VENDOR[name], max_age=86400)
+
+
+# -- the session ---------------------------------------------------------------------------------------------------
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf") or request.headers.get("X-CSRF-Token", "")
+    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+        abort(400, "页面已过期，请刷新后重试")
+
+
+def login_required(view):
+    """The signed-in person as ``g.actor`` (and ``g.org``); POSTs must carry the CSRF token."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        system = gf()
+        try:
+            with system.store.read() as db:
+                person = auth.person_for_token(db, session.get("token", ""), system.now(db))
+                g.org = system.organisation(db)
+                g.actor = auth.actor_for(g.org, person)
+        except Unauthorized:
+            session.pop("token", None)
+            return redirect(url_for("ui.login", next=request.full_path))
+        if request.method == "POST":
+            check_csrf()
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def require_role(*roles: str) -> None:
+    if not any(g.actor.has(r) for r in roles):
+        abort(403)
+
+
+@bp.app_context_processor
+def page_context() -> dict:
+    actor = g.get("actor")
+    return {"csrf_token": csrf_token, "user": actor, "government": g.org.name if g.get("org") else "",
+            "is_designer": bool(actor and (actor.has("designer") or actor.has("admin"))),
+            "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin")))}
+
+
+def _moment(value) -> datetime | None:
+    if isinstance(value, str):
+        return parse_moment(value) if value else None
+    if isinstance(value, datetime) and value.tzinfo is None:     # SQLite hands back naive UTC
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+@bp.app_template_filter("cn_date")
+def cn_date(value) -> str:
+    """2026年11月23日, from a datetime, a date or ISO text."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return f"{value.year}年{value.month}月{value.day}日"
+    moment = _moment(value)
+    return chinese_date(moment) if moment else ""
+
+
+@bp.app_template_filter("cn_moment")
+def cn_moment(value) -> str:
+    """2026年11月23日 09:00."""
+    moment = _moment(value)
+    return chinese_moment(moment) if moment else ""
+
+
+@bp.app_template_filter("person")
+def person_name(person_id: str | None) -> str:
+    if person_id == "system":            # timers, the worker, a step's own service tasks
+        return "系统"
+    return g.org.display_name(person_id) if g.get("org") else (person_id or "")
+
+
+def page_number(raw: str | None) -> int:
+    """The ``page`` of a list's query string (1 when absent)."""
+    raw = raw or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        abort(400, "页码有误")
+    return int(raw)
+
+
+@bp.app_template_filter("pager")
+def pager(args, page: int) -> str:
+    """The query string of the same list at another page."""
+    return urlencode([(k, v) for k, v in args.items(multi=True) if k != "page"] + [("page", page)])
+
+
+@bp.app_errorhandler(GovflowError)
+def govflow_error(err: GovflowError):
+    """A page's refusal in words (the API answers its own errors as JSON)."""
+    return render_template("error.html", message=err.message), err.status
+
+
+from . import designer, inbox, instances, ledgers, login, start, tasks  # noqa: E402,F401  (pages)

@@ -1,0 +1,51 @@
+"""发起: the processes a person can start, and the start form of each (its JSON Schema)."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request
+from sqlalchemy import func, select
+
+from .. import instances
+from ..errors import GovflowError, RuleBlocked, ValidationFailed
+from ..models import ProcessVersion
+from . import bp, gf, login_required, schema_form
+from .tasks import FIX_FIELDS
+
+
+@bp.get("/start")
+@login_required
+def start_list():
+    with gf().store.read() as db:
+        latest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("version")).group_by(
+            ProcessVersion.process_id).subquery()
+        versions = db.scalars(select(ProcessVersion).join(latest, (ProcessVersion.process_id == latest.c.process_id)
+                                                          & (ProcessVersion.version == latest.c.version))
+                              .order_by(ProcessVersion.name)).all()
+    return render_template("start_list.html", versions=versions)
+
+
+@bp.route("/processes/<process_id>/start", methods=["GET", "POST"])
+@login_required
+def start_process(process_id: str):
+    system = gf()
+    with system.store.read() as db:
+        definition = system.definitions.latest(db, process_id)
+    schema = definition.forms.get(definition.start_form or "") or {"type": "object"}
+    data, errors, blocked, message, status = {}, {}, None, "", 200
+    if request.method == "POST":
+        data = schema_form.read(schema, request.form)
+        try:
+            with system.store.write() as db:
+                instance = instances.start(system, db, g.actor, process_id, data)
+                started = instance.id, instance.title
+        except RuleBlocked as refused:
+            instances.record_violation(system, g.actor.id, refused, context={"process_id": process_id})
+            blocked, status = refused.violations, 422
+        except ValidationFailed as refused:
+            errors, message, status = schema_form.error_map(refused.details), FIX_FIELDS, refused.status
+        except GovflowError as refused:
+            message, status = refused.message, refused.status
+        else:
+            flash(f"已发起：{started[1]}")
+            return redirect(f"/instances/{started[0]}")
+    return render_template("start.html", definition=definition, form=schema_form.render(schema, data, errors),
+                           blocked=blocked, message=message), status
