@@ -5,6 +5,8 @@ inserting or reordering a row breaks the chain at that row, and ``verify`` names
 the single ``chain_head`` row, which keeps the chain a line when several app servers write.
 Payloads are serialised when they are recorded: later changes to engine data (which SpiffWorkflow
 shares by reference between tasks, trap 4) cannot reach the history.
+An anchor (the chain head at a moment) kept outside govflow also catches a rewrite that recomputes
+every later hash; auditors' readings are events of the chain too (``record_view``).
 """
 from __future__ import annotations
 
@@ -13,12 +15,18 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .errors import Conflict
 from .models import ChainHead, Event
 from .timeutil import isoformat
+
+if TYPE_CHECKING:
+    from .auth import Actor
+    from .system import Govflow
 
 GENESIS = "0" * 64
 
@@ -163,9 +171,96 @@ def verify(session: Session, instance_id: int | None = None) -> Verification:
     return Verification(count, findings, head_seq)
 
 
+VIEW = "audit_viewed"
+
+
+def record_view(gf: Govflow, actor: Actor, what: str, instance_id: int | None = None) -> None:
+    """An auditor's reading, in the chain. The instance goes in the payload, not in the event's
+    instance_id: an instance's own chain stays its process history, which replay re-executes."""
+    if not actor.has("auditor"):
+        return
+    payload = {"what": what} if instance_id is None else {"what": what, "instance_id": instance_id}
+    with gf.store.write() as session:
+        append(session, VIEW, actor.id, gf.now(session), payload)
+
+
 def append(session: Session, type_: str, actor: str, at: datetime, payload: dict | None = None,
            instance_id: int | None = None, task_id: str | None = None) -> Event:
     """Record one event on its own (a change that is not a workflow step)."""
     batch = EventBatch()
     batch.record(type_, actor, at, payload, instance_id, task_id)
     return batch.append_to(session)[0]
+
+
+# -- anchors --------------------------------------------------------------------------------------------
+# An anchor is the chain head (and each instance's last event) at a moment, handed to someone outside
+# govflow. A forger who edits an event and recomputes every later hash passes ``verify``, but cannot
+# give the anchored seq its old hash back: ``verify_anchor`` finds the rewrite.
+ANCHOR_FORMAT = "govflow-anchor/1"
+
+
+def anchor(session: Session, now: datetime) -> dict:
+    """The chain head and every instance's last link as of ``now``, with a digest of its own content.
+    Refused over a broken chain: an anchor vouches for the history before it."""
+    checked = verify(session)
+    if not checked.ok:
+        raise Conflict(f"事件链已被破坏，不能生成锚点：{checked.first_bad.reason}")
+    head = session.get(ChainHead, 1)
+    last = select(func.max(Event.seq)).where(Event.instance_id.is_not(None)).group_by(Event.instance_id)
+    instances = [{"instance_id": e.instance_id, "instance_seq": e.instance_seq, "seq": e.seq, "hash": e.hash}
+                 for e in session.scalars(select(Event).where(Event.seq.in_(last)).order_by(Event.instance_id))]
+    content = {"format": ANCHOR_FORMAT, "at": isoformat(now), "events": checked.events,
+               "head": {"seq": head.seq if head else 0, "hash": head.hash if head else GENESIS},
+               "instances": instances}
+    return {**content, "digest": anchor_digest(content)}
+
+
+def anchor_digest(anchor_: dict) -> str:
+    content = {k: v for k, v in anchor_.items() if k != "digest"}
+    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class AnchorVerification(Verification):
+    anchor_seq: int
+    anchor_at: str
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "anchor": {"seq": self.anchor_seq, "at": self.anchor_at}}
+
+
+def verify_anchor(session: Session, anchor_: dict) -> AnchorVerification:
+    """The whole chain's check, and whether the anchored links still hold the anchored hashes."""
+    head = anchor_.get("head") or {}
+    findings = []
+    if anchor_.get("format") != ANCHOR_FORMAT or anchor_.get("digest") != anchor_digest(anchor_):
+        findings.append(Finding(head.get("seq", 0), "锚点文件本身被改动或格式不符（摘要不一致），不能作为凭据"))
+    chain = verify(session)
+    links = [{"seq": head.get("seq", 0), "hash": head.get("hash"), "instance_id": None},
+             *anchor_.get("instances", [])]
+    findings += _anchored_links(session, links)
+    findings += chain.findings
+    findings.sort(key=lambda f: f.seq)
+    return AnchorVerification(chain.events, findings, chain.head_seq, head.get("seq", 0), anchor_.get("at", ""))
+
+
+def _anchored_links(session: Session, links: list[dict]) -> list[Finding]:
+    """A finding for each anchored link whose event is gone or holds another hash."""
+    wanted = {link["seq"]: link for link in links if link["seq"]}
+    found: dict[int, Event] = {}
+    seqs = sorted(wanted)
+    for start in range(0, len(seqs), 500):
+        found.update((e.seq, e) for e in session.scalars(select(Event).where(Event.seq.in_(seqs[start:start + 500]))))
+    findings = []
+    for seq, link in sorted(wanted.items()):
+        event, where = found.get(seq), _anchored_what(link)
+        if event is None:
+            findings.append(Finding(seq, f"锚点所记{where}第 {seq} 条事件已不存在", link["instance_id"]))
+        elif event.hash != link["hash"]:
+            findings.append(Finding(seq, f"锚点所记{where}第 {seq} 条事件（{event.type}）的哈希与锚点不符："
+                                         "锚点之前的历史被改写", link["instance_id"]))
+    return findings
+
+
+def _anchored_what(link: dict) -> str:
+    return f"实例 {link['instance_id']} 的最后一条事件即" if link["instance_id"] else "链尾即"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import admin, audit, auth, instances, profiles, worker
+from . import admin, audit, auth, exports, instances, profiles, replay, worker
 from .bpmn.deploy import deploy as deploy_file
 from .config import Settings
 from .errors import GovflowError
@@ -118,18 +118,84 @@ def audit_group():
 
 @audit_group.command("verify")
 @click.option("--instance", "instance_id", type=int, help="只校验某个流程实例")
+@click.option("--anchor", "anchor_file", type=click.Path(exists=True, dir_okay=False),
+              help="并核对此前导出的锚点文件：锚点之前的历史是否被改写")
 @click.pass_context
-def audit_verify(ctx, instance_id):
+def audit_verify(ctx, instance_id, anchor_file):
     """校验事件哈希链：报告被修改、删除、插入或调换的第一条事件。"""
+    if anchor_file and instance_id:
+        raise click.UsageError("--anchor 校验整条事件链，不能与 --instance 同用")
+    anchor = _read_anchor(anchor_file) if anchor_file else None
     with _system(ctx).store.read() as session:
-        result = audit.verify(session, instance_id)
+        result = audit.verify_anchor(session, anchor) if anchor else audit.verify(session, instance_id)
     if result.ok:
         click.echo(f"事件链完整：共 {result.events} 条事件，链尾第 {result.head_seq} 条")
+        if anchor:
+            click.echo(f"与锚点一致：{anchor['at']} 时的链尾第 {anchor['head']['seq']} 条"
+                       "及各实例的最后一条事件均未改变")
         return
     click.echo(f"事件链被破坏：共 {len(result.findings)} 处问题；第一处：{result.first_bad.reason}", err=True)
     for finding in result.findings[1:20]:
         click.echo(f"  - {finding.reason}", err=True)
     sys.exit(1)
+
+
+def _read_anchor(path: str) -> dict:
+    try:
+        anchor = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise click.BadParameter(f"锚点文件不是合法的 JSON（{err}）", param_hint="--anchor") from None
+    if not isinstance(anchor, dict) or not isinstance(anchor.get("head"), dict):
+        raise click.BadParameter("不是 govflow 的锚点文件", param_hint="--anchor")
+    return anchor
+
+
+@audit_group.command("reexecute")
+@click.option("--instance", "instance_id", type=int, help="只重新执行某个流程实例（默认全部）")
+@click.pass_context
+def audit_reexecute(ctx, instance_id):
+    """按各实例所用的流程版本重新执行其历史，核对能否再现存储的状态与事件；有差异时逐条列出并以 1 退出。"""
+    system = _system(ctx)
+    with system.store.read() as session:
+        results = replay.reexecute_all(system, session, instance_id)
+    differing = [r for r in results if not r.ok]
+    for result in differing:
+        click.echo(f"实例 {result.instance_id}：{len(result.differences)} 处差异", err=True)
+        for difference in result.differences[:20]:
+            click.echo(f"  - 第 {difference.seq} 条事件：{difference.what}", err=True)
+    if differing:
+        sys.exit(1)
+    click.echo(f"重新执行 {len(results)} 个流程实例，均与记录一致，无差异")
+
+
+@audit_group.command("anchor")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="写入文件（默认输出到标准输出）")
+@click.pass_context
+def audit_anchor(ctx, output):
+    """导出锚点（链尾序号与哈希、时间、各实例的最后一条事件），交外部保存，日后可证明此前的历史未被改写。"""
+    system = _system(ctx)
+    with system.store.read() as session:
+        anchor = audit.anchor(session, system.now(session))
+    text = json.dumps(anchor, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    if not output:
+        click.echo(text, nl=False)
+        return
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"锚点已写入 {output}：链尾第 {anchor['head']['seq']} 条，摘要 {anchor['digest']}", err=True)
+
+
+@audit_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(sorted(exports.FORMATS)), required=True,
+              help="xes（IEEE 1849）或 ocel（OCEL 2.0 JSON）")
+@click.option("--process", "process_id", help="只导出某个流程")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="输出文件（默认标准输出）")
+@click.pass_context
+def audit_export(ctx, fmt, process_id, output):
+    """导出事件日志供过程挖掘工具使用（UTF-8，北京时间）。"""
+    system = _system(ctx)
+    with system.store.read() as session, click.open_file(output or "-", "w", encoding="utf-8") as out:
+        for chunk in exports.export(session, fmt, system.organisation(session), process_id):
+            out.write(chunk)
 
 
 @main.group("calendar")

@@ -13,6 +13,8 @@ from .openapi import SCHEMAS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.login", "api.openapi"}
+READS = ("GET", "HEAD", "OPTIONS")
+AUDITOR_READS_ONLY = "审计人员只能查阅，不能办理或更改"      # auditors read everything and change nothing
 
 
 def gf() -> Govflow:
@@ -72,6 +74,8 @@ def authenticate():
     with system.store.read() as session:
         person = person_for_token(session, header[7:].strip(), system.now(session))
         g.actor = actor_for(system.organisation(session), person)
+    if g.actor.has("auditor") and request.method not in READS and request.endpoint != "api.logout":
+        raise Forbidden(AUDITOR_READS_ONLY)
 
 
 @bp.errorhandler(GovflowError)

@@ -6,7 +6,7 @@ import json
 from flask import jsonify, request
 from sqlalchemy import func, select
 
-from .. import circulation, instances
+from .. import audit, circulation, instances
 from ..access import acting_people, may_see_instance, visible_instances
 from ..errors import Forbidden, NotFound, RuleBlocked
 from ..models import Event, Instance
@@ -66,7 +66,9 @@ def _visible(session, instance_id: int) -> Instance:
 def show_instance(instance_id: int):
     system = gf()
     with system.store.read() as session:
-        return jsonify(instances.show(system, session, _visible(session, instance_id)))
+        shown = instances.show(system, session, _visible(session, instance_id))
+    audit.record_view(system, actor(), "instance", instance_id)
+    return jsonify(shown)
 
 
 @bp.post("/instances/<int:instance_id>/circulate")
@@ -84,4 +86,5 @@ def instance_events(instance_id: int):
         events = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
         items = [{"seq": e.seq, "instance_seq": e.instance_seq, "at": e.at, "type": e.type, "actor": e.actor,
                   "task_id": e.task_id, "payload": json.loads(e.payload), "hash": e.hash} for e in events]
+    audit.record_view(gf(), actor(), "instance_events", instance_id)
     return jsonify({"items": items})

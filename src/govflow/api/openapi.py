@@ -154,6 +154,13 @@ PATHS = {
     "/clock": {"get": _op("系统时间"), "put": _op("设定系统时间（仅测试/演示模式）", "SetClock")},
     "/clock/advance": {"post": _op("拨快系统时间（仅测试/演示模式）", "AdvanceClock")},
     "/audit/verify": {"get": _op("校验事件链", params=[_query("instance_id", "integer")])},
+    "/audit/anchor": {"get": _op("导出锚点（链尾与各实例的最后一条事件，交外部保存）")},
+    "/audit/export": {"get": _op("导出事件日志（format=xes 或 ocel，供过程挖掘工具使用）",
+                                 params=[_query("format"), _query("process_id")])},
+    "/audit/reexecute": {"get": _op("按原流程版本重新执行实例的历史，核对与存储的状态和事件是否一致",
+                                    params=[_query("instance_id", "integer")])},
+    "/instances/{instance_id}/replay": {"get": _op("回放：实例在某条事件时的状态",
+                                                   params=[_path("instance_id", "integer"), _query("seq", "integer")])},
     "/openapi.json": {"get": _op("本文档", public=True)},
 }
 

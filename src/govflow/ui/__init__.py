@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, session, url_for
 
 from .. import auth
+from ..api import AUDITOR_READS_ONLY
 from ..errors import GovflowError, Unauthorized
 from ..system import Govflow
 from ..timeutil import chinese_date, chinese_moment, parse_moment
@@ -77,6 +78,8 @@ def login_required(view):
             return redirect(url_for("ui.login", next=request.full_path))
         if request.method == "POST":
             check_csrf()
+            if g.actor.has("auditor") and request.endpoint != "ui.logout":
+                abort(403, AUDITOR_READS_ONLY)
         return view(*args, **kwargs)
     return wrapped
 
@@ -145,4 +148,4 @@ def govflow_error(err: GovflowError):
     return render_template("error.html", message=err.message), err.status
 
 
-from . import designer, inbox, instances, ledgers, login, start, tasks  # noqa: E402,F401  (pages)
+from . import audit, designer, inbox, instances, ledgers, login, replay, start, tasks  # noqa: E402,F401  (pages)

@@ -8,7 +8,7 @@ from flask import Response, abort, g, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import instances, progress
+from .. import audit, instances, progress
 from ..access import acting_people, may_see_instance, visible_instances
 from ..bpmn.xml import read
 from ..errors import Forbidden, NotFound, ProcessFailed
@@ -87,6 +87,7 @@ def instance(instance_id: int):
         open_rows = [(t, _deadline(t.due_at, now, soon_until)) for t in _open_tasks(db, instance_id)]
         candidates = _candidates(db, [t.id for t, _ in open_rows if t.assignee is None])
         events = list(db.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)))
+    audit.record_view(system, g.actor, "instance_page", instance_id)
     words = timeline.Words(runtime.org.display_name, _step_names(definition))
     return render_template("instance.html", instance=row, definition=definition, marks=marks, unreadable=unreadable,
                            open_rows=open_rows, candidates=candidates, kinds=KINDS,

@@ -1,0 +1,38 @@
+"""The replay page: an instance as it stood at one event of its history — the diagram highlighted
+at that event, the data, the open tasks and who held them, the rule checks so far — with the
+timeline to step through. Auditors and admins only; each view is logged."""
+from __future__ import annotations
+
+from flask import g, render_template, request
+from sqlalchemy import select
+
+from .. import audit, replay
+from ..errors import NotFound
+from ..models import Event, Instance
+from . import bp, gf, login_required, require_role, timeline
+from .audit import AUDITORS
+from .instances import _step_names
+
+
+@bp.get("/instances/<int:instance_id>/replay")
+@login_required
+def instance_replay(instance_id: int):
+    require_role(*AUDITORS)
+    system, seq = gf(), request.args.get("seq", type=int)
+    with system.store.read() as db:
+        instance = db.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound(f"流程实例 {instance_id} 不存在")
+        state = replay.state_at(system, db, instance, seq)
+        definition = system.definitions.get(db, instance.process_version_id)
+        events = list(db.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.instance_seq)))
+        runtime = system.runtime(db)
+    audit.record_view(system, g.actor, "replay", instance_id)
+    seqs, at = state["seqs"], state["seq"]
+    where = seqs.index(at) if at in seqs else 0
+    return render_template("replay.html", instance=instance, definition=definition, state=state,
+                           entries=timeline.entries(events, timeline.Words(runtime.org.display_name,
+                                                                           _step_names(definition))),
+                           previous=seqs[where - 1] if where > 0 else None,
+                           following=seqs[where + 1] if where + 1 < len(seqs) else None,
+                           person=runtime.org.display_name)
