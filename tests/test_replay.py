@@ -11,13 +11,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
+import procedures
 from conftest import Api
-from govflow import admin, instances, replay, rewind, tasks, worker
+from govflow import admin, convening, instances, replay, rewind, tasks, worker
 from govflow.app import create_app
 from govflow.cli import main
-from govflow.models import Event, Instance
+from govflow.models import Event, Instance, Meeting
 from govflow.replay_steps import DERIVED
-from helpers import actor, complete, events, holder, open_tasks, start, task
+from helpers import actor, complete, events, holder, instance, open_tasks, start, task, workflow
 from test_document_process import People, system_for
 
 ANSWERS = {
@@ -247,3 +248,124 @@ def test_auditors_replay_and_reexecute_through_the_api_the_cli_and_the_page(dong
 def login(client, person: str) -> None:
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     assert client.post("/login", data={"csrf": csrf, "username": person, "password": "demo"}).status_code == 302
+
+
+# -- the other procedures: 督办 items, and topics through the 常务会议 to signed minutes -------------------------
+@pytest.fixture
+def bazhou_procedures(sqlite_url):
+    system = procedures.system_for(sqlite_url, "bazhou")
+    yield system
+    system.store.dispose()
+
+
+def followup_report(system, people: procedures.People, lead: str, instance_id: int, **data) -> None:
+    for row in [t for t in open_tasks(system, instance_id) if t.step_id == "contribute"]:
+        complete(system, holder(system, row), row.id, {"progress": "已配合完成本单位部分"})
+    complete(system, people.staff(lead), task(system, instance_id, "progress_report").id,
+             {"progress": "已完成摸排", "action": "继续办理", **data})
+
+
+def verify(system, instance_id: int, data: dict) -> None:
+    row = task(system, instance_id, "verify")
+    complete(system, holder(system, row), row.id, data)
+
+
+def close(system, people: procedures.People, lead: str, instance_id: int) -> None:
+    followup_report(system, people, lead, instance_id, action="申请销号", evidence="整治点位照片 12 张")
+    verify(system, instance_id, {"result": "通过", "opinion": "经实地复核，已整治到位"})
+
+
+def all_reproduced(system, process_ids: set[str]) -> list[replay.Result]:
+    with system.store.read() as session:
+        found = [replay.reexecute(system, session, i) for i in session.scalars(
+            select(Instance).where(Instance.process_id.in_(process_ids)).order_by(Instance.id))]
+    return found
+
+
+def test_a_hundred_followup_items_are_reproduced_without_a_difference(bazhou_procedures):
+    """Reports on time and late (pressed by the worker), 退回整改 at 核查, an extension, 销号."""
+    system, people = bazhou_procedures, procedures.People("bazhou")
+    lead, _ = procedures.lead_and_other(people.org)
+    began = time.perf_counter()
+    late = [procedures.by_hand(system, people, lead, ["czj"], "2028-06-30", report_every_wd=5) for _ in range(25)]
+    others = [procedures.by_hand(system, people, lead, ["czj"] if n % 2 else [], "2028-06-30") for n in range(75)]
+    for n, instance_id in enumerate(others):
+        followup_report(system, people, lead, instance_id)
+        if n % 3 == 0:
+            followup_report(system, people, lead, instance_id, action="申请销号", evidence="初步整治")
+            verify(system, instance_id, {"result": "退回整改", "opinion": "东门片区仍有占道"})
+        elif n % 3 == 1:
+            followup_report(system, people, lead, instance_id, action="申请延期", new_due_on="2028-09-30",
+                            reason="冬季停工")
+            extension = task(system, instance_id, "extension")
+            complete(system, extension.assignee, extension.id, {"decision": "同意", "opinion": "同意延期"})
+        close(system, people, lead, instance_id)
+    with system.store.write() as session:
+        admin.advance_clock(system, session, timedelta(days=9), "test")
+    worker.run_once(system)                                         # every late report pressed
+    for instance_id in late:
+        followup_report(system, people, lead, instance_id)          # reported late
+        close(system, people, lead, instance_id)
+    made = time.perf_counter() - began
+    began = time.perf_counter()
+    results = all_reproduced(system, {"decision_followup"})
+    print(f"\n100 followup items: built in {made:.1f}s, re-executed in {time.perf_counter() - began:.1f}s")
+    assert len(results) == 100 and all(r.events for r in results)
+    assert sum(len(events(system, i, "task_pressed")) for i in late) >= len(late)
+    assert {instance(system, r.instance_id).status for r in results} == {"completed"}
+    assert [r.to_dict() for r in results if not r.ok] == []
+
+
+def meeting_of(system, topics: list[int]) -> int:
+    """The process of the meeting the topics were placed on (the next on the cadence, once one is held)."""
+    placed = {procedures.schedule_of(system, t)["placed"]["id"] for t in topics}
+    assert len(placed) == 1, placed
+    with system.store.write() as session:
+        meeting = session.get(Meeting, placed.pop())
+        return meeting.instance_id or convening.convene(system, session, meeting, convening.SYSTEM).id
+
+
+def test_a_hundred_topics_through_ten_meetings_and_their_items_are_reproduced_without_a_difference(
+        bazhou_procedures):
+    """Ten topics on each agenda; signed minutes start one 督办 item a topic, from the meeting's step."""
+    system, people = bazhou_procedures, procedures.People("bazhou")
+    org, (lead, other) = people.org, procedures.lead_and_other(people.org)
+    began, topics, meetings = time.perf_counter(), [], []
+    for week in range(10):
+        if week == 0:
+            procedures.convened(system, "2026-11-26T09:00:00+08:00")
+        placed = [procedures.scheduled_topic(system, org, title=f"第{week + 1}批第{n + 1}个议题")
+                  for n in range(10)]
+        topics += placed
+        meeting_instance = meeting_of(system, placed)
+        meetings.append(meeting_instance)
+        procedures.to_sign_in(system, org, meeting_instance)
+        complete(system, people.clerk, task(system, meeting_instance, "sign_in").id,
+                 {"present": people.members, "absent": []})
+        for n, topic in enumerate(placed):
+            complete(system, people.clerk, task(system, topic, "hearing").id,
+                     {"outcome": "通过" if n % 2 else "原则通过", "conclusion": "同意",
+                      "presenters_present": [people.dept_head(lead)],
+                      "decisions": [{"task": f"落实第{week + 1}批第{n + 1}个议题", "lead_unit": lead,
+                                     "assisting_units": [other] if n % 3 else [], "due_on": "2027-06-30"}]})
+        complete(system, people.clerk, task(system, meeting_instance, "hold").id, {"closed": True})
+        held = workflow(system, meeting_instance).last_task.data["held"]
+        decisions = [{k: d[k] for k in ("agenda_item", "task", "lead_unit", "assisting_units", "due_on")}
+                     for d in held["proposed_decisions"]]
+        complete(system, people.clerk, task(system, meeting_instance, "draft_minutes").id,
+                 {"summary": "会议审议了十个议题。", "decisions": decisions})
+        complete(system, people.head, task(system, meeting_instance, "sign").id, {"decision": "签发"})
+    made = time.perf_counter() - began
+    with system.store.read() as session:
+        followups = list(session.scalars(select(Instance.id).where(Instance.process_id == "decision_followup")))
+    for instance_id in followups[::4]:                      # some items acknowledged and reported on
+        complete(system, people.staff(lead), task(system, instance_id, "acknowledge").id,
+                 {"responsible": "分管副局长张某", "plan": "分三步推进"})
+        followup_report(system, people, lead, instance_id)
+    began = time.perf_counter()
+    results = all_reproduced(system, {"topic_submission", "standing_meeting", "decision_followup"})
+    print(f"\n100 topics, 10 meetings, {len(followups)} items: built in {made:.1f}s, "
+          f"re-executed in {time.perf_counter() - began:.1f}s")
+    assert len(topics) == 100 and len(followups) == 100 and len(results) == 210
+    assert {instance(system, i).status for i in topics + meetings} == {"completed"}
+    assert [r.to_dict() for r in results if not r.ok] == []

@@ -321,7 +321,7 @@ def _recompute(step: Step, rows: list[Task]) -> int:
     for row in rows:
         due = calendar.add_workdays(row.due_from, row.due_workdays)
         if due.at != row.due_at:
-            _move_timer(workflow, row.due_at, due.at)
+            move_timer(workflow, row.due_at, due.at)
             step.events.record("deadline_recomputed", "system", step.now,
                                {"step": row.step_id, "from": isoformat(row.due_at), "to": isoformat(due.at)},
                                row.instance_id, row.id)
@@ -331,7 +331,7 @@ def _recompute(step: Step, rows: list[Task]) -> int:
     return moved
 
 
-def _move_timer(workflow, old: datetime, new: datetime) -> None:
+def move_timer(workflow, old: datetime, new: datetime) -> None:
     for task in workflow.get_tasks(state=TaskState.WAITING):
         value = task._get_internal_data("event_value")
         if isinstance(value, str) and spiff.timer_due(value) == old:

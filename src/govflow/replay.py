@@ -23,7 +23,7 @@ from . import instances, progress
 from .audit import canonical
 from .bpmn.xml import read
 from .engine import spiff
-from .engine.scripting import GovScriptEngine, _Frozen
+from .engine.scripting import FrozenClock, GovScriptEngine
 from .errors import GovflowError, ProcessFailed
 from .models import Blob, Event, Instance, ProcessVersion
 from .replay_steps import Recorded, Step, holders_after, steps
@@ -67,7 +67,7 @@ class ReplayEngine(GovScriptEngine):
         self.expected: list[Recorded] = []
 
     def begin(self, step: Step) -> None:
-        self.clock = _Frozen(step.at)
+        self.clock = FrozenClock(step.at)
         self.expected = [e for e in step.events if e.type == "service_task"]
 
     def call_service(self, task, operation_name, operation_params, **kwargs):
@@ -169,7 +169,7 @@ class Replay:
 
     def _on_deadline_recomputed(self, event: Recorded) -> None:
         old, new = (datetime.fromisoformat(event.payload[k]) for k in ("from", "to"))
-        instances._move_timer(self.workflow, old, new)
+        instances.move_timer(self.workflow, old, new)
 
     def _task(self, event: Recorded, state: TaskState):
         rerun = self.rerun_of.get(event.task_id)

@@ -50,7 +50,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 class GovScriptEngine(PythonScriptEngine):
     def __init__(self, runtime, now: datetime, instance_id: int | None, process_id: str):
         self.runtime = runtime
-        self.clock = _Frozen(now)
+        self.clock = FrozenClock(now)
         self.record = StepRecord()
         self.instance_id = instance_id
         self.process_id = process_id
@@ -103,7 +103,7 @@ class GovScriptEngine(PythonScriptEngine):
         return text
 
 
-class _Frozen:
+class FrozenClock:
     """One step reads one instant: every deadline and timer of the step agrees on 'now'."""
 
     def __init__(self, at: datetime):

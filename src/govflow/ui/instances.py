@@ -88,7 +88,7 @@ def instance(instance_id: int):
         candidates = _candidates(db, [t.id for t, _ in open_rows if t.assignee is None])
         events = list(db.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)))
     audit.record_view(system, g.actor, "instance_page", instance_id)
-    words = timeline.Words(runtime.org.display_name, _step_names(definition))
+    words = timeline.Words(runtime.org.display_name, step_names(definition))
     return render_template("instance.html", instance=row, definition=definition, marks=marks, unreadable=unreadable,
                            open_rows=open_rows, candidates=candidates, kinds=KINDS,
                            open_ids={t.id for t, _ in open_rows}, entries=timeline.entries(events, words),
@@ -141,7 +141,7 @@ def _deadline(due: datetime | None, now: datetime, soon_until: datetime) -> str:
     return "due_soon" if due <= soon_until else ""
 
 
-def _step_names(definition) -> dict[str, str]:
+def step_names(definition) -> dict[str, str]:
     """Every element's name, service and script tasks included (events name them by id)."""
     return {spec.bpmn_id: spec.bpmn_name or spec.bpmn_id
             for process in (definition.spec, *definition.subprocess_specs.values())

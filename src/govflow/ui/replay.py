@@ -11,7 +11,7 @@ from ..errors import NotFound
 from ..models import Event, Instance
 from . import bp, gf, login_required, require_role, timeline
 from .audit import AUDITORS
-from .instances import _step_names
+from .instances import step_names
 
 
 @bp.get("/instances/<int:instance_id>/replay")
@@ -32,7 +32,7 @@ def instance_replay(instance_id: int):
     where = seqs.index(at) if at in seqs else 0
     return render_template("replay.html", instance=instance, definition=definition, state=state,
                            entries=timeline.entries(events, timeline.Words(runtime.org.display_name,
-                                                                           _step_names(definition))),
+                                                                           step_names(definition))),
                            previous=seqs[where - 1] if where > 0 else None,
                            following=seqs[where + 1] if where + 1 < len(seqs) else None,
                            person=runtime.org.display_name)
