@@ -76,17 +76,17 @@ def test_huge_allocations_and_recursion_stop_quickly(source):
 
 @pytest.mark.parametrize("source", ["while True: pass", "while True:\n    x = 1",
                                     "x = 0\nwhile x >= 0:\n    x = x + 1"])
-def test_endless_loops_are_stopped_by_the_time_bound(source):
+def test_endless_loops_are_stopped_by_the_step_bound(source):
     began = time.monotonic()
-    with pytest.raises(sandbox.ScriptFailed, match="超过"):
-        sandbox.execute(source, {}, seconds=0.2)
-    assert time.monotonic() - began < 1.5
+    with pytest.raises(sandbox.ScriptFailed, match="超过 1,000,000 步"):
+        sandbox.execute(source, {})
+    assert time.monotonic() - began < 3
 
 
 def test_the_limit_cannot_be_caught_by_the_script():
     # try is refused statically; even a bare loop around the limit cannot swallow it
     with pytest.raises(sandbox.ScriptFailed):
-        sandbox.execute("while True:\n    pass", {}, seconds=0.1)
+        sandbox.execute("while True:\n    pass", {}, steps=10_000)
 
 
 @pytest.mark.parametrize("source", [

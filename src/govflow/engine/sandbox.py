@@ -18,11 +18,13 @@ import builtins
 import gc
 import math
 import sys
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-MAX_SECONDS = 0.5            # CPU-time bound of one script or expression (a loaded machine does not trip it)
+# Opcodes one script or expression may run (an endless loop stops within about a second). A bound on
+# work, not on time: a loaded machine or a garbage collection of a large heap never trips it, and a
+# re-execution of a history meets the same bound as the original run.
+MAX_STEPS = 1_000_000
 MAX_LENGTH = 100_000         # largest string/list one operation may build
 MAX_BUDGET = 5_000_000       # elements all operations of one run may build together
 MAX_INT_BITS = 4_096
@@ -85,7 +87,7 @@ _MUTATING = {"append", "extend", "pop", "insert", "remove", "sort", "reverse", "
 
 @dataclass
 class _Run:
-    deadline: float
+    steps: int
     budget: int = MAX_BUDGET
 
     def charge(self, n: int) -> None:
@@ -393,8 +395,10 @@ def _tracer(run: _Run):
     def trace(frame, event, arg):
         if event == "call":
             frame.f_trace_opcodes = True
-        elif time.thread_time() > run.deadline:
-            raise ScriptLimitExceeded(f"脚本运行超过 {MAX_SECONDS} 秒")
+        else:
+            run.steps -= 1
+            if run.steps < 0:
+                raise ScriptLimitExceeded(f"脚本运行超过 {MAX_STEPS:,} 步（是否有死循环？）")
         return trace
     return trace
 
@@ -408,8 +412,8 @@ def _guards(run: _Run) -> dict:
             "_shown_": _guarded_shown(run), "_spread_": _guarded_spread(run)}
 
 
-def _run(code, scope: dict, mode: str, seconds: float):
-    run = _Run(deadline=time.thread_time() + seconds)
+def _run(code, scope: dict, mode: str, steps: int):
+    run = _Run(steps=steps)
     scope.update(_guards(run))
     previous, collecting = sys.gettrace(), gc.isenabled()
     # A full collection of a large heap would be charged to whatever script happened to trigger
@@ -430,18 +434,18 @@ def _run(code, scope: dict, mode: str, seconds: float):
             gc.enable()
 
 
-def evaluate(expression: str, names: dict, functions: dict | None = None, seconds: float = MAX_SECONDS):
+def evaluate(expression: str, names: dict, functions: dict | None = None, steps: int = MAX_STEPS):
     """Evaluate a checked expression with ``names`` (task data) and helper ``functions`` visible."""
     code = compile_checked(expression, "eval")
     scope = {**(functions or {}), **names}
-    return _run(code, scope, "eval", seconds)
+    return _run(code, scope, "eval", steps)
 
 
-def execute(script: str, names: dict, functions: dict | None = None, seconds: float = MAX_SECONDS) -> dict:
+def execute(script: str, names: dict, functions: dict | None = None, steps: int = MAX_STEPS) -> dict:
     """Run a checked script over a copy of ``names``; return the variables it leaves (no callables)."""
     code = compile_checked(script, "exec")
     helpers = functions or {}
     scope = {**helpers, **names}
-    _run(code, scope, "exec", seconds)
+    _run(code, scope, "exec", steps)
     return {k: v for k, v in scope.items()
             if not k.startswith("_") and not callable(v) and not (k in helpers and scope[k] is helpers[k])}
