@@ -1,0 +1,215 @@
+"""Scale-out on PostgreSQL: 1, 2 and 4 worker processes completing tasks of different instances.
+
+    python bench/scale_out.py [--instances 150] [--seconds 10] [--workers 1,2,4] [--admin-url URL]
+
+A fresh database ``bench_scale_<pid>`` is made on the server of ``--admin-url`` (dropped at the
+end), migrated, given the bazhou organisation and a frozen clock, and processes/dept_request.bpmn
+is deployed. For each worker count k, ``--instances`` new instances are started; then k processes
+(multiprocessing, spawn) each take the instances whose id modulo k is their number and complete
+their open tasks through the service layer (``tasks.complete`` inside ``store.write()``, as the
+task's assignee or first candidate) until they run out or ``--seconds`` have passed. Every
+completion writes the snapshot, the inbox rows and the hash-chained events, so the workers meet
+at the chain head's row lock.
+
+Throughput is completions per second of the round (the sum over workers, over the slowest
+worker's time). Afterwards every round is checked: each completed task has exactly one
+``task_completed`` event, and the completed task rows equal the completions the workers reported
+(none lost, none done twice). The ratios 2/1 and 4/1, measured in the same run, are the result:
+the target is 4/1 ≥ 1.6.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from engine_overhead import ANSWERS, START  # noqa: E402  (bench/engine_overhead.py: the same answers)
+
+from govflow import admin, instances, tasks  # noqa: E402
+from govflow.auth import actor_for  # noqa: E402
+from govflow.bpmn.deploy import deploy  # noqa: E402
+from govflow.config import Settings  # noqa: E402
+from govflow.inbox import candidates  # noqa: E402
+from govflow.models import Event, Instance, Task  # noqa: E402
+from govflow.org import Organisation  # noqa: E402
+from govflow.system import Govflow  # noqa: E402
+from govflow.timeutil import SHANGHAI  # noqa: E402
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DIAGRAM = REPO / "processes" / "dept_request.bpmn"
+TARGET = 1.6
+
+
+def organisation() -> Organisation:
+    return Organisation.from_toml((REPO / "orgs" / "bazhou.toml").read_text(encoding="utf-8"))
+
+
+def open_system(url: str) -> Govflow:
+    return Govflow(Settings(database_url=url, mode="test", home=REPO, secret_key="bench"))
+
+
+def set_up(url: str) -> Govflow:
+    system = open_system(url)
+    system.store.migrate()
+    with system.store.write() as session:
+        admin.load_organisation(system, session, organisation(), "bench")
+        admin.set_clock(system, session, datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI), True, "bench")
+    deploy(system, DIAGRAM.read_bytes(), DIAGRAM.name, "bench")
+    return system
+
+
+def start(system: Govflow, count: int) -> list[int]:
+    org = organisation()
+    clerk = actor_for(org, org.with_post("office_clerk", org.office_id)[0].id)
+    ids = []
+    for _ in range(count):
+        with system.store.write() as session:
+            ids.append(instances.start(system, session, clerk, "dept_request", START).id)
+    return ids
+
+
+# -- a worker process ------------------------------------------------------------------------------------
+def work(url: str, mine: list[int], seconds: float, ready, results) -> None:
+    """Complete the open tasks of ``mine``, one instance after another, until done or out of time."""
+    system, org = open_system(url), organisation()
+    with system.store.read() as session:          # parse the definition before the clock starts
+        instances.load(system, session, session.get(Instance, mine[0]))
+    done, errors, ran_out = 0, [], True
+    ready.wait()
+    began = time.perf_counter()
+    for instance_id in mine:
+        while row := first_open(system, instance_id):
+            if time.perf_counter() - began >= seconds:
+                ran_out = False
+                break
+            try:
+                with system.store.write() as session:
+                    person = row.assignee or candidates(session, row.id)[0]
+                    tasks.complete(system, session, actor_for(org, person), row.id, ANSWERS[row.step_id])
+                done += 1
+            except Exception as err:  # noqa: BLE001 - reported and counted: a failed completion is a finding
+                errors.append(f"{type(err).__name__}: {err}"[:200])
+                if len(errors) > 20:
+                    break
+        if not ran_out or len(errors) > 20:
+            break
+    results.put({"pid": os.getpid(), "done": done, "seconds": time.perf_counter() - began,
+                 "errors": errors, "ran_out": ran_out})
+    system.store.dispose()
+
+
+def first_open(system: Govflow, instance_id: int) -> Task | None:
+    with system.store.read() as session:
+        return session.scalars(select(Task).where(Task.instance_id == instance_id, Task.kind == "task",
+                                                  Task.state == "open")
+                               .order_by(Task.created_at, Task.step_id).limit(1)).first()
+
+
+def run_round(url: str, ids: list[int], k: int, seconds: float) -> list[dict]:
+    context = multiprocessing.get_context("spawn")
+    ready, results = context.Barrier(k + 1), context.Queue()
+    shares = [[i for i in ids if i % k == n] for n in range(k)]
+    workers = [context.Process(target=work, args=(url, share, seconds, ready, results)) for share in shares]
+    for worker in workers:
+        worker.start()
+    ready.wait(timeout=120)
+    found = [results.get(timeout=seconds + 300) for _ in workers]
+    for worker in workers:
+        worker.join()
+    return found
+
+
+def check(system: Govflow, ids: list[int], reported: int) -> tuple[bool, str]:
+    """No completion lost or done twice: one task_completed event per completed task, and as many
+    completed task rows as the workers reported."""
+    with system.store.read() as session:
+        rows = set(session.scalars(select(Task.id).where(Task.instance_id.in_(ids), Task.kind == "task",
+                                                         Task.state == "completed")))
+        per_task = dict(session.execute(select(Event.task_id, func.count()).where(
+            Event.instance_id.in_(ids), Event.type == "task_completed").group_by(Event.task_id)).all())
+    twice = [t for t, n in per_task.items() if n != 1]
+    without = rows - set(per_task)
+    unmatched = set(per_task) - rows
+    ok = not twice and not without and not unmatched and len(rows) == reported
+    return ok, (f"{len(rows)} completed rows, {reported} reported, {len(per_task)} tasks with events, "
+                f"{len(twice)} with ≠1 event, {len(without)} rows without event, {len(unmatched)} events without row")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", type=int, default=150, help="instances started per round")
+    parser.add_argument("--seconds", type=float, default=10.0, help="at most this long per round")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--admin-url", default=ADMIN_URL, help="a PostgreSQL database to create the bench one from")
+    args = parser.parse_args()
+    counts = [int(k) for k in args.workers.split(",")]
+
+    server = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as err:  # noqa: BLE001 - any failure to connect means: no PostgreSQL here
+        server.dispose()
+        sys.exit(f"PostgreSQL is not reachable at {args.admin_url} ({type(err).__name__}); start it with "
+                 "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or pass --admin-url")
+    name = f"bench_scale_{os.getpid()}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        measure(url, counts, args.instances, args.seconds)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def measure(url: str, counts: list[int], per_round: int, seconds: float) -> None:
+    system = set_up(url)
+    print(f"PostgreSQL database {make_url(url).database}; {os.cpu_count()} CPUs; "
+          f"{per_round} dept_request instances per round, at most {seconds:g} s\n")
+    print(f"{'workers':>8}{'completions':>13}{'seconds':>9}{'per s':>9}{'× one':>8}  check")
+    throughput: dict[int, float] = {}
+    all_ok = True
+    try:
+        for k in counts:
+            ids = start(system, per_round)
+            found = run_round(url, ids, k, seconds)
+            done = sum(r["done"] for r in found)
+            elapsed = max(r["seconds"] for r in found)
+            throughput[k] = done / elapsed
+            ok, detail = check(system, ids, done)
+            errors = [e for r in found for e in r["errors"]]
+            all_ok &= ok and not errors
+            base = throughput.get(counts[0], throughput[k])
+            print(f"{k:8}{done:13}{elapsed:9.2f}{throughput[k]:9.1f}{throughput[k] / base:8.2f}  "
+                  f"{'ok' if ok else 'FAILED'}: {detail}")
+            if any(r["ran_out"] for r in found):
+                print(f"{'':8}note: {sum(r['ran_out'] for r in found)} of {k} workers ran out of tasks "
+                      f"before {seconds:g} s (raise --instances)")
+            for error in errors[:5]:
+                print(f"{'':8}error: {error}")
+    finally:
+        system.store.dispose()
+    print()
+    if 1 in throughput:
+        for k in (2, 4):
+            if k in throughput:
+                print(f"{k}/1 workers: {throughput[k] / throughput[1]:.2f}"
+                      + (f"  (target ≥ {TARGET})" if k == 4 else ""))
+    print(f"lost or duplicated completions: {'none' if all_ok else 'FOUND (see above)'}")
+
+
+if __name__ == "__main__":
+    main()
