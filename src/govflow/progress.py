@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
 
-from .bpmn.xml import NS
+from .bpmn.xml import NS, read
+from .models import Blob, ProcessVersion
 
 REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 CURRENT = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -48,6 +50,17 @@ def diagram(tree: etree._ElementTree) -> Diagram:
     flows = {f.get("id"): (f.get("sourceRef"), f.get("targetRef"))
              for f in root.iterfind(".//bpmn:sequenceFlow", NS)}
     return Diagram(shapes, flows)
+
+
+_DRAWN: dict[str, Diagram] = {}      # by the BPMN file's content hash: a stored file never changes
+
+
+def drawn_by(session: Session, version_id: int) -> Diagram:
+    """What the version's BPMN file draws, parsed once per file."""
+    bpmn_hash = session.get(ProcessVersion, version_id).bpmn_hash
+    if bpmn_hash not in _DRAWN:
+        _DRAWN[bpmn_hash] = diagram(read(session.get(Blob, bpmn_hash).content.encode()))
+    return _DRAWN[bpmn_hash]
 
 
 def progress(workflow, drawn: Diagram) -> Progress:

@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session
 
 from . import instances, progress
 from .audit import canonical
-from .bpmn.xml import read
 from .engine import spiff
 from .engine.scripting import FrozenClock, GovScriptEngine
 from .errors import GovflowError, ProcessFailed
-from .models import Blob, Event, Instance, ProcessVersion
+from .models import Event, Instance
 from .replay_steps import Recorded, Step, holders_after, steps
 from .system import Govflow
 
@@ -313,7 +312,8 @@ def state_at(gf: Govflow, session: Session, instance: Instance, seq: int | None 
     before = [e for e in replay.events if e.seq <= seq]
     holders = holders_after(before)
     opened = [{**t, "holder": holders.get(t["task_id"], {})} for t in replay.open_tasks()]
-    marks = progress.progress(replay.workflow, _diagram(session, instance)).to_dict() if replay.workflow else {}
+    marks = (progress.progress(replay.workflow, progress.drawn_by(session, instance.process_version_id)).to_dict()
+             if replay.workflow else {})
     return {"instance_id": instance.id, "seq": seq, "seqs": seqs, "progress": marks,
             "data": json.loads(canonical(replay.data())), "open_tasks": opened,
             "rule_checks": [_rule_check(e) for e in before if e.type == "service_task"],
@@ -325,11 +325,6 @@ def _rule_check(event: Recorded) -> dict:
     p = event.payload
     return {"seq": event.seq, "at": event.at_text, "operator": p["operator"], "rule": p.get("rule"),
             "task": p["task"], "result": p.get("result"), "violations": p.get("violations")}
-
-
-def _diagram(session: Session, instance: Instance) -> progress.Diagram:
-    version = session.get(ProcessVersion, instance.process_version_id)
-    return progress.diagram(read(session.get(Blob, version.bpmn_hash).content.encode()))
 
 
 def _steps(ids) -> str:

@@ -23,22 +23,30 @@ def visible_task(gf: Govflow, session: Session, actor: Actor, task_id: str) -> T
     return row
 
 
-def detail(gf: Govflow, session: Session, actor: Actor, task_id: str) -> dict:
+def form_of(gf: Govflow, session: Session, row: Task) -> dict | None:
+    """The JSON Schema the task's submission must fit (加签 rows have their own)."""
+    if row.kind == "addsign":
+        return tasks.ADDSIGN_FORM
+    definition = gf.definitions.get(session, session.get(Instance, row.instance_id).process_version_id)
+    return definition.forms.get(row.form or "")
+
+
+def detail(gf: Govflow, session: Session, actor: Actor, task_id: str, workflow=None) -> dict:
+    """``workflow``: the instance's, when the caller has loaded it already."""
     row = visible_task(gf, session, actor, task_id)
     now, runtime = gf.now(session), gf.runtime(session)
     shown = inbox.describe(row, now, runtime, away_at(session, now))
-    instance = session.get(Instance, row.instance_id)
-    definition = gf.definitions.get(session, instance.process_version_id)
-    shown["form"] = tasks.ADDSIGN_FORM if row.kind == "addsign" else definition.forms.get(row.form or "")
+    shown["form"] = form_of(gf, session, row)
     shown["kind"], shown["note"] = row.kind, row.note
-    shown["returnable_steps"] = _returnable(gf, session, row, instance)
+    shown["returnable_steps"] = _returnable(gf, session, row, workflow)
     shown["candidates"] = inbox.candidates(session, row.id)
     shown["history"] = tasks.history(session, row.instance_id)
     shown["may_act"] = row.state == "open" and tasks.standing(session, runtime, actor, row, now).may_act
     return shown
 
 
-def _returnable(gf: Govflow, session: Session, row: Task, instance: Instance) -> list[dict]:
+def _returnable(gf: Govflow, session: Session, row: Task, workflow) -> list[dict]:
     if row.kind != "task" or row.state != "open":
         return []
-    return rewind.returnable_steps(instances.load(gf, session, instance), row.id)
+    workflow = workflow or instances.load(gf, session, session.get(Instance, row.instance_id))
+    return rewind.returnable_steps(workflow, row.id)

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from .. import audit, instances, progress
 from ..access import acting_people, may_see_instance, visible_instances
-from ..bpmn.xml import read
 from ..errors import Forbidden, NotFound, ProcessFailed
 from ..models import Blob, Event, Instance, ProcessVersion, Task, TaskCandidate
 from ..system import Govflow
@@ -111,7 +110,7 @@ def _progress(system: Govflow, db: Session, instance: Instance) -> tuple[dict, s
         workflow = instances.load(system, db, instance)
     except ProcessFailed as refused:
         return {}, refused.message
-    return progress.progress(workflow, progress.diagram(read(_bpmn(db, instance).encode()))).to_dict(), ""
+    return progress.progress(workflow, progress.drawn_by(db, instance.process_version_id)).to_dict(), ""
 
 
 def _bpmn(db: Session, instance: Instance) -> str:

@@ -27,7 +27,8 @@ def submit_task(task_id: str):
     """提交: the form's fields, read back into the JSON its schema describes."""
     system = gf()
     with system.store.read() as db:
-        schema = task_detail.detail(system, db, g.actor, task_id)["form"] or {"type": "object"}
+        schema = task_detail.form_of(system, db, task_detail.visible_task(system, db, g.actor, task_id))
+    schema = schema or {"type": "object"}
     data = schema_form.read(schema, request.form)
     try:
         with system.store.write() as db:
@@ -93,12 +94,13 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
           status: int = 200):
     system = gf()
     with system.store.read() as db:
-        shown = task_detail.detail(system, db, g.actor, task_id)
-        instance = db.get(Instance, shown["instance_id"])
+        instance = db.get(Instance, task_detail.visible_task(system, db, g.actor, task_id).instance_id)
+        workflow = instances.load(system, db, instance)      # once, for the steps to go back to and the matter
+        shown = task_detail.detail(system, db, g.actor, task_id, workflow)
         definition = system.definitions.get(db, instance.process_version_id)
         version = db.get(ProcessVersion, instance.process_version_id)
-        matter, initial, findings = _matter(system, db, instance, definition, shown)
         org = system.organisation(db)
+        matter, initial, findings = _matter(workflow, definition, shown, org)
     form = None
     if shown["may_act"] and shown["kind"] in ("task", "addsign") and not shown["owner"]:   # a delegate hands back
         form = schema_form.render(shown["form"] or {"type": "object"}, data if data is not None else initial, errors)
@@ -106,14 +108,12 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
                            form=form, blocked=blocked, message=message, people=_people_by_department(org)), status
 
 
-def _matter(system, db, instance: Instance, definition, shown: dict) -> tuple[list, dict, list]:
+def _matter(workflow, definition, shown: dict, org) -> tuple[list, dict, list]:
     """The matter in hand (公文、议题、督办事项) as its start form labels it, and what the task's form
     starts with: when the step resubmits the matter (修改后重新报送), the matter as it stands."""
-    workflow = instances.load(system, db, instance)
     current = workflow.get_task_from_id(UUID(shown["id"])) if shown["kind"] == "task" else None
     data = current.data if current is not None else instances.current_data(workflow)
     start = definition.forms.get(definition.start_form or "", {})
-    org = system.organisation(db)
     matter = [(sub.get("title", name), _text(data[name], sub, org))
               for name, sub in start.get("properties", {}).items() if _shown(data.get(name))]
     same_form = shown["form"] is not None and shown["form"] == start
