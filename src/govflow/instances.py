@@ -17,11 +17,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import audit, forms, inbox
+from . import audit, forms, inbox, operators
 from .audit import EventBatch
 from .auth import SYSTEM, Actor
 from .definitions import Definition
-from .engine import sandbox, spiff
+from .engine import compaction, sandbox, spiff
 from .engine.data import check_data
 from .engine.scripting import GovScriptEngine
 from .errors import Conflict, GovflowError, NotFound, ProcessFailed, ValidationFailed
@@ -92,6 +92,7 @@ class Step:
 
     def save(self, workflow) -> None:
         """Store the snapshot, the next timer and the step's events."""
+        compaction.compact(workflow, operators.irreversible)
         snapshot = spiff.dump(workflow)
         self.instance.snapshot = snapshot
         self.instance.snapshot_hash = _digest(snapshot)
@@ -282,7 +283,7 @@ def show(gf: Govflow, session: Session, instance: Instance) -> dict:
         "next_timer_at": isoformat(instance.next_timer_at) if instance.next_timer_at else None,
         "data": copy.deepcopy(current_data(workflow)),
         "completed_steps": sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                                   if t.task_spec.bpmn_id}),
+                                   if t.task_spec.bpmn_id} | compaction.trail_of(workflow).done),
         "current_steps": sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(
             state=TaskState.READY | TaskState.WAITING | TaskState.STARTED) if t.task_spec.bpmn_id}),
     }

@@ -63,6 +63,13 @@ def get(name: str) -> Operator | None:
 _loaded = False
 
 
+def irreversible(task_spec) -> bool:
+    """Whether the step's operator records what stays (``undoable=False``): no going back past it."""
+    name = getattr(task_spec, "operation_name", None)
+    op = get(name) if name else None
+    return op is not None and not op.undoable
+
+
 def _load_rule_modules() -> None:
     global _loaded
     if not _loaded:

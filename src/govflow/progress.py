@@ -19,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from .bpmn.xml import NS, read
+from .engine import compaction
 from .models import Blob, ProcessVersion
 
 REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -64,11 +65,13 @@ def drawn_by(session: Session, version_id: int) -> Diagram:
 
 
 def progress(workflow, drawn: Diagram) -> Progress:
+    trail = compaction.trail_of(workflow)     # what the tree no longer holds of a long history
     reached = [t for t in workflow.get_tasks(state=REACHED) if t.task_spec.bpmn_id in drawn.shapes]
     current = {t.task_spec.bpmn_id for t in reached if t.state & CURRENT and not _armed_boundary(t)}
-    done = {t.task_spec.bpmn_id for t in reached if t.state == TaskState.COMPLETED} - current
+    done = ({t.task_spec.bpmn_id for t in reached if t.state == TaskState.COMPLETED}
+            | (trail.done & drawn.shapes)) - current
     arrived = [t for t in workflow.get_tasks(state=TaskState.CANCELLED) if _arrived(t)]
-    steps = {(_drawn_ancestor(t, drawn.shapes), t.task_spec.bpmn_id) for t in (*reached, *arrived)}
+    steps = {(_drawn_ancestor(t, drawn.shapes), t.task_spec.bpmn_id) for t in (*reached, *arrived)} | trail.steps
     taken = {flow for flow, ends in drawn.flows.items() if ends in steps and flow in drawn.shapes}
     return Progress(frozenset(done), frozenset(current), frozenset(taken))
 

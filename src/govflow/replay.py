@@ -19,9 +19,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import instances, progress
+from . import instances, operators, progress
 from .audit import canonical
-from .engine import spiff
+from .engine import compaction, spiff
 from .engine.scripting import FrozenClock, GovScriptEngine
 from .errors import GovflowError, ProcessFailed
 from .models import Event, Instance
@@ -192,6 +192,7 @@ class Replay:
             self.workflow.do_engine_steps()
             if not self.workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
+        compaction.compact(self.workflow, operators.irreversible)
 
     def _compare(self, step: Step) -> None:
         for missed in self.engine.expected:

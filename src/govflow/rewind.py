@@ -10,12 +10,14 @@ import copy
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import operators
 from .auth import Actor
+from .engine import compaction
 from .errors import Conflict, Forbidden, ValidationFailed
 from .inbox import candidates
 from .instances import Step, engine_errors
@@ -74,6 +76,8 @@ def _earlier(workflow, task_id: str, to_step: str):
         if node.task_spec.bpmn_id == to_step and node.task_spec.manual and node.state == TaskState.COMPLETED:
             return node
         node = node.parent
+    if to_step in compaction.trail_of(workflow).done:   # done before the barrier the tree was cut at
+        raise _recorded(workflow.task_tree.task_spec)
     choices = "、".join(s["name"] for s in returnable_steps(workflow, task_id)) or "无"
     raise ValidationFailed(f"只能退回到此前办理过的步骤（可选：{choices}）", [{"field": "to", "reason": to_step}])
 
@@ -87,7 +91,7 @@ def withdraw(gf: Govflow, session: Session, actor: Actor, task_id: str, reason: 
         raise Conflict("流程已办结，不能撤回")
     _nobody_acted_since(session, row)
     workflow = step.restore()
-    task = workflow.get_task_from_id(UUID(row.id))
+    task = _task(workflow, row)
     if task is None or task.state != TaskState.COMPLETED:
         raise Conflict("该任务已不能撤回")
     if task.workflow.parent_task_id is not None or isinstance(task.parent.task_spec, LoopTask):
@@ -102,17 +106,30 @@ def withdraw(gf: Govflow, session: Session, actor: Actor, task_id: str, reason: 
     return _back_to(step, row, actor)
 
 
+def _task(workflow, row: Task):
+    """The row's task, if the tree still holds it: one cut off with the history before a barrier
+    (``engine.compaction``) cannot be gone back to."""
+    try:
+        return workflow.get_task_from_id(UUID(row.id))
+    except TaskNotFoundException:
+        if row.step_id in compaction.trail_of(workflow).done:
+            raise _recorded(workflow.task_tree.task_spec) from None
+        return None
+
+
 def _nothing_recorded_since(target) -> None:
     """A step whose operator recorded something that stays (a report in the 督办台账, an extension)
     cannot be undone by going back past it."""
     pending = list(target.children)
     while pending:
         node = pending.pop()
-        name = getattr(node.task_spec, "operation_name", None)
-        op = operators.get(name) if name else None
-        if op is not None and not op.undoable and node.state == TaskState.COMPLETED:
-            raise Conflict(f"“{node.task_spec.bpmn_name or node.task_spec.bpmn_id}”已登记，不能退回或撤回到此前的步骤")
+        if node.state == TaskState.COMPLETED and operators.irreversible(node.task_spec):
+            raise _recorded(node.task_spec)
         pending.extend(node.children)
+
+
+def _recorded(spec) -> Conflict:
+    return Conflict(f"“{spec.bpmn_name or spec.bpmn_id}”已登记，不能退回或撤回到此前的步骤")
 
 
 def _nobody_acted_since(session: Session, row: Task) -> None:

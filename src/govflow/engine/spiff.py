@@ -31,6 +31,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from ..timeutil import parse_moment
+from .compaction import Trail
 
 # -- trap 8: the depth cap ----------------------------------------------------------------------
 # TaskIterator(max_depth=1000) is the default of every tree walk inside SpiffWorkflow (joins,
@@ -184,6 +185,8 @@ class _SnapshotConverter(BpmnWorkflowConverter):
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        if getattr(workflow, "trail", None) is not None:
+            dct["trail"] = workflow.trail.to_dict()
         return dct
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
@@ -193,6 +196,7 @@ class _SnapshotConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        workflow.trail = Trail.from_dict(dct["trail"]) if "trail" in dct else None
         return workflow
 
 
