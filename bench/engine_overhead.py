@@ -60,7 +60,7 @@ class BareEnvironment(TaskDataEnvironment):
     """The least a bare engine needs to run this diagram: the tally and a fixed timer date."""
 
     def __init__(self):
-        super().__init__({"workdays": lambda n: "2026-11-26T17:30:00+08:00"})
+        super().__init__({"workdays": lambda n: "2099-11-26T17:30:00+08:00"})
 
     def call_service(self, context, operation_name, operation_params, **kwargs):
         opinions = operation_params["opinions"]["value"]

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .errors import Conflict
@@ -74,28 +74,36 @@ class EventBatch:
                instance_id: int | None = None, task_id: str | None = None) -> None:
         self.items.append(_Pending(type_, actor, isoformat(at), canonical(payload or {}), instance_id, task_id))
 
-    def append_to(self, session: Session) -> list[Event]:
+    def append_to(self, session: Session) -> int:
+        """Append the batch to the chain; return how many events it held. The chain head is locked
+        last, after everything else of the transaction is flushed, so that it is held only for the
+        appends and the commit: every writer of the system queues on it."""
         if not self.items:
-            return []
-        head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar_one_or_none()
-        if head is None:
-            head = ChainHead(id=1, seq=0, hash=GENESIS)
-            session.add(head)
+            return 0
+        session.flush()
+        head = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)
+                               .with_for_update()).first()
+        seq, prev = head if head is not None else (0, GENESIS)
         instance_seqs = _instance_seqs(session, {i.instance_id for i in self.items if i.instance_id is not None})
         rows = []
         for item in self.items:
             instance_seq = None
             if item.instance_id is not None:
                 instance_seq = instance_seqs[item.instance_id] = instance_seqs[item.instance_id] + 1
-            seq = head.seq + 1
-            row = Event(seq=seq, at=item.at, type=item.type, actor=item.actor, instance_id=item.instance_id,
-                        instance_seq=instance_seq, task_id=item.task_id, payload=item.payload, prev_hash=head.hash)
-            row.hash = row_hash(row)
-            head.seq, head.hash = seq, row.hash
+            seq += 1
+            row = {"seq": seq, "at": item.at, "type": item.type, "actor": item.actor,
+                   "instance_id": item.instance_id, "instance_seq": instance_seq, "task_id": item.task_id,
+                   "payload": item.payload, "prev_hash": prev}
+            prev = row["hash"] = link_hash(prev, seq, item.at, item.type, item.actor, item.instance_id,
+                                           instance_seq, item.task_id, item.payload)
             rows.append(row)
-        session.add_all(rows)
+        session.execute(insert(Event), rows)
+        if head is None:
+            session.execute(insert(ChainHead).values(id=1, seq=seq, hash=prev))
+        else:
+            session.execute(update(ChainHead).where(ChainHead.id == 1).values(seq=seq, hash=prev))
         self.items.clear()
-        return rows
+        return len(rows)
 
 
 def _instance_seqs(session: Session, instance_ids: set[int]) -> dict[int, int]:
@@ -185,11 +193,11 @@ def record_view(gf: Govflow, actor: Actor, what: str, instance_id: int | None = 
 
 
 def append(session: Session, type_: str, actor: str, at: datetime, payload: dict | None = None,
-           instance_id: int | None = None, task_id: str | None = None) -> Event:
+           instance_id: int | None = None, task_id: str | None = None) -> None:
     """Record one event on its own (a change that is not a workflow step)."""
     batch = EventBatch()
     batch.record(type_, actor, at, payload, instance_id, task_id)
-    return batch.append_to(session)[0]
+    batch.append_to(session)
 
 
 # -- anchors --------------------------------------------------------------------------------------------

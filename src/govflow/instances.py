@@ -28,6 +28,7 @@ from .errors import Conflict, GovflowError, NotFound, ProcessFailed, ValidationF
 from .models import Instance, Task
 from .system import Govflow
 from .timeutil import isoformat, utc
+from .workflow_cache import WorkflowCache
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Step:
     due: tuple = ()      # timers already due when the workflow was loaded: whatever runs fires them
 
     def restore(self):
-        workflow = restore(self.instance, self.definition, self.engine)
+        workflow = restore(self.instance, self.definition, self.engine, self.gf.workflows)
         self.due = tuple(due_timers(workflow, self.now))
         return workflow
 
@@ -95,7 +96,10 @@ class Step:
         compaction.compact(workflow, operators.irreversible)
         snapshot = spiff.dump(workflow)
         self.instance.snapshot = snapshot
-        self.instance.snapshot_hash = _digest(snapshot)
+        self.instance.snapshot_hash = digest = _digest(snapshot)
+        kept = self.gf.workflows
+        self.session.info.setdefault("after_commit", []).append(
+            lambda instance_id=self.instance.id: kept.keep(instance_id, digest, workflow))
         self.instance.next_timer_at = _next_timer(workflow)
         self.events.append_to(self.session)
 
@@ -118,13 +122,19 @@ def due_timers(workflow, now: datetime) -> list:
             and isinstance(e.value, str) and spiff.timer_due(e.value) <= now]
 
 
-def restore(instance: Instance, definition: Definition, engine: GovScriptEngine):
+def restore(instance: Instance, definition: Definition, engine: GovScriptEngine,
+            cache: WorkflowCache | None = None):
     """The instance's workflow, after checking that its snapshot is the one the last step wrote:
     a snapshot whose text changed (a JSONB round trip reorders keys and SpiffWorkflow then restores
-    task data as {} without a word, trap 6; or an edit behind govflow's back) is refused."""
+    task data as {} without a word, trap 6; or an edit behind govflow's back) is refused. A step
+    continues the workflow this process kept from writing that very snapshot, when it has it."""
     if _digest(instance.snapshot) != instance.snapshot_hash:
         raise ProcessFailed(f"流程实例 {instance.id} 的快照与最后一次写入时的校验值不符，已拒绝加载（可能被改动）")
-    return spiff.restore(instance.snapshot, definition.spec, definition.subprocess_specs, engine)
+    workflow = cache.take(instance.id, instance.snapshot_hash) if cache is not None else None
+    if workflow is None:
+        return spiff.restore(instance.snapshot, definition.spec, definition.subprocess_specs, engine)
+    workflow.script_engine = engine
+    return workflow
 
 
 def _digest(snapshot: str) -> str:

@@ -30,9 +30,13 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction: everything in it commits together or not at all."""
-        with self._writer() as session, session.begin():
-            yield session
+        """One transaction: everything in it commits together or not at all. Callables in
+        ``session.info["after_commit"]`` run once it has committed."""
+        with self._writer() as session:
+            with session.begin():
+                yield session
+            for then in session.info.pop("after_commit", ()):
+                then()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

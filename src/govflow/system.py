@@ -17,6 +17,7 @@ from .org import Organisation
 from .runtime import Runtime
 from .store import Store
 from .workdays import WorkdayCalendar
+from .workflow_cache import WorkflowCache
 
 
 class Govflow:
@@ -25,6 +26,7 @@ class Govflow:
         self.store = Store(settings.database_url)
         self.clock = Clock(adjustable=settings.mode != "production")
         self.definitions = DefinitionCache()
+        self.workflows = WorkflowCache()
         self._org: tuple[int, Organisation] | None = None
 
     def organisation(self, session: Session) -> Organisation:

@@ -57,6 +57,13 @@ def _library_covers(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
+def _library_day(day: date) -> Day:
+    """A day as chinesecalendar has it: a published schedule never changes, and looking it up is slow."""
+    _, name = chinese_calendar.get_holiday_detail(day)
+    return Day(day, chinese_calendar.is_workday(day), "chinesecalendar", _holiday_name(name))
+
+
 class WorkdayCalendar:
     def __init__(self, overrides: dict[date, tuple[bool, str]] | None = None,
                  published_years: set[int] | frozenset[int] = frozenset(),
@@ -73,8 +80,7 @@ class WorkdayCalendar:
         if day.year in self.published_years:
             return Day(day, weekday, "override", "")
         if _library_covers(day.year):
-            _, name = chinese_calendar.get_holiday_detail(day)
-            return Day(day, chinese_calendar.is_workday(day), "chinesecalendar", _holiday_name(name))
+            return _library_day(day)
         return Day(day, weekday, "estimate", "按周一至周五估算")
 
     def covers(self, year: int) -> bool:

@@ -54,7 +54,7 @@ class GovScriptEngine(PythonScriptEngine):
         self.record = StepRecord()
         self.instance_id = instance_id
         self.process_id = process_id
-        super().__init__(environment=SandboxEnvironment(self._functions()))
+        super().__init__(environment=SandboxEnvironment(sandbox.trusted(self._functions())))
 
     def _functions(self) -> dict:
         return {
