@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .errors import Conflict
@@ -81,10 +81,10 @@ class EventBatch:
         if not self.items:
             return 0
         session.flush()
-        head = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)
-                               .with_for_update()).first()
+        db = session.connection()     # Core from here: the rows are plain, and the ORM's bookkeeping costs
+        head = db.execute(_HEAD).first()
         seq, prev = head if head is not None else (0, GENESIS)
-        instance_seqs = _instance_seqs(session, {i.instance_id for i in self.items if i.instance_id is not None})
+        instance_seqs = _instance_seqs(db, {i.instance_id for i in self.items if i.instance_id is not None})
         rows = []
         for item in self.items:
             instance_seq = None
@@ -97,20 +97,23 @@ class EventBatch:
             prev = row["hash"] = link_hash(prev, seq, item.at, item.type, item.actor, item.instance_id,
                                            instance_seq, item.task_id, item.payload)
             rows.append(row)
-        session.execute(insert(Event), rows)
-        if head is None:
-            session.execute(insert(ChainHead).values(id=1, seq=seq, hash=prev))
-        else:
-            session.execute(update(ChainHead).where(ChainHead.id == 1).values(seq=seq, hash=prev))
+        db.execute(_EVENTS.insert(), rows)
+        db.execute((_CHAIN.insert() if head is None else _CHAIN.update().where(_CHAIN.c.id == 1))
+                   .values(id=1, seq=seq, hash=prev))
         self.items.clear()
         return len(rows)
 
 
-def _instance_seqs(session: Session, instance_ids: set[int]) -> dict[int, int]:
+_EVENTS, _CHAIN = Event.__table__, ChainHead.__table__
+_HEAD = select(_CHAIN.c.seq, _CHAIN.c.hash).where(_CHAIN.c.id == 1).with_for_update()
+_LAST_SEQS = (select(_EVENTS.c.instance_id, func.max(_EVENTS.c.instance_seq))
+              .where(_EVENTS.c.instance_id.in_(bindparam("ids", expanding=True))).group_by(_EVENTS.c.instance_id))
+
+
+def _instance_seqs(db, instance_ids: set[int]) -> dict[int, int]:
     if not instance_ids:
         return {}
-    found = dict(session.execute(select(Event.instance_id, func.max(Event.instance_seq))
-                                 .where(Event.instance_id.in_(instance_ids)).group_by(Event.instance_id)).all())
+    found = dict(db.execute(_LAST_SEQS, {"ids": sorted(instance_ids)}).all())
     return {i: found.get(i) or 0 for i in instance_ids}
 
 

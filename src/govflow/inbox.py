@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from .audit import EventBatch
@@ -41,12 +41,27 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
                       instance.id, task_id)
     if cancelled:
         _close_added(session, cancelled, now)
-    for task_id, task in ready.items():
-        if task_id in open_rows:
-            continue
-        row, people, reopened = _open_row(session, instance, task, definition, engine, now)
-        payload = {**_created_payload(row, people), **({"reopened": True} if reopened else {})}
+    fresh = {task_id: task for task_id, task in ready.items() if task_id not in open_rows}
+    if not fresh:
+        return
+    # A task 退回 or 撤回 reset the workflow to keeps its id: its old row opens again.
+    known = set(session.scalars(select(Task.id).where(Task.id.in_(fresh))))
+    rows, offered = [], []
+    for task_id, task in fresh.items():
+        values, people = _row_values(instance, task, definition, engine, now)
+        if task_id in known:
+            _reopen(session, task_id, values, people)
+        else:
+            rows.append({"id": task_id, "kind": "task", "parent_task_id": None, "instance_id": instance.id,
+                         "process_id": instance.process_id, **values})
+            offered += [{"task_id": task_id, "person_id": p} for p in people if values["assignee"] is None]
+        payload = {**_created_payload(values, people), **({"reopened": True} if task_id in known else {})}
         events.record("task_created", "system", now, payload, instance.id, task_id)
+    db = session.connection()       # new rows in Core: nothing of them is read back as objects in the step
+    if rows:
+        db.execute(Task.__table__.insert(), rows)
+    if offered:
+        db.execute(TaskCandidate.__table__.insert(), offered)
 
 
 def _close_added(session: Session, task_ids: list[str], now: datetime) -> None:
@@ -55,35 +70,32 @@ def _close_added(session: Session, task_ids: list[str], now: datetime) -> None:
                     .values(state="cancelled", completed_at=now).execution_options(synchronize_session=False))
 
 
-def _open_row(session, instance, task, definition, engine, now) -> tuple[Task, tuple[str, ...], bool]:
-    """A row for a READY task: a new one, or the task's old row again when 退回 or 撤回 reset the
-    workflow to it."""
+def _row_values(instance, task, definition, engine, now) -> tuple[dict, tuple[str, ...]]:
+    """What the inbox row of a READY task holds, and the people it is offered to."""
     step = definition.step(task.task_spec.bpmn_id)
     assignment = engine.runtime.org.resolve_lane(step.lane, task.data, engine.runtime.profile)
     due_text = _due(task, step, engine)
     deadline = engine.record.deadlines.get(due_text) if due_text else None
     urgency = task.data.get("urgency") if task.data.get("urgency") in URGENCY else "一般"
-    row = session.get(Task, str(task.id))
-    reopened = row is not None
-    if reopened:
-        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
-    else:
-        row = Task(id=str(task.id), kind="task", instance_id=instance.id, process_id=instance.process_id)
-        session.add(row)
-    for name, value in dict(
-            business_key=instance.business_key, title=instance.title, step_id=step.bpmn_id, step_name=step.name,
-            lane=step.lane or "", role=assignment.role, form=step.form, assignee=assignment.assignee, owner=None,
-            created_at=now, due_at=utc(timer_due(due_text)) if due_text else None,
-            due_estimated=bool(deadline and deadline.estimated), due_from=deadline.start if deadline else None,
-            due_workdays=deadline.workdays if deadline else None, urgency=urgency, priority=URGENCY[urgency],
-            state="open", completed_at=None, completed_by=None, acting_for=None, pressed_count=0,
-            last_pressed_at=None, note="", escalate_to=_escalation(step, task, engine),
-            escalate_after=step.escalate_after, escalated_at=None).items():
+    values = dict(
+        business_key=instance.business_key, title=instance.title, step_id=step.bpmn_id, step_name=step.name,
+        lane=step.lane or "", role=assignment.role, form=step.form, assignee=assignment.assignee, owner=None,
+        created_at=now, due_at=utc(timer_due(due_text)) if due_text else None,
+        due_estimated=bool(deadline and deadline.estimated), due_from=deadline.start if deadline else None,
+        due_workdays=deadline.workdays if deadline else None, urgency=urgency, priority=URGENCY[urgency],
+        state="open", completed_at=None, completed_by=None, acting_for=None, pressed_count=0,
+        last_pressed_at=None, note="", escalate_to=_escalation(step, task, engine),
+        escalate_after=step.escalate_after, escalated_at=None)
+    return values, assignment.people
+
+
+def _reopen(session: Session, task_id: str, values: dict, people: tuple[str, ...]) -> None:
+    row = session.get(Task, task_id)
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id))
+    for name, value in values.items():
         setattr(row, name, value)
-    if assignment.assignee is None:
-        session.flush()
-        session.add_all(TaskCandidate(task_id=row.id, person_id=p) for p in assignment.people)
-    return row, assignment.people, reopened
+    if values["assignee"] is None:
+        session.add_all(TaskCandidate(task_id=task_id, person_id=p) for p in people)
 
 
 def _escalation(step, task, engine) -> str | None:
@@ -106,10 +118,10 @@ def _due_property(task, step, engine) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _created_payload(row: Task, people: tuple[str, ...]) -> dict:
-    return {"step": row.step_id, "name": row.step_name, "lane": row.lane, "assignee": row.assignee,
-            "candidates": sorted(people) if row.assignee is None else [],
-            "due": isoformat(row.due_at) if row.due_at else None, "due_estimated": row.due_estimated}
+def _created_payload(row: dict, people: tuple[str, ...]) -> dict:
+    return {"step": row["step_id"], "name": row["step_name"], "lane": row["lane"], "assignee": row["assignee"],
+            "candidates": sorted(people) if row["assignee"] is None else [],
+            "due": isoformat(row["due_at"]) if row["due_at"] else None, "due_estimated": row["due_estimated"]}
 
 
 def _boundary_timer_due(task) -> str | None:
@@ -133,9 +145,13 @@ def _boundary_timer_due(task) -> str | None:
     return min(dues, key=timer_due) if dues else None
 
 
+_CANDIDATES = (select(TaskCandidate.__table__.c.person_id).where(TaskCandidate.__table__.c.task_id == bindparam("task"))
+               .order_by(TaskCandidate.__table__.c.person_id))
+
+
 def candidates(session: Session, task_id: str) -> list[str]:
-    return list(session.scalars(select(TaskCandidate.person_id).where(TaskCandidate.task_id == task_id)
-                                .order_by(TaskCandidate.person_id)))
+    session.flush()
+    return list(session.connection().scalars(_CANDIDATES, {"task": task_id}))
 
 
 def describe(row: Task, now: datetime, runtime, away: set[str]) -> dict:

@@ -19,6 +19,12 @@ from .store import Store
 from .workdays import WorkdayCalendar
 from .workflow_cache import WorkflowCache
 
+# Read on every step: Core statements built once (the ORM's per-query bookkeeping was a step's largest cost).
+_LATEST_ORG = select(OrganisationVersion.__table__.c.version).order_by(OrganisationVersion.__table__.c.version.desc()
+                                                                      ).limit(1)
+_CALENDAR_DAYS = select(CalendarDay.__table__.c.day, CalendarDay.__table__.c.workday, CalendarDay.__table__.c.note)
+_CALENDAR_YEARS = select(CalendarYear.__table__.c.year)
+
 
 class Govflow:
     def __init__(self, settings: Settings):
@@ -30,8 +36,7 @@ class Govflow:
         self._org: tuple[int, Organisation] | None = None
 
     def organisation(self, session: Session) -> Organisation:
-        version = session.scalar(select(OrganisationVersion.version).order_by(OrganisationVersion.version.desc())
-                                 .limit(1))
+        version = session.connection().scalar(_LATEST_ORG)
         if version is None:
             raise NotFound("尚未载入组织机构：请先运行 govflow init --org 组织机构.toml")
         cached = self._org
@@ -46,8 +51,9 @@ class Govflow:
 
     def calendar(self, session: Session, org: Organisation | None = None) -> WorkdayCalendar:
         org = org or self.organisation(session)
-        overrides = {d.day: (d.workday, d.note) for d in session.scalars(select(CalendarDay))}
-        years = set(session.scalars(select(CalendarYear.year)))
+        db = session.connection()
+        overrides = {day: (workday, note) for day, workday, note in db.execute(_CALENDAR_DAYS)}
+        years = set(db.scalars(_CALENDAR_YEARS))
         return WorkdayCalendar(overrides, years, org.office_day_end)
 
     def now(self, session: Session):

@@ -9,7 +9,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import access, forms, instances
@@ -55,8 +55,9 @@ def locked(gf: Govflow, session: Session, task_id: str) -> tuple[Step, Task]:
     if first is None:
         raise NotFound("任务不存在")
     step = instances.open_step(gf, session, first.instance_id)
-    row = session.get(Task, task_id, populate_existing=True)    # as it stands after the lock
-    return step, row
+    if gf.store.is_sqlite:       # the transaction began with BEGIN IMMEDIATE: nobody wrote since
+        return step, first
+    return step, session.get(Task, task_id, populate_existing=True)    # as it stands after the lock
 
 
 def _open(step: Step, row: Task) -> None:
@@ -143,10 +144,15 @@ def add_signer(gf: Govflow, session: Session, actor: Actor, task_id: str, person
     return signer
 
 
-def _added(session: Session, row: Task) -> list[Task]:
-    """This round's 加签 rows: a task reopened by 撤回 or 退回 starts with none."""
-    return list(session.scalars(select(Task).where(Task.parent_task_id == row.id, Task.kind == "addsign",
-                                                   Task.created_at >= row.created_at)))
+_TASKS = Task.__table__
+_ADDED = select(_TASKS.c.id, _TASKS.c.state, _TASKS.c.assignee, _TASKS.c.completed_by, _TASKS.c.completed_at).where(
+    _TASKS.c.parent_task_id == bindparam("task"), _TASKS.c.kind == "addsign", _TASKS.c.created_at >= bindparam("since"))
+
+
+def _added(session: Session, row: Task) -> list:
+    """This round's 加签 rows (read-only): a task reopened by 撤回 or 退回 starts with none."""
+    session.flush()
+    return list(session.connection().execute(_ADDED, {"task": row.id, "since": row.created_at}))
 
 
 def open_added(session: Session, row: Task) -> list[Task]:
