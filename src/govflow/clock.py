@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import Forbidden
 from .models import ClockSetting
 from .timeutil import SHANGHAI
+
+_CLOCK = ClockSetting.__table__
+_SETTING = select(_CLOCK.c.frozen_at, _CLOCK.c.offset_seconds).where(_CLOCK.c.id == 1)
 
 
 class Clock:
@@ -24,7 +28,7 @@ class Clock:
         real = datetime.now(SHANGHAI)
         if not self.adjustable:
             return real
-        setting = session.get(ClockSetting, 1)
+        setting = session.connection().execute(_SETTING).first()     # read on every step: Core, built once
         if setting is None:
             return real
         if setting.frozen_at is not None:
@@ -40,6 +44,7 @@ class Clock:
             setting.frozen_at = None
             setting.offset_seconds = (at - datetime.now(timezone.utc)).total_seconds()
         session.add(setting)
+        session.flush()
 
     def advance(self, session: Session, delta: timedelta) -> datetime:
         self._require_adjustable()
@@ -57,6 +62,7 @@ class Clock:
         setting = session.get(ClockSetting, 1)
         if setting is not None:
             session.delete(setting)
+            session.flush()
 
     def _require_adjustable(self) -> None:
         if not self.adjustable:

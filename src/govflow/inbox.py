@@ -30,17 +30,17 @@ URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
 
 def derive(session: Session, instance: Instance, workflow, definition: Definition, engine,
            now: datetime, events: EventBatch) -> None:
-    open_rows = {row.id: row for row in session.scalars(
-        select(Task).where(Task.instance_id == instance.id, Task.state == "open", Task.kind == "task"))}
+    session.flush()                 # the step's own changes (the completed row) first, then Core from here
+    db = session.connection()
+    open_rows = {row.id: row for row in db.execute(_OPEN_ROWS, {"instance": instance.id})}
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     cancelled = [task_id for task_id in open_rows if task_id not in ready]
     for task_id in cancelled:
         row = open_rows[task_id]
-        row.state, row.completed_at = "cancelled", now
         events.record("task_cancelled", "system", now, {"step": row.step_id, "name": row.step_name},
                       instance.id, task_id)
     if cancelled:
-        _close_added(session, cancelled, now)
+        _cancel(session, cancelled, now)
     fresh = {task_id: task for task_id, task in ready.items() if task_id not in open_rows}
     if not fresh:
         return
@@ -64,10 +64,16 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
         db.execute(TaskCandidate.__table__.insert(), offered)
 
 
-def _close_added(session: Session, task_ids: list[str], now: datetime) -> None:
-    """加签 rows go with their task: when it is cancelled, so are they."""
-    session.execute(update(Task).where(Task.kind == "addsign", Task.state == "open", Task.parent_task_id.in_(task_ids))
-                    .values(state="cancelled", completed_at=now).execution_options(synchronize_session=False))
+_TASKS = Task.__table__
+_OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.step_id, _TASKS.c.step_name).where(
+    _TASKS.c.instance_id == bindparam("instance"), _TASKS.c.state == "open", _TASKS.c.kind == "task")
+
+
+def _cancel(session: Session, task_ids: list[str], now: datetime) -> None:
+    """The rows of tasks that went away are cancelled, and their 加签 rows with them."""
+    session.execute(update(Task).where(Task.id.in_(task_ids) | ((Task.kind == "addsign") & (Task.state == "open")
+                                                                & Task.parent_task_id.in_(task_ids)))
+                    .values(state="cancelled", completed_at=now).execution_options(synchronize_session="fetch"))
 
 
 def _row_values(instance, task, definition, engine, now) -> tuple[dict, tuple[str, ...]]:
