@@ -23,5 +23,5 @@ def test_migrating_twice_changes_nothing(database_url):
     store.migrate()
     store.migrate()
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0005"
+        assert MigrationContext.configure(connection).get_current_revision() == "0006"
     store.dispose()
