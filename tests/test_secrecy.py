@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, select
 
 from conftest import REPO, Api, build_system
 from govflow.app import create_app
 from govflow.models import DocumentRegister, Instance
+from govflow.store import MIGRATIONS
 from helpers import complete, deploy_xml, events, holder, open_tasks, task
 from helpers import start as start_instance
 
@@ -42,15 +45,28 @@ def secret(system) -> int:
         SECRET, "机密", distribution={"departments": ["czj"], "people": ["zhoubo"]}))
 
 
-@pytest.fixture
-def documents(database_url):
-    system = build_system(database_url)
+def built(url: str):
+    system = build_system(url)
     deploy_xml(system, (REPO / "processes" / "document_approval.bpmn").read_bytes(), "document_approval.bpmn")
+    return system
+
+
+@pytest.fixture
+def documents(sqlite_url):
+    system = built(sqlite_url)
     yield system
     system.store.dispose()
 
 
-def test_a_classified_document_is_seen_by_its_handlers_its_distribution_and_auditors_only(documents):
+@pytest.fixture
+def on_each_database(database_url):
+    system = built(database_url)
+    yield system
+    system.store.dispose()
+
+
+def test_a_classified_document_is_seen_by_its_handlers_its_distribution_and_auditors_only(on_each_database):
+    documents = on_each_database
     api = Api(create_app(system=documents))
     hidden, plain = secret(documents), start_instance(documents, "shenkai", "document_approval", document(PLAIN))
     receipts = {i: open_tasks(documents, i)[0].id for i in (hidden, plain)}
@@ -93,8 +109,7 @@ def test_the_office_and_other_leaders_cannot_press_or_circulate_what_they_may_no
 
 
 def test_a_resubmission_marked_无_does_not_declassify_it(sqlite_url):
-    system = build_system(sqlite_url)
-    deploy_xml(system, (REPO / "processes" / "document_approval.bpmn").read_bytes(), "document_approval.bpmn")
+    system = built(sqlite_url)
     hidden = secret(system)
     complete(system, "songyang", task(system, hidden, "receipt").id, {"received": True})
     complete(system, "songyang", task(system, hidden, "office_review").id, {"decision": "退文", "opinion": "请修改"})
@@ -109,8 +124,7 @@ def test_a_resubmission_marked_无_does_not_declassify_it(sqlite_url):
 
 
 def test_the_register_and_the_exports_hide_a_classified_document_from_others(sqlite_url):
-    system = build_system(sqlite_url)
-    deploy_xml(system, (REPO / "processes" / "document_approval.bpmn").read_bytes(), "document_approval.bpmn")
+    system = built(sqlite_url)
     hidden, plain = secret(system), start_instance(system, "shenkai", "document_approval", document(PLAIN))
     for instance_id in (hidden, plain):
         drive(system, instance_id, until=None)
@@ -130,8 +144,7 @@ def test_the_register_and_the_exports_hide_a_classified_document_from_others(sql
 
 
 def test_the_instance_and_task_pages_follow_the_same_rule(sqlite_url):
-    system = build_system(sqlite_url)
-    deploy_xml(system, (REPO / "processes" / "document_approval.bpmn").read_bytes(), "document_approval.bpmn")
+    system = built(sqlite_url)
     hidden = secret(system)
     receipt = open_tasks(system, hidden)[0].id
     for person, code in (("jiangjianguo", 403), ("qiaohui", 200)):
@@ -139,6 +152,27 @@ def test_the_instance_and_task_pages_follow_the_same_rule(sqlite_url):
         assert client.get(f"/instances/{hidden}").status_code == code, person
         assert client.get(f"/tasks/{receipt}").status_code == code, person
         assert (SECRET in client.get("/instances").get_data(True)) == (code == 200), person
+    form = page_client(system, "shenkai").get("/processes/document_approval/start").get_data(True)
+    assert "分发范围" in form and "分发单位" in form and "分发人员" in form and "巴州区财政局" in form
+    system.store.dispose()
+
+
+def test_documents_started_before_the_upgrade_are_restricted_by_it(sqlite_url):
+    system = built(sqlite_url)
+    hidden = secret(system)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    plain = create_engine(sqlite_url)        # SQLite rebuilds a table to drop a column: without govflow's FK pragma
+    with plain.begin() as connection:        # back to before 0006, then up again
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+        command.upgrade(config, "head")
+    plain.dispose()
+    with system.store.read() as session:
+        assert (session.get(Instance, hidden).secrecy, session.get(Instance, hidden).department) == ("机密", "jyj")
+    api = Api(create_app(system=system))
+    assert api.get(f"/instances/{hidden}", "jiangjianguo").status_code == 403
+    assert api.get(f"/instances/{hidden}", "songyang").status_code == 200
     system.store.dispose()
 
 

@@ -4,8 +4,12 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06
 """
+import json
+
 import sqlalchemy as sa
 from alembic import op
+
+CLASSIFIED = ("秘密", "机密", "绝密")      # as govflow.access has them (a migration does not import the app)
 
 revision = "0006"
 down_revision = "0005"
@@ -35,6 +39,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_login_failure_user", "login_failure", ["username", "at"], unique=False)
+    _backfill()
+
+
+def _backfill() -> None:
+    """Instances started before this migration: their department from their start data, and the
+    highest 密级 any of their submitted data carried, so a 涉密 document is restricted from the
+    moment of the upgrade (its 分发范围 is left empty: only its handlers see it until its next step)."""
+    bind = op.get_bind()
+    found: dict[int, dict] = {}
+    rows = bind.execute(sa.text("SELECT instance_id, type, payload FROM event WHERE instance_id IS NOT NULL "
+                                "AND type IN ('instance_started', 'task_completed') ORDER BY seq"))
+    for instance_id, type_, payload in rows:
+        data = json.loads(payload).get("data")
+        if not isinstance(data, dict):
+            continue
+        entry = found.setdefault(instance_id, {"department": None, "secrecy": ""})
+        department = data.get("department") or data.get("lead_unit")
+        if type_ == "instance_started" and isinstance(department, str) and len(department) <= 40:
+            entry["department"] = department
+        if data.get("secrecy") in CLASSIFIED and _rank(data["secrecy"]) > _rank(entry["secrecy"]):
+            entry["secrecy"] = data["secrecy"]
+    for instance_id, entry in found.items():
+        bind.execute(sa.text("UPDATE instance SET department = :department, secrecy = :secrecy WHERE id = :id"),
+                     {**entry, "id": instance_id})
+
+
+def _rank(secrecy: str) -> int:
+    return CLASSIFIED.index(secrecy) + 1 if secrecy in CLASSIFIED else 0
 
 
 def downgrade() -> None:
