@@ -115,8 +115,8 @@ def _rank(secrecy: str) -> int:
 def _distribute(session: Session, org: Organisation, instance: Instance, named: dict) -> None:
     wanted = {("department", d) for d in named.get("departments") or () if isinstance(d, str) and d in org.departments}
     wanted |= {("person", p) for p in named.get("people") or () if isinstance(p, str) and org.person(p)}
-    stored = set(session.execute(select(Distribution.kind, Distribution.ref)
-                                 .where(Distribution.instance_id == instance.id)).tuples())
+    stored = {tuple(row) for row in session.execute(select(Distribution.kind, Distribution.ref)
+                                                    .where(Distribution.instance_id == instance.id))}
     if wanted == stored:
         return
     session.execute(delete(Distribution).where(Distribution.instance_id == instance.id))
