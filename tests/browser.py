@@ -55,14 +55,19 @@ def served(site):
 
 @pytest.fixture
 def browse(chromium, served):
-    """Opens pages as a person: ``page = browse("zhongjie")`` is logged in and on their start page."""
-    contexts = []
+    """Opens pages as a person: ``page = browse("zhongjie")`` is logged in and on their start page.
+    Whatever the pages did, the Content-Security-Policy refused none of it (checked at the end)."""
+    contexts, refused = [], []
 
     def open_as(person: str, password: str = "demo"):
         context = chromium.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", base_url=served,
                                        viewport={"width": 1440, "height": 900})
         contexts.append(context)
         page = context.new_page()
+        page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+                else None)
+        page.on("pageerror", lambda error: refused.append(str(error)) if "Content Security Policy" in str(error)
+                else None)
         page.set_default_timeout(15_000)
         page.goto("/login")
         page.fill("input[name=username]", person)
@@ -73,6 +78,7 @@ def browse(chromium, served):
     yield open_as
     for context in contexts:
         context.close()
+    assert refused == [], "the Content-Security-Policy refused what a page needs"
 
 
 def shot(page, name: str) -> Path:

@@ -28,7 +28,7 @@ def test_migrating_twice_changes_nothing(database_url):
     store.migrate()
     store.migrate()
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0006"
+        assert MigrationContext.configure(connection).get_current_revision() == "0007"
     store.dispose()
 
 
@@ -39,7 +39,7 @@ def test_snapshots_written_as_text_are_read_back_the_same_after_they_are_compres
     snapshot = '{"tasks": {"b": 1, "a": 2}, "说明": "键的顺序不变"}'
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
+        command.upgrade(config, "0006")
         connection.execute(text("INSERT INTO blob (hash, kind, content) VALUES ('h', 'bpmn', '')"))
         connection.execute(text("INSERT INTO process_version (id, process_id, version, name, bpmn_hash, forms, "
                                 "filename, deployed_at, deployed_by) VALUES (1, 'p', 1, 'p', 'h', '{}', 'p.bpmn', "

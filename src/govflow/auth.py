@@ -1,5 +1,8 @@
 """Accounts and API tokens. Passwords are hashed with scrypt (Werkzeug); tokens are random and
-stored only as their SHA-256, so a copy of the database lets nobody log in."""
+stored only as their SHA-256, so a copy of the database lets nobody log in. Logins are throttled per
+account: after ``MAX_FAILURES`` failures within ``FAILURE_WINDOW`` the account takes no login (not
+even the right password) until the oldest of them leaves the window. Failures are rows in the
+database, so every app server and worker process counts the same ones."""
 from __future__ import annotations
 
 import hashlib
@@ -7,15 +10,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import Unauthorized, ValidationFailed
-from .models import Account, ApiToken
+from .errors import TooManyAttempts, Unauthorized, ValidationFailed
+from .models import Account, ApiToken, LoginFailure
 from .org import Organisation
+from .timeutil import chinese_moment
 
 _DUMMY_HASH = generate_password_hash("govflow-timing-equaliser")
+MAX_FAILURES, FAILURE_WINDOW = 5, timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,26 @@ def check_login(session: Session, person_id: str, password: str) -> bool:
         check_password_hash(_DUMMY_HASH, password)   # same time whether or not the account exists
         return False
     return check_password_hash(account.password_hash, password)
+
+
+def attempt_login(session: Session, username: str, password: str, now: datetime) -> bool:
+    """``check_login`` under the throttle: a failure is recorded (the caller must commit it, so it
+    answers the failure after its transaction), a success clears the account's failures."""
+    username = username[:40]
+    recent = session.scalars(select(LoginFailure.at).where(LoginFailure.username == username,
+                                                           LoginFailure.at > now - FAILURE_WINDOW)
+                             .order_by(LoginFailure.at.desc()).limit(MAX_FAILURES)).all()
+    if len(recent) >= MAX_FAILURES:
+        retry_at = recent[-1] + FAILURE_WINDOW
+        raise TooManyAttempts(f"登录失败次数过多（{FAILURE_WINDOW.seconds // 60} 分钟内 {MAX_FAILURES} 次），"
+                              f"请于 {chinese_moment(retry_at)} 后再试", int((retry_at - now).total_seconds()) + 1)
+    if check_login(session, username, password):
+        session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+        return True
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username,
+                                               LoginFailure.at <= now - FAILURE_WINDOW))
+    session.add(LoginFailure(username=username, at=now))
+    return False
 
 
 def issue_token(session: Session, person_id: str, now: datetime, hours: int) -> tuple[str, datetime]:

@@ -11,7 +11,7 @@ from .auth import Actor
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .models import Task
 from .system import Govflow
-from .tasks import short_text, standing
+from .tasks import check_sees, short_text, standing
 
 MAX_READERS = 100
 
@@ -22,6 +22,7 @@ def circulate(gf: Govflow, session: Session, actor: Actor, instance_id: int, peo
     no second copy."""
     step = instances.open_step(gf, session, instance_id)
     org = step.engine.runtime.org
+    check_sees(step, actor, instance_id)
     if not _may_circulate(step, actor):
         raise Forbidden("只有当前办理人、办公室或发起人可以传阅")
     unknown = [p for p in people if org.person(p) is None]

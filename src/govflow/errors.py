@@ -62,3 +62,13 @@ class Forbidden(GovflowError):
 class NotFound(GovflowError):
     status = 404
     code = "not_found"
+
+
+class TooManyAttempts(GovflowError):
+    """Logins refused for a while after too many failures; ``retry_after``: seconds to wait."""
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

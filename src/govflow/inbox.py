@@ -197,6 +197,7 @@ class Query:
     due_from: datetime | None = None   # due at or after
     due_to: datetime | None = None     # due before
     latest_first: bool = False         # by due date, the latest first
+    within: object = None              # a condition on Instance the rows' instances meet (None: any)
     limit: int = 50
     offset: int = 0
 
@@ -213,6 +214,8 @@ def search(session: Session, query: Query, people: list[str], now: datetime) -> 
         stmt = select(Task).where(Task.state == "completed", Task.completed_by.in_(people), Task.kind != "read")
     else:
         stmt = select(Task).where(Task.state == "open")
+    if query.within is not None:
+        stmt = stmt.where(Task.instance_id.in_(select(Instance.id).where(query.within)))
     if query.overdue:
         stmt = stmt.where(Task.due_at < now)
     if query.due_from:

@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import audit, forms, inbox, operators
+from . import access, audit, forms, inbox, operators
 from .audit import EventBatch
 from .auth import SYSTEM, Actor
 from .definitions import Definition
@@ -105,7 +105,8 @@ class Step:
 
     def _label(self, data: dict) -> None:
         """The instance's title and business key (议题编号, 发文字号…) follow its data; its open
-        tasks carry them for the inbox."""
+        tasks carry them for the inbox. So do who may see it: its department, 密级 and 分发范围."""
+        access.label(self.session, self.engine.runtime.org, self.instance, data)
         title = _text(data.get("title")) or self.instance.title
         key = _text(data.get("business_key")) or self.instance.business_key
         if (title, key) != (self.instance.title, self.instance.business_key):

@@ -82,6 +82,16 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LoginFailure(Base):
+    """A failed login, kept for the throttle's window: in the database, so that every app server
+    and worker process counts the same failures."""
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_user", "username", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Leave(Base):
     """请假/外出: while a leave runs, the person's tasks are acted on by their substitute (P1/P2)."""
     __tablename__ = "leave"
@@ -154,6 +164,8 @@ class Instance(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_by: Mapped[str] = mapped_column(String(40))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    department: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)   # 承办单位, from its data
+    secrecy: Mapped[str] = mapped_column(String(10), default="", server_default="")        # 密级, from its data
     snapshot: Mapped[str] = mapped_column(CompressedText)        # SpiffWorkflow's JSON, without the spec
     snapshot_hash: Mapped[str] = mapped_column(String(64))
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
@@ -210,6 +222,15 @@ class TaskCandidate(Base):
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     __table_args__ = (Index("ix_candidate_person", "person_id", "task_id"),)
+
+
+class Distribution(Base):
+    """分发范围 of a 涉密 instance: a person (kind ``person``) or a whole department (``department``)."""
+    __tablename__ = "distribution"
+    __table_args__ = (Index("ix_distribution_ref", "kind", "ref", "instance_id"),)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 # -- documents ----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import HIDDEN_TITLE
 from .definitions import DefinitionCache
 from .models import DocumentRegister, Event, Instance
 
@@ -30,25 +31,30 @@ class Entry:
     instance_id: int
     urgency: str = ""
     secrecy: str = ""
+    shown: bool = True           # False: a 涉密 document the reader may know of but not open
 
 
-def years(session: Session, visible) -> list[int]:
-    """The years with numbered documents the user may see, newest first (``visible``: a condition on Instance)."""
+def years(session: Session, listed) -> list[int]:
+    """The years with numbered documents the user may know of, newest first (``listed``: a condition on Instance)."""
     stmt = (select(DocumentRegister.year).join(Instance, Instance.id == DocumentRegister.instance_id)
-            .where(visible).distinct().order_by(DocumentRegister.year.desc()))
+            .where(listed).distinct().order_by(DocumentRegister.year.desc()))
     return list(session.scalars(stmt))
 
 
-def entries(session: Session, definitions: DefinitionCache, visible, year: int) -> list[Entry]:
-    """The year's register in the order numbers were given."""
+def entries(session: Session, definitions: DefinitionCache, listed, visible, year: int) -> list[Entry]:
+    """The year's register in the order numbers were given: the documents ``listed`` (a condition on
+    Instance), those not also ``visible`` (涉密 ones the user is not on the 分发范围 of) titled
+    「涉密文件」 and not linked."""
     rows = session.execute(select(DocumentRegister, Instance.process_version_id)
                            .join(Instance, Instance.id == DocumentRegister.instance_id)
-                           .where(visible, DocumentRegister.year == year)
+                           .where(listed, DocumentRegister.year == year)
                            .order_by(DocumentRegister.registered_at, DocumentRegister.prefix,
                                      DocumentRegister.sequence)).all()
+    ids = [r.instance_id for r, _ in rows]
+    seen = set(session.scalars(select(Instance.id).where(Instance.id.in_(ids), visible)))
     submitted = _submitted(session, definitions, {r.instance_id: version for r, version in rows})
-    return [Entry(r.number, r.title, r.doc_type, r.signer, r.signed_on, r.instance_id,
-                  **submitted.get(r.instance_id, {})) for r, _ in rows]
+    return [Entry(r.number, r.title if r.instance_id in seen else HIDDEN_TITLE, r.doc_type, r.signer, r.signed_on,
+                  r.instance_id, **submitted.get(r.instance_id, {}), shown=r.instance_id in seen) for r, _ in rows]
 
 
 def _submitted(session: Session, definitions: DefinitionCache, versions: dict[int, int]) -> dict[int, dict]:

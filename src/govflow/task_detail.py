@@ -18,7 +18,7 @@ def visible_task(gf: Govflow, session: Session, actor: Actor, task_id: str) -> T
     if row is None:
         raise NotFound("任务不存在")
     now, runtime = gf.now(session), gf.runtime(session)
-    if not may_see_instance(session, actor, acting_people(session, runtime, actor, now), row.instance_id):
+    if not may_see_instance(session, runtime.org, actor, acting_people(session, runtime, actor, now), row.instance_id):
         raise Forbidden("您无权查看该任务")
     return row
 

@@ -247,9 +247,7 @@ def resolve(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str
 
 def comment(gf: Govflow, session: Session, actor: Actor, task_id: str, text: str) -> Task:
     step, row = locked(gf, session, task_id)
-    people = access.acting_people(session, step.engine.runtime, actor, step.now)
-    if not access.may_see_instance(session, actor, people, row.instance_id):
-        raise Forbidden("您无权查看该任务")
+    check_sees(step, actor, row.instance_id)
     if not text or not text.strip():
         raise ValidationFailed("意见不能为空", [{"field": "text", "reason": "不能为空"}])
     _record(step, "comment", actor, row, {"text": short_text(text)})
@@ -260,6 +258,7 @@ def press(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str =
     """催办: the holder sees the press (count and time) on the task in their inbox."""
     step, row = locked(gf, session, task_id)
     _open(step, row)
+    check_sees(step, actor, row.instance_id)
     if not _may_press(step, actor, row):
         raise Forbidden("只有领导、办公室、督查部门或发起人可以催办")
     row.pressed_count += 1
@@ -268,6 +267,14 @@ def press(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str =
     _record(step, "task_pressed", actor, row,
             {"holders": holders, "note": short_text(note), "count": row.pressed_count})
     return row
+
+
+def check_sees(step: Step, actor: Actor, instance_id: int) -> None:
+    """Acting on an instance one may not see is refused like seeing it (a 涉密 document's tasks
+    are not pressed, commented on or circulated by the office or leaders off its 分发范围)."""
+    people = access.acting_people(step.session, step.engine.runtime, actor, step.now)
+    if not access.may_see_instance(step.session, step.engine.runtime.org, actor, people, instance_id):
+        raise Forbidden("您无权查看该任务")
 
 
 def _may_press(step: Step, actor: Actor, row: Task) -> bool:

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import forms
 from ..auth import Actor, actor_for, person_for_token
-from ..errors import Forbidden, GovflowError, Unauthorized, ValidationFailed
+from ..errors import Forbidden, GovflowError, TooManyAttempts, Unauthorized, ValidationFailed
 from ..system import Govflow
 from .openapi import SCHEMAS
 
@@ -80,7 +80,8 @@ def authenticate():
 
 @bp.errorhandler(GovflowError)
 def govflow_error(err: GovflowError):
-    return jsonify(err.to_dict()), err.status
+    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooManyAttempts) else {}
+    return jsonify(err.to_dict()), err.status, headers
 
 
 _HTTP_MESSAGES = {404: "没有这个接口", 405: "该接口不支持此请求方法", 413: "请求体过大（上限 8 MB）",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, jsonify, request, stream_with_context
 
 from .. import audit, exports, replay
-from ..errors import NotFound
+from ..access import may_see_instance, unless_all
+from ..errors import Forbidden, NotFound
 from ..models import Instance
 from . import bp, gf, int_arg, require
 
@@ -40,7 +41,8 @@ def export_log():
 
     def chunks():
         with system.store.read() as session:
-            for chunk in exports.export(session, fmt, system.organisation(session), process_id):
+            org = system.organisation(session)
+            for chunk in exports.export(session, fmt, org, process_id, unless_all(org, user, [user.id])):
                 yield chunk.encode("utf-8")
     media_type, extension = exports.FORMATS[fmt]
     name = f"govflow-{process_id or 'all'}.{extension}"
@@ -54,7 +56,7 @@ def replay_instance(instance_id: int):
     user, system = require("auditor", "admin"), gf()
     seq = int_arg("seq", 0, 0, 2**63) or None
     with system.store.read() as session:
-        state = replay.state_at(system, session, _instance(session, instance_id), seq)
+        state = replay.state_at(system, session, _instance(session, instance_id, user), seq)
     audit.record_view(system, user, "replay", instance_id)
     return jsonify(state)
 
@@ -66,14 +68,19 @@ def reexecute():
     instance_id = int_arg("instance_id", 0, 0, 2**31) or None
     with system.store.read() as session:
         if instance_id is not None:
-            _instance(session, instance_id)
+            _instance(session, instance_id, user)
+        elif not user.has("auditor"):
+            raise Forbidden("涉密文件只有审计人员可以整体复核：请按实例复核")
         results = replay.reexecute_all(system, session, instance_id)
     audit.record_view(system, user, "reexecution", instance_id)
     return jsonify({"ok": all(r.ok for r in results), "results": [r.to_dict() for r in results]})
 
 
-def _instance(session, instance_id: int) -> Instance:
+def _instance(session, instance_id: int, user) -> Instance:
+    """The instance, if it exists and ``user`` may see it (an administrator not a 涉密 one off its 分发范围)."""
     instance = session.get(Instance, instance_id)
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
+    if not may_see_instance(session, gf().organisation(session), user, [user.id], instance_id):
+        raise Forbidden("您无权查看该流程实例")
     return instance

@@ -15,11 +15,13 @@ def login():
     data = body("Login")
     system = gf()
     with system.store.write() as session:
-        if not auth.check_login(session, data["username"], data["password"]):
-            raise Unauthorized("用户名或密码错误")
-        org = system.organisation(session)
-        user = auth.actor_for(org, data["username"])
-        token, expires = auth.issue_token(session, user.id, system.now(session), system.settings.token_hours)
+        now = system.now(session)
+        accepted = auth.attempt_login(session, data["username"], data["password"], now)
+        if accepted:
+            user = auth.actor_for(system.organisation(session), data["username"])
+            token, expires = auth.issue_token(session, user.id, now, system.settings.token_hours)
+    if not accepted:          # after the commit: the failure counts
+        raise Unauthorized("用户名或密码错误")
     return jsonify({"token": token, "expires_at": isoformat(expires), "user": user.to_dict()}), 201
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from .. import circulation, inbox, rewind, task_detail, tasks
-from ..access import acting_people, sees_everything
+from ..access import acting_people, sees_everything, unless_all
 from ..errors import Forbidden, RuleBlocked, ValidationFailed
 from ..instances import record_violation
 from ..models import Task
@@ -20,14 +20,15 @@ def list_tasks():
         raise ValidationFailed(f"view 须为 {'、'.join(inbox.VIEWS)} 之一", [{"field": "view", "reason": view}])
     if view == "all" and not sees_everything(user):
         raise Forbidden("只有管理员和审计人员可以查看全部待办")
-    query = inbox.Query(view=view, overdue=bool_arg("overdue"), process_id=request.args.get("process_id") or None,
-                        business_key=request.args.get("business_key") or None, q=request.args.get("q") or None,
-                        urgency=request.args.get("urgency") or None, limit=int_arg("limit", 50, 1, 500),
-                        offset=int_arg("offset", 0, 0, 10_000_000))
+    limit, offset = int_arg("limit", 50, 1, 500), int_arg("offset", 0, 0, 10_000_000)
     with system.store.read() as session:
         runtime, now = system.runtime(session), system.now(session)
         away = away_at(session, now)
         people = acting_people(session, runtime, user, now)
+        query = inbox.Query(view=view, overdue=bool_arg("overdue"), process_id=request.args.get("process_id") or None,
+                            business_key=request.args.get("business_key") or None, q=request.args.get("q") or None,
+                            urgency=request.args.get("urgency") or None, limit=limit, offset=offset,
+                            within=unless_all(runtime.org, user, people) if view == "all" else None)
         rows, total = inbox.search(session, query, people, now)
         items = [inbox.describe(r, now, runtime, away) for r in rows]
         counts = inbox.counts(session, people, now)

@@ -32,7 +32,7 @@ def instance_list():
     filters, page = _filters(), page_number(request.args.get("page"))
     with system.store.read() as db:
         people = acting_people(db, system.runtime(db), g.actor, system.now(db))
-        stmt = _search(visible_instances(g.actor, people), filters)
+        stmt = _search(visible_instances(g.org, g.actor, people), filters)
         total = db.scalar(select(func.count()).select_from(stmt.subquery()))
         rows = db.execute(stmt.order_by(Instance.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
         processes = {v.process_id: v.name for v in db.scalars(select(ProcessVersion).order_by(ProcessVersion.version))}
@@ -68,7 +68,7 @@ def _visible(db: Session, instance_id: int) -> Instance:
         raise NotFound(f"流程实例 {instance_id} 不存在")
     system = gf()
     people = acting_people(db, system.runtime(db), g.actor, system.now(db))
-    if not may_see_instance(db, g.actor, people, instance_id):
+    if not may_see_instance(db, g.org, g.actor, people, instance_id):
         raise Forbidden("您无权查看该流程实例")
     return instance
 

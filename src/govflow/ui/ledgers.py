@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from .. import ledger
 from .. import register as register_book
-from ..access import acting_people, visible_instances
+from ..access import acting_people, listed_instances, visible_instances
 from ..meetings import Meetings
 from ..models import AgendaItem, DecisionItem, Event, FollowupItem, Instance, Meeting
 from ..timeutil import SHANGHAI
@@ -88,7 +88,7 @@ def meeting(meeting_id: int):
         runtime, now = system.runtime(db), system.now(db)
         found = Meetings(db).get(meeting_id)
         agenda = Meetings(db).agenda(meeting_id)
-        visible = visible_instances(g.actor, acting_people(db, runtime, g.actor, now))
+        visible = visible_instances(runtime.org, g.actor, acting_people(db, runtime, g.actor, now))
         linked = [i for i in [found.instance_id, *(a.topic_instance_id for a in agenda)] if i is not None]
         seen = set(db.scalars(select(Instance.id).where(Instance.id.in_(linked), visible)))
         decisions = _decisions(db, meeting_id, runtime.org, {a.id: a.title for a in agenda})
@@ -122,17 +122,18 @@ def _minutes(db, instance_id: int) -> dict:
     return found
 
 
-# -- 发文登记簿: the numbered documents of the instances the user may see ------------------------------------------
+# -- 发文登记簿: the numbered documents of the instances the user may know of -------------------------------------
 @bp.get("/register")
 @login_required
 def register():
     system = gf()
     with system.store.read() as db:
-        now = system.now(db)
-        visible = visible_instances(g.actor, acting_people(db, system.runtime(db), g.actor, now))
-        years = register_book.years(db, visible)
+        now, org = system.now(db), g.org
+        people = acting_people(db, system.runtime(db), g.actor, now)
+        listed = listed_instances(org, g.actor, people)
+        years = register_book.years(db, listed)
         year = _year(request.args.get("year"), now.astimezone(SHANGHAI).year)
-        entries = register_book.entries(db, system.definitions, visible, year)
+        entries = register_book.entries(db, system.definitions, listed, visible_instances(org, g.actor, people), year)
     return render_template("register.html", entries=entries, year=year, years=sorted({year, *years}, reverse=True))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, session, url_for
 
 from .. import auth
+from ..errors import TooManyAttempts
 from . import bp, check_csrf, gf, login_required
 
 
@@ -14,14 +15,16 @@ def login():
         g.org = system.organisation(db)
     if request.method == "POST":
         check_csrf()
-        with system.store.write() as db:
-            username = request.form.get("username", "").strip()
-            if auth.check_login(db, username, request.form.get("password", "")):
-                token, _ = auth.issue_token(db, username, system.now(db), system.settings.token_hours)
-                session["token"] = token
-                target = request.args.get("next", "")
-                return redirect(target if target.startswith("/") and not target.startswith("//")
-                                else url_for("ui.home"))
+        try:
+            with system.store.write() as db:
+                username, now = request.form.get("username", "").strip(), system.now(db)
+                if auth.attempt_login(db, username, request.form.get("password", ""), now):
+                    session["token"], _ = auth.issue_token(db, username, now, system.settings.token_hours)
+                    target = request.args.get("next", "")
+                    return redirect(target if target.startswith("/") and not target.startswith("//")
+                                    else url_for("ui.home"))
+        except TooManyAttempts as refused:
+            return render_template("login.html", error=refused.message), 429, {"Retry-After": str(refused.retry_after)}
         error = "用户名或密码错误"
     return render_template("login.html", error=error), 401 if error else 200
 

@@ -7,7 +7,8 @@ from flask import g, render_template, request
 from sqlalchemy import select
 
 from .. import audit, replay
-from ..errors import NotFound
+from ..access import may_see_instance
+from ..errors import Forbidden, NotFound
 from ..models import Event, Instance
 from . import bp, gf, login_required, require_role, timeline
 from .audit import AUDITORS
@@ -23,6 +24,8 @@ def instance_replay(instance_id: int):
         instance = db.get(Instance, instance_id)
         if instance is None:
             raise NotFound(f"流程实例 {instance_id} 不存在")
+        if not may_see_instance(db, g.org, g.actor, [g.actor.id], instance_id):
+            raise Forbidden("您无权查看该流程实例")
         state = replay.state_at(system, db, instance, seq)
         definition = system.definitions.get(db, instance.process_version_id)
         events = list(db.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.instance_seq)))
