@@ -127,7 +127,7 @@ def work(url: str, mine: list[int], seconds: float, ready, results) -> None:
     done, errors, ran_out = 0, [], True
     lock = ChainLock(system.store.engine)
     ready.wait()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for instance_id in mine:
         while row := first_open(system, instance_id):
             if time.perf_counter() - began >= seconds:
@@ -147,7 +147,8 @@ def work(url: str, mine: list[int], seconds: float, ready, results) -> None:
         if not ran_out or len(errors) > 20:
             break
     results.put({"pid": os.getpid(), "done": done, "seconds": time.perf_counter() - began,
-                 "errors": errors, "ran_out": ran_out, "lock": lock.samples})
+                 "errors": errors, "ran_out": ran_out, "lock": lock.samples,
+                 "cpu": time.process_time() - cpu})
     system.store.dispose()
 
 
@@ -197,9 +198,10 @@ def chain_lock_line(found: list[dict]) -> str:
     if not steps:
         return "chain head: no completion timed"
     held = sum(v for r in found for v in r["lock"]["held"]) / 1e3
+    cpu = sum(r["cpu"] for r in found) / steps * 1e3
     return (f"chain head ms p50 (p95): wait {figure('wait')}, held {figure('held')} of which COMMIT "
             f"{figure('commit')}; whole step {figure('step')}; held {held / max(r['seconds'] for r in found):.0%} "
-            f"of the round")
+            f"of the round; worker CPU {cpu:.1f} ms per completion; load average {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
