@@ -4,7 +4,8 @@
 
 Documents of dongchang go through processes/document_approval.bpmn exactly as ``bench/replay.py``
 drives them (退文 and resubmission, a consultation of another department, 会签, 签发 with a 发文字号,
-印发). Each round first runs govflow, whose recorded histories are then the script of the bare runs:
+印发). A round goes document after document; for each, the three govflow modes take turns going
+first, and the history govflow recorded on SQLite is then the script of the two bare modes:
 
   govflow       govflow's service layer on SQLite: a write transaction around ``tasks.complete`` (the
                 instance lock, the rules, the snapshot, the inbox rows and the hash-chained events)
@@ -14,7 +15,9 @@ drives them (退文 and resubmission, a consultation of another department, 会�
   bare-memory   SpiffWorkflow alone, in memory, on the same diagram: the same start data, the same
                 tasks completed in the same order (paired by step id) with the same submitted data;
                 service tasks answer with the results govflow recorded (as ``govflow audit
-                reexecute`` does), so the rule checks are not charged to the baseline
+                reexecute`` does), so the rule checks are not charged to the baseline; scripts and
+                conditions run by plain eval/exec, and ``workdays()``, the one helper the diagram
+                calls, answers a far-future moment (no timer comes due)
   bare-sqlite   bare-memory + one ``serialize_json`` (SpiffWorkflow's own serializer) and one SQLite
                 commit per completion (WAL, synchronous=NORMAL, as govflow's SQLite)
 
@@ -88,12 +91,15 @@ class Timed(Documents):
 
     def answer(self, instance_id: int, step: str, data: dict, row: Task | None = None) -> None:
         row = row or next(t for t in self.open(instance_id) if t.step_id == step)
-        with self.system.store.read() as session:
-            person = row.assignee or candidates(session, row.id)[0]
+        person = self.holder(row)
         began = time.perf_counter()
         self.complete(row, person, data)
         self.seconds += time.perf_counter() - began
         self.count += 1
+
+    def holder(self, row: Task) -> str:
+        with self.system.store.read() as session:
+            return row.assignee or candidates(session, row.id)[0]
 
     def complete(self, row: Task, person: str, data: dict) -> None:
         with self.system.store.write() as session:
@@ -111,16 +117,17 @@ class OverHttp(Timed):
         self.client = create_app(system=system).test_client()
         self.tokens: dict[str, str] = {}
 
-    def complete(self, row: Task, person: str, data: dict) -> None:
-        reply = self.client.post(f"/api/v1/tasks/{row.id}/complete", json={"data": data},
-                                 headers={"Authorization": f"Bearer {self.token(person)}"})
-        assert reply.status_code == 200, reply.get_json()
-
-    def token(self, person: str) -> str:
-        if person not in self.tokens:   # logging in is not a completion: done once, outside the clock
+    def holder(self, row: Task) -> str:
+        person = super().holder(row)
+        if person not in self.tokens:   # logging in is not a completion: once, before the clock starts
             self.tokens[person] = self.client.post("/api/v1/auth/token",
                                                    json={"username": person, "password": "demo"}).get_json()["token"]
-        return self.tokens[person]
+        return person
+
+    def complete(self, row: Task, person: str, data: dict) -> None:
+        reply = self.client.post(f"/api/v1/tasks/{row.id}/complete", json={"data": data},
+                                 headers={"Authorization": f"Bearer {self.tokens[person]}"})
+        assert reply.status_code == 200, reply.get_json()
 
 
 # -- the histories govflow recorded: the bare runs' script --------------------------------------------------
@@ -132,23 +139,20 @@ class History:
     end: dict | None = None
 
 
-def histories(system: Govflow, ids: list[int]) -> list[History]:
-    found = []
+def history(system: Govflow, instance_id: int) -> History:
+    found = None
     with system.store.read() as session:
-        for instance_id in ids:
-            history = None
-            for event in session.scalars(select(Event).where(Event.instance_id == instance_id)
-                                         .order_by(Event.instance_seq)):
-                payload = json.loads(event.payload)
-                if event.type == "instance_started":
-                    history = History(payload["data"])
-                elif event.type == "task_completed":
-                    history.completions.append((payload["step"], payload["data"]))
-                elif event.type == "service_task":
-                    history.services.append(payload)
-                elif event.type == "instance_ended":
-                    history.end = payload["data"]
-            found.append(history)
+        for event in session.scalars(select(Event).where(Event.instance_id == instance_id)
+                                     .order_by(Event.instance_seq)):
+            payload = json.loads(event.payload)
+            if event.type == "instance_started":
+                found = History(payload["data"])
+            elif event.type == "task_completed":
+                found.completions.append((payload["step"], payload["data"]))
+            elif event.type == "service_task":
+                found.services.append(payload)
+            elif event.type == "instance_ended":
+                found.end = payload["data"]
     return found
 
 
@@ -379,9 +383,9 @@ def measure(modes: dict, count: int) -> dict[str, float]:
     for number in range(count):
         turn = number % len(engines)            # who goes first changes: none always follows the bare runs
         ids = {mode: modes[mode].one() for mode in engines[turn:] + engines[:turn]}
-        history = histories(modes["govflow"].system, [ids["govflow"]])[0]
-        modes["bare-memory"].run(history, number)
-        modes["bare-sqlite"].run(history, number)
+        recorded = history(modes["govflow"].system, ids["govflow"])
+        modes["bare-memory"].run(recorded, number)
+        modes["bare-sqlite"].run(recorded, number)
     return {mode: timed.rate() for mode, timed in modes.items()}
 
 
