@@ -16,6 +16,12 @@ worker's time). Afterwards every round is checked: each completed task has exact
 ``task_completed`` event, and the completed task rows equal the completions the workers reported
 (none lost, none done twice). The ratios 2/1 and 4/1, measured in the same run, are the result:
 the target is 4/1 ≥ 1.6.
+
+Under each round, ``chain head`` says what the one lock every completion takes cost it: how long
+the head's ``SELECT … FOR UPDATE`` waited, how long the lock was held until COMMIT returned (and
+of that the COMMIT), the whole step, the share of the round the lock was held, the workers' CPU
+per completion and the load average: on a machine whose CPUs are busy, the workers wait for CPU
+before they wait for the lock.
 """
 from __future__ import annotations
 
