@@ -1,0 +1,51 @@
+"""The benchmarks still run: ``bench/run_all.py --quick`` runs each with small arguments and its
+summary carries each one's result lines (the figures themselves are for the full runs)."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+RESULT_LINES = {   # bench -> lines its summary must carry
+    "engine_overhead": [r"govflow / bare-sqlite +\d+\.\d\d +\(target >= 0\.5\)", r"govflow-http / govflow +\d+\.\d\d"],
+    "inbox_scale": [r"my open tasks +p50 +[\d.]+ ms +p95 +[\d.]+ ms"],
+    "inbox_page": [r"p95 [\d.]+ of the 200 ms target"],
+    "storage": [r"target ≤ 4096 B per completed task: payload [\d.]+ × target"],
+    "scale_out": [r"2/1 workers: \d+\.\d\d", r"lost or duplicated completions: none"],
+    "replay": [r"reexecute whole history +[\d.]+ +\d+ +[\d.]+ +[\d.]+"],
+    "audit_export": [r"xes .*x the SELECT", r"ocel .*x the SELECT"],
+}
+
+
+def summary(output: str) -> dict[str, tuple[str, str]]:
+    """bench -> (its status line, its result lines) from the summary run_all prints last."""
+    found, name = {}, None
+    for line in output.split("\n== summary", 1)[1].splitlines()[1:]:
+        if not line.startswith(" "):
+            name, _, status = line.partition(": ")
+            found[name] = (status, "")
+        else:
+            found[name] = (found[name][0], found[name][1] + line.strip() + "\n")
+    return found
+
+
+@pytest.mark.slow
+def test_every_bench_runs_quick_and_reports_its_result_lines():
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "run_all.py"), "--quick"], cwd=REPO,
+                         capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    found = summary(run.stdout)
+    for name, patterns in RESULT_LINES.items():
+        status, lines = found[name]
+        if name == "scale_out" and status.startswith("skipped: PostgreSQL is not reachable"):
+            continue                                # it measures PostgreSQL only; the reason is printed
+        assert status.startswith("ok"), (name, status)
+        for pattern in patterns:
+            assert re.search(pattern, lines), (name, pattern, lines)
+    status, lines = found["history_growth"]
+    assert status.startswith("ok") and lines or status == "skipped: bench/history_growth.py is not there"
