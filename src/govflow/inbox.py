@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from .audit import EventBatch
@@ -30,9 +30,9 @@ URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
 
 def derive(session: Session, instance: Instance, workflow, definition: Definition, engine,
            now: datetime, events: EventBatch) -> None:
-    session.flush()                 # the step's own changes (the completed row) first, then Core from here
     db = session.connection()
-    open_rows = {row.id: row for row in db.execute(_OPEN_ROWS, {"instance": instance.id})}
+    stored = {row.id: row for row in db.execute(_OPEN_ROWS, {"instance": instance.id})}
+    open_rows = {task_id: row for task_id, row in stored.items() if not _closed_here(session, task_id)}
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     cancelled = [task_id for task_id in open_rows if task_id not in ready]
     for task_id in cancelled:
@@ -45,7 +45,7 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
     if not fresh:
         return
     # A task 退回 or 撤回 reset the workflow to keeps its id: its old row opens again.
-    known = set(session.scalars(select(Task.id).where(Task.id.in_(fresh))))
+    known = set(db.scalars(select(_TASKS.c.id).where(_TASKS.c.id.in_(fresh))))
     rows, offered = [], []
     for task_id, task in fresh.items():
         values, people = _row_values(instance, task, definition, engine, now)
@@ -57,16 +57,23 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
             offered += [{"task_id": task_id, "person_id": p} for p in people if values["assignee"] is None]
         payload = {**_created_payload(values, people), **({"reopened": True} if task_id in known else {})}
         events.record("task_created", "system", now, payload, instance.id, task_id)
-    db = session.connection()       # new rows in Core: nothing of them is read back as objects in the step
-    if rows:
+    if rows:         # in Core: nothing of the new rows is read back as objects in the step
         db.execute(Task.__table__.insert(), rows)
     if offered:
         db.execute(TaskCandidate.__table__.insert(), offered)
 
 
 _TASKS = Task.__table__
+_TASK_MAPPER = inspect(Task)
 _OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.step_id, _TASKS.c.step_name).where(
     _TASKS.c.instance_id == bindparam("instance"), _TASKS.c.state == "open", _TASKS.c.kind == "task")
+
+
+def _closed_here(session: Session, task_id: str) -> bool:
+    """Whether this transaction closed the row but has not written it yet (the task being completed):
+    read so, rather than flushed, to keep the step to one flush."""
+    row = session.identity_map.get(_TASK_MAPPER.identity_key_from_primary_key((task_id,)))
+    return row is not None and row.state != "open"
 
 
 def _cancel(session: Session, task_ids: list[str], now: datetime) -> None:
