@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.util.task import TaskState
 
@@ -42,8 +43,10 @@ def trail_of(workflow) -> Trail:
 def compact(workflow, is_barrier: Callable[[object], bool]) -> int:
     """Re-root ``workflow``'s task tree at the latest completed barrier that every live task and the
     last task descend from; return how many tasks were dropped."""
+    if workflow.last_task is None or not _has_barriers(workflow.spec, is_barrier):
+        return 0
     live = [t for t in workflow.tasks.values() if t.has_state(TaskState.NOT_FINISHED_MASK)]
-    if not live or workflow.last_task is None:
+    if not live:
         return 0
     root = _barrier_above(_common_ancestor([*live, workflow.last_task]), is_barrier)
     if root is None or root is workflow.task_tree:
@@ -58,6 +61,16 @@ def compact(workflow, is_barrier: Callable[[object], bool]) -> int:
     root._parent = None
     workflow.task_tree = root
     return len(dropped)
+
+
+_BARRIERS: WeakKeyDictionary = WeakKeyDictionary()     # spec -> whether any of its steps is a barrier
+
+
+def _has_barriers(spec, is_barrier) -> bool:
+    """Most diagrams have no irreversible step: their trees are never cut, so are not walked for it."""
+    if spec not in _BARRIERS:
+        _BARRIERS[spec] = any(is_barrier(s) for s in spec.task_specs.values())
+    return _BARRIERS[spec]
 
 
 def _common_ancestor(tasks: list):
