@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import admin, audit, auth, exports, forms, instances, profiles, replay, worker
+from . import admin, audit, auth, backup, exports, forms, instances, profiles, replay, worker
 from .bpmn.deploy import deploy as deploy_file
 from .config import Settings
 from .errors import GovflowError, ValidationFailed
@@ -109,6 +109,29 @@ def run_worker(ctx, once, interval):
         return
     click.echo(f"worker 已启动，每 {interval} 秒检查一次到期定时器")
     worker.run_forever(system, interval)
+
+
+@main.command("backup")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True))
+@click.pass_context
+def backup_command(ctx, output):
+    """在服务运行时做一致的备份，写完后校验备份中的事件链与快照。
+
+    SQLite 用在线备份（不是复制文件）；PostgreSQL 用 pg_dump 自定义格式。
+    """
+    check = backup.backup(_system(ctx).settings.database_url, Path(output))
+    click.echo(f"备份已写入 {output}，校验通过：{check.summary()}均与校验值一致")
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="目标数据库已有数据时仍用备份覆盖（先停止服务与 worker）")
+@click.pass_context
+def restore_command(ctx, source, force):
+    """从 govflow backup 的备份恢复：先校验备份，目标库非空时不覆盖（除非 --force），恢复后再校验事件链。"""
+    database_url = _system(ctx).settings.database_url
+    check = backup.restore(database_url, Path(source), force)
+    click.echo(f"已从 {source} 恢复，校验通过：{check.summary()}均与校验值一致")
 
 
 @main.group("audit")

@@ -94,7 +94,7 @@ class Step:
         """Store the snapshot, the next timer and the step's events."""
         snapshot = spiff.dump(workflow)
         self.instance.snapshot = snapshot
-        self.instance.snapshot_hash = _digest(snapshot)
+        self.instance.snapshot_hash = snapshot_digest(snapshot)
         self.instance.next_timer_at = _next_timer(workflow)
         self.events.append_to(self.session)
 
@@ -121,12 +121,12 @@ def restore(instance: Instance, definition: Definition, engine: GovScriptEngine)
     """The instance's workflow, after checking that its snapshot is the one the last step wrote:
     a snapshot whose text changed (a JSONB round trip reorders keys and SpiffWorkflow then restores
     task data as {} without a word, trap 6; or an edit behind govflow's back) is refused."""
-    if _digest(instance.snapshot) != instance.snapshot_hash:
+    if snapshot_digest(instance.snapshot) != instance.snapshot_hash:
         raise ProcessFailed(f"流程实例 {instance.id} 的快照与最后一次写入时的校验值不符，已拒绝加载（可能被改动）")
     return spiff.restore(instance.snapshot, definition.spec, definition.subprocess_specs, engine)
 
 
-def _digest(snapshot: str) -> str:
+def snapshot_digest(snapshot: str) -> str:
     return hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
 
 
