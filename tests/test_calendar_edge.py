@@ -22,6 +22,7 @@ from govflow.models import CalendarDay, CalendarYear, Event, Instance
 from govflow.timeutil import SHANGHAI
 from govflow.workdays import WorkdayCalendar
 from helpers import complete, deploy_xml, events, open_tasks, start, task, workflow
+from procedures import People, by_hand
 
 ORG = load_org("bazhou")
 CLERK = next(p.id for p in ORG.with_post("office_clerk", ORG.office_id) if not p.roles)
@@ -133,6 +134,30 @@ def test_a_deadline_in_an_unpublished_year_is_estimated_then_moved_with_its_time
     assert {t.step_id for t in open_tasks(system, instance_id)} == {"sign_off", "overdue_notice"}
     assert [json.loads(e.payload)["due"] for e in events(system, instance_id, "timer_fired")] == \
         ["2027-01-04T17:30:00+08:00"]
+
+
+def test_a_followup_report_due_counted_by_an_operator_is_estimated_and_moved(make, tmp_path):
+    """The 督办 report's due date comes from an operator (F-rules: every N 工作日), not from a
+    diagram's workdays(): it is marked and moved all the same."""
+    system, people = make("bazhou"), People("bazhou")
+    set_clock(system, datetime(2026, 12, 21, 9, 0, tzinfo=SHANGHAI))
+    instance_id = by_hand(system, people, "zjj", [], "2027-06-30")
+    reporting = task(system, instance_id, "progress_report")
+    # 10 工作日 from Monday 12-21: 12-22 … 12-31 are 8, the estimated 2027-01-01 and 01-04 make 10
+    assert reporting.due_estimated and reporting.due_workdays == 10
+    assert reporting.due_at == datetime(2027, 1, 4, 17, 30, tzinfo=SHANGHAI)
+    schedule = tmp_path / "2027.json"
+    schedule.write_text(json.dumps(SCHEDULE, ensure_ascii=False), encoding="utf-8")
+    assert "1 个按估算得出的期限已重新计算" in govflow(system, "calendar", "load-year", str(schedule)).output
+    reporting = task(system, instance_id, "progress_report")
+    assert not reporting.due_estimated and reporting.due_at == datetime(2027, 1, 5, 17, 30, tzinfo=SHANGHAI)
+    set_clock(system, datetime(2027, 1, 4, 18, 0, tzinfo=SHANGHAI))
+    worker.run_once(system)
+    assert not events(system, instance_id, "task_pressed")               # not late by the published calendar
+    set_clock(system, datetime(2027, 1, 5, 18, 0, tzinfo=SHANGHAI))
+    worker.run_once(system)
+    assert [json.loads(e.payload)["due"] for e in events(system, instance_id, "task_pressed")] == \
+        ["2027-01-05T17:30:00+08:00"]
 
 
 def bad(schedule: dict, **change) -> str:

@@ -61,7 +61,7 @@ def _open_row(session, instance, task, definition, engine, now) -> tuple[Task, t
     step = definition.step(task.task_spec.bpmn_id)
     assignment = engine.runtime.org.resolve_lane(step.lane, task.data, engine.runtime.profile)
     due_text = _due(task, step, engine)
-    deadline = engine.record.deadlines.get(due_text) if due_text else None
+    deadline = engine.runtime.computed_deadline(due_text) if due_text else None
     urgency = task.data.get("urgency") if task.data.get("urgency") in URGENCY else "一般"
     row = session.get(Task, str(task.id))
     reopened = row is not None
