@@ -173,11 +173,19 @@ def test_a_database_with_data_is_overwritten_only_with_force(one_request, tmp_pa
     assert len(all_events(system)) == head(forced.output)[0] < moved_on
 
 
-def test_a_file_that_is_no_backup_is_refused(sqlite_system, tmp_path):
+def test_a_file_that_is_no_backup_is_refused(tmp_path):
     junk = tmp_path / "notes.txt"
     junk.write_text("不是备份", encoding="utf-8")
-    result = govflow(f"sqlite:///{tmp_path}/new.db", "restore", str(junk))
-    assert result.exit_code == 2 and "不是 govflow 的备份文件" in result.output
+    other, empty = tmp_path / "other.db", tmp_path / "empty.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE event (what TEXT)")
+    with sqlite3.connect(empty) as connection:
+        connection.execute("CREATE TABLE notes (what TEXT)")
+    for source, says in ((junk, "不是 govflow 的备份文件"), (other, "表结构与本版本 govflow 不符"),
+                         (empty, "其中没有 govflow 的数据")):
+        result = govflow(f"sqlite:///{tmp_path}/new.db", "restore", str(source))
+        assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "new.db").exists()
 
 
 def test_without_pg_dump_the_backup_says_so_in_chinese(tmp_path):

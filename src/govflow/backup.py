@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -69,6 +70,7 @@ class BackupBroken(GovflowError):
 def backup(database_url: str, output: Path) -> Check:
     """Write a consistent copy of the database to ``output`` (replacing it only once the copy is
     complete) and check it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     partial.unlink(missing_ok=True)
     if _is_sqlite(database_url):
@@ -112,14 +114,17 @@ def restore(database_url: str, source: Path, force: bool = False) -> Check:
 
 def check_backup(path: Path) -> Check:
     """Open a backup file (SQLite copy or pg_dump archive) without changing it, and check it."""
-    if _kind(path) == "sqlite":
+    try:
+        if _kind(path) == "pg":
+            return _check_archive(path)
         engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True))
         try:
             with Session(engine) as session:
                 return check_session(session)
         finally:
             engine.dispose()
-    return _check_archive(path)
+    except (DBAPIError, sqlite3.Error) as err:
+        raise ValidationFailed(f"无法读取备份 {path} 中的数据（表结构与本版本 govflow 不符或文件已损坏）：{getattr(err, 'orig', err)}") from None
 
 
 def check_session(session: Session) -> Check:
@@ -277,7 +282,8 @@ def _prepare_schema(database_url: str, schema: str, force: bool) -> None:
     engine = create_engine(database_url)
     try:
         with engine.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            quoted = schema.replace('"', '""')
+            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{quoted}"'))
             current = connection.scalar(text("SELECT current_schema()"))
             if current != schema:         # leaving the block rolls the CREATE SCHEMA back
                 raise ValidationFailed(f"备份中的数据在模式“{schema}”，而目标连接的当前模式是“{current}”，未作任何改动："
