@@ -13,7 +13,7 @@ import uuid
 import pytest
 from click.testing import CliRunner
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, text, update
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from conftest import REPO, build_system, load_org
@@ -109,7 +109,7 @@ def test_a_backup_taken_while_tasks_are_completed_is_consistent_and_restores(req
         stop.set()
         worker.join()
     assert not failures
-    for number, (before, result, after) in enumerate(taken):
+    for before, result, after in taken:
         assert result.exit_code == 0, result.output
         assert "备份已写入" in result.output and "均与校验值一致" in result.output
         seq, _ = head(result.output)
@@ -206,6 +206,15 @@ def fresh_database(pg_admin, pg_database):
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def schemas_in(database_url: str, name: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT count(*) FROM pg_namespace WHERE nspname = :n"), {"n": name})
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.postgres
 def test_a_postgres_backup_round_trips_through_pg_dump_and_pg_restore(pg_database, fresh_database, tmp_path):
     system = build_system(pg_database)
@@ -220,6 +229,10 @@ def test_a_postgres_backup_round_trips_through_pg_dump_and_pg_restore(pg_databas
     finally:
         system.store.dispose()
 
+    elsewhere = make_url(fresh_database).update_query_dict({"options": "-csearch_path=elsewhere"})
+    refused = govflow(elsewhere.render_as_string(hide_password=False), "restore", str(archive))
+    assert refused.exit_code == 2 and "备份中的数据在模式" in refused.output and "未作任何改动" in refused.output
+    assert not schemas_in(fresh_database, make_url(pg_database).query["options"].split("=", 1)[1])
     restored = govflow(fresh_database, "restore", str(archive))
     assert restored.exit_code == 0, restored.output
     assert head(restored.output) == head(taken.output)

@@ -124,7 +124,8 @@ def check_backup(path: Path) -> Check:
         finally:
             engine.dispose()
     except (DBAPIError, sqlite3.Error) as err:
-        raise ValidationFailed(f"无法读取备份 {path} 中的数据（表结构与本版本 govflow 不符或文件已损坏）：{getattr(err, 'orig', err)}") from None
+        raise ValidationFailed(f"无法读取备份 {path} 中的数据（表结构与本版本 govflow 不符或文件已损坏）："
+                               f"{getattr(err, 'orig', err)}") from None
 
 
 def check_session(session: Session) -> Check:
@@ -286,8 +287,8 @@ def _prepare_schema(database_url: str, schema: str, force: bool) -> None:
             connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{quoted}"'))
             current = connection.scalar(text("SELECT current_schema()"))
             if current != schema:         # leaving the block rolls the CREATE SCHEMA back
-                raise ValidationFailed(f"备份中的数据在模式“{schema}”，而目标连接的当前模式是“{current}”，未作任何改动："
-                                       f"请在连接串中加 options=-csearch_path={schema}")
+                raise ValidationFailed(f"备份中的数据在模式“{schema}”，而目标连接的当前模式是“{current}”，"
+                                       f"未作任何改动：请在连接串中加 options=-csearch_path={schema}")
     finally:
         engine.dispose()
     _refuse_unless_empty(database_url, force)
@@ -326,7 +327,7 @@ def _load_rows(connection, rows: Iterable[tuple[str, list[str], list]]) -> tuple
     count, bad, batches = 0, [], {}
     for table, columns, values in rows:
         if table == "instance":
-            row = dict(zip(columns, values))
+            row = dict(zip(columns, values, strict=True))
             one_count, one_bad = _snapshots([(row["id"], row["snapshot"], row["snapshot_hash"])])
             count, bad = count + one_count, bad + one_bad
             continue

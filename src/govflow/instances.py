@@ -356,5 +356,5 @@ def _replaced(value, old: str, new: str):
         return items if any(items[k] is not value[k] for k in value) else value
     if isinstance(value, list):
         items = [_replaced(v, old, new) for v in value]
-        return items if any(a is not b for a, b in zip(items, value)) else value
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value
