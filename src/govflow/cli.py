@@ -260,7 +260,7 @@ def calendar_set(ctx, day, workday, note):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def calendar_load(ctx, file):
-    """录入一年的放假安排，并重新计算按估算得出的期限。
+    """录入一年的放假安排，并重新计算按估算得出的期限（重新计算若被中断，再录入一次即补齐）。
 
     FILE 为 JSON：{"year": 2027, "source": "国办发明电〔2026〕N号", "holidays": [...], "workdays": [...]}。
     """
