@@ -193,6 +193,19 @@ def test_a_bad_schedule_file_is_refused_in_chinese_and_changes_nothing(sqlite_sy
     assert signing.due_estimated and signing.due_at == ESTIMATED_DUE
 
 
+def test_loading_the_year_again_completes_an_interrupted_recomputation(sqlite_system, at_sign_off_sqlite, tmp_path):
+    system = sqlite_system
+    with system.store.write() as session:     # the schedule committed, then the process died before recomputing
+        admin.load_calendar_year(system, session, 2027, [date.fromisoformat(d) for d in SCHEDULE["holidays"]],
+                                 [date.fromisoformat(d) for d in SCHEDULE["workdays"]], SCHEDULE["source"], "cli")
+    assert task(system, at_sign_off_sqlite, "sign_off").due_estimated          # still shown 推定, not hidden
+    schedule = tmp_path / "2027.json"
+    schedule.write_text(json.dumps(SCHEDULE, ensure_ascii=False), encoding="utf-8")
+    assert "1 个按估算得出的期限已重新计算" in govflow(system, "calendar", "load-year", str(schedule)).output
+    assert task(system, at_sign_off_sqlite, "sign_off").due_at == PUBLISHED_DUE
+    assert timer_dues(system, at_sign_off_sqlite) == [PUBLISHED_DUE]
+
+
 def calendar_state(system) -> tuple:
     with system.store.read() as session:
         return (session.scalar(select(func.count()).select_from(CalendarDay)),
