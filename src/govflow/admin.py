@@ -14,6 +14,8 @@ from .models import Account, CalendarDay, CalendarYear, OrganisationVersion
 from .org import Organisation
 from .system import Govflow
 
+MIN_YEAR, MAX_YEAR = 2000, 2100      # the years the calendar pages and the API answer for
+
 
 def load_organisation(gf: Govflow, session: Session, org: Organisation, actor: str) -> int:
     """Make ``org`` the organisation in force; create accounts for its people (with the demo
@@ -54,6 +56,13 @@ def load_calendar_year(gf: Govflow, session: Session, year: int, holidays: list[
     """Enter a year's official schedule (放假安排): its holidays and 调休 make-up working days. The
     year's other days follow the week. Once committed, ``instances.recompute_estimated_deadlines``
     moves the deadlines that were estimated."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValidationFailed(f"年份须在 {MIN_YEAR} 到 {MAX_YEAR} 之间", [{"field": "year", "reason": str(year)}])
+    if not holidays:
+        # Every published schedule has 元旦 and 春节: an empty one is a file cut short, and loading it
+        # would turn the year's estimate into a calendar without holidays.
+        raise ValidationFailed(f"{year} 年放假安排中没有任何假日：文件可能不完整，未作任何改动",
+                               [{"field": "holidays", "reason": "至少应有元旦、春节等法定节假日"}])
     wrong = [d.isoformat() for d in [*holidays, *workdays] if d.year != year]
     if wrong:
         raise ValidationFailed(f"日期不属于 {year} 年", [{"field": "days", "reason": "、".join(wrong)}])

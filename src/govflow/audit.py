@@ -151,12 +151,13 @@ class Verification:
 def verify(session: Session, instance_id: int | None = None) -> Verification:
     """Walk the chain (or one instance's part of it) and report every break, first one first."""
     findings: list[Finding] = []
-    query = select(Event).order_by(Event.seq).execution_options(yield_per=2000)
+    # Plain rows, not ORM objects: building an object per event took half the time of a walk
+    query = select(*Event.__table__.columns).order_by(Event.seq).execution_options(yield_per=2000)
     if instance_id is not None:
-        query = select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)
+        query = query.where(Event.instance_id == instance_id)
     expected_seq, prev_hash, count = 1, GENESIS, 0
     instance_next: dict[int, int] = {}
-    for event in session.scalars(query):
+    for event in session.execute(query):
         count += 1
         if instance_id is None:
             if event.seq != expected_seq:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from . import admin, audit, auth, exports, instances, profiles, replay, worker
+from . import admin, audit, auth, backup, exports, forms, instances, profiles, replay, worker
 from .bpmn.deploy import deploy as deploy_file
 from .config import Settings
-from .errors import GovflowError
+from .errors import GovflowError, ValidationFailed
 from .org import Organisation
 from .system import Govflow
 from .timeutil import isoformat, parse_moment
@@ -109,6 +109,29 @@ def run_worker(ctx, once, interval):
         return
     click.echo(f"worker 已启动，每 {interval} 秒检查一次到期定时器")
     worker.run_forever(system, interval)
+
+
+@main.command("backup")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True))
+@click.pass_context
+def backup_command(ctx, output):
+    """在服务运行时做一致的备份，写完后校验备份中的事件链与快照。
+
+    SQLite 用在线备份（不是复制文件）；PostgreSQL 用 pg_dump 自定义格式。
+    """
+    check = backup.backup(_system(ctx).settings.database_url, Path(output))
+    click.echo(f"备份已写入 {output}，校验通过：{check.summary()}均与校验值一致")
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="目标数据库已有数据时仍用备份覆盖（先停止服务与 worker）")
+@click.pass_context
+def restore_command(ctx, source, force):
+    """从 govflow backup 的备份恢复：先校验备份，目标库非空时不覆盖（除非 --force），恢复后再校验事件链。"""
+    database_url = _system(ctx).settings.database_url
+    check = backup.restore(database_url, Path(source), force)
+    click.echo(f"已从 {source} 恢复，校验通过：{check.summary()}均与校验值一致")
 
 
 @main.group("audit")
@@ -237,23 +260,44 @@ def calendar_set(ctx, day, workday, note):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def calendar_load(ctx, file):
-    """录入一年的放假安排。
+    """录入一年的放假安排，并重新计算按估算得出的期限（重新计算若被中断，再录入一次即补齐）。
 
     FILE 为 JSON：{"year": 2027, "source": "国办发明电〔2026〕N号", "holidays": [...], "workdays": [...]}。
     """
-    try:
-        document = json.loads(Path(file).read_text(encoding="utf-8"))
-        year, source = int(document["year"]), str(document["source"])
-        holidays = [_date(d) for d in document["holidays"]]
-        workdays = [_date(d) for d in document["workdays"]]
-    except (ValueError, KeyError, TypeError) as err:
-        raise click.ClickException(f"放假安排文件格式不对：{err}") from None
+    schedule = _read_schedule(file)
+    year, source = schedule["year"], schedule["source"]
+    holidays = [date.fromisoformat(d) for d in schedule["holidays"]]
+    workdays = [date.fromisoformat(d) for d in schedule["workdays"]]
     system = _system(ctx)
     with system.store.write() as session:
         admin.load_calendar_year(system, session, year, holidays, workdays, source, "cli")
     moved = instances.recompute_estimated_deadlines(system)
     click.echo(f"已录入 {year} 年放假安排：{len(holidays)} 天假日，{len(workdays)} 天调休上班；"
                f"{moved} 个按估算得出的期限已重新计算")
+
+
+_SCHEDULE_FILE = forms.validator({
+    "type": "object", "required": ["year", "source", "holidays", "workdays"], "additionalProperties": False,
+    "properties": {
+        "year": {"type": "integer", "title": "年份（year）"},
+        "source": {"type": "string", "title": "依据（source）", "minLength": 1, "maxLength": 200},
+        "holidays": {"type": "array", "title": "放假日期（holidays）",
+                     "items": {"type": "string", "format": "date", "title": "放假日期"}},
+        "workdays": {"type": "array", "title": "调休上班日期（workdays）",
+                     "items": {"type": "string", "format": "date", "title": "调休上班日期"}}}})
+
+
+def _read_schedule(path: str) -> dict:
+    """The schedule file, checked field by field before anything is stored."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValidationFailed("放假安排文件须为 UTF-8 编码的 JSON，未作任何改动") from None
+    except json.JSONDecodeError as err:
+        raise ValidationFailed(f"放假安排文件不是合法的 JSON（第 {err.lineno} 行第 {err.colno} 列），"
+                               "未作任何改动") from None
+    forms.validate(_SCHEDULE_FILE, document, what="放假安排文件")
+    return document
 
 
 def _date(text: str) -> date:

@@ -88,7 +88,7 @@ def _row_values(instance, task, definition, engine, now) -> tuple[dict, tuple[st
     step = definition.step(task.task_spec.bpmn_id)
     assignment = engine.runtime.org.resolve_lane(step.lane, task.data, engine.runtime.profile)
     due_text = _due(task, step, engine)
-    deadline = engine.record.deadlines.get(due_text) if due_text else None
+    deadline = engine.runtime.computed_deadline(due_text) if due_text else None
     urgency = task.data.get("urgency") if task.data.get("urgency") in URGENCY else "一般"
     values = dict(
         business_key=instance.business_key, title=instance.title, step_id=step.bpmn_id, step_name=step.name,

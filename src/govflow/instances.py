@@ -96,7 +96,7 @@ class Step:
         compaction.compact(workflow, operators.irreversible)
         snapshot = spiff.dump(workflow)
         self.instance.snapshot = snapshot
-        self.instance.snapshot_hash = digest = _digest(snapshot)
+        self.instance.snapshot_hash = digest = snapshot_digest(snapshot)
         kept = self.gf.workflows
         self.session.info.setdefault("after_commit", []).append(
             lambda instance_id=self.instance.id: kept.keep(instance_id, digest, workflow))
@@ -129,7 +129,7 @@ def restore(instance: Instance, definition: Definition, engine: GovScriptEngine,
     a snapshot whose text changed (a JSONB round trip reorders keys and SpiffWorkflow then restores
     task data as {} without a word, trap 6; or an edit behind govflow's back) is refused. A step
     continues the workflow this process kept from writing that very snapshot, when it has it."""
-    if _digest(instance.snapshot) != instance.snapshot_hash:
+    if snapshot_digest(instance.snapshot) != instance.snapshot_hash:
         raise ProcessFailed(f"流程实例 {instance.id} 的快照与最后一次写入时的校验值不符，已拒绝加载（可能被改动）")
     workflow = cache.take(instance.id, instance.snapshot_hash) if cache is not None else None
     if workflow is None:
@@ -138,7 +138,7 @@ def restore(instance: Instance, definition: Definition, engine: GovScriptEngine,
     return workflow
 
 
-def _digest(snapshot: str) -> str:
+def snapshot_digest(snapshot: str) -> str:
     return hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
 
 
@@ -333,7 +333,7 @@ def _recompute(step: Step, rows: list[Task]) -> int:
     for row in rows:
         due = calendar.add_workdays(row.due_from, row.due_workdays)
         if due.at != row.due_at:
-            move_timer(workflow, row.due_at, due.at)
+            move_deadline(workflow, row.due_at, due.at)
             step.events.record("deadline_recomputed", "system", step.now,
                                {"step": row.step_id, "from": isoformat(row.due_at), "to": isoformat(due.at)},
                                row.instance_id, row.id)
@@ -343,8 +343,30 @@ def _recompute(step: Step, rows: list[Task]) -> int:
     return moved
 
 
-def move_timer(workflow, old: datetime, new: datetime) -> None:
+def move_deadline(workflow, old: datetime, new: datetime) -> None:
+    """Move a recomputed deadline wherever the waiting workflow holds it: the timers due at it, and
+    the data of its open tasks (a 督办 round's ``report_due``, which the report is judged late by)."""
     for task in workflow.get_tasks(state=TaskState.WAITING):
         value = task._get_internal_data("event_value")
         if isinstance(value, str) and spiff.timer_due(value) == old:
             task._set_internal_data(event_value=isoformat(new))
+    old_text, new_text = isoformat(old), isoformat(new)
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        for key, value in list(task.data.items()):
+            # a new value, never an edit in place: nested data is shared with finished tasks (trap 4)
+            moved = _replaced(value, old_text, new_text)
+            if moved is not value:
+                task.data[key] = moved
+
+
+def _replaced(value, old: str, new: str):
+    """``value`` with every string equal to ``old`` replaced by ``new``; the same object if none is."""
+    if value == old and isinstance(value, str):
+        return new
+    if isinstance(value, dict):
+        items = {k: _replaced(v, old, new) for k, v in value.items()}
+        return items if any(items[k] is not value[k] for k in value) else value
+    if isinstance(value, list):
+        items = [_replaced(v, old, new) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value

@@ -168,7 +168,7 @@ class Replay:
 
     def _on_deadline_recomputed(self, event: Recorded) -> None:
         old, new = (datetime.fromisoformat(event.payload[k]) for k in ("from", "to"))
-        instances.move_timer(self.workflow, old, new)
+        instances.move_deadline(self.workflow, old, new)
 
     def _task(self, event: Recorded, state: TaskState):
         rerun = self.rerun_of.get(event.task_id)

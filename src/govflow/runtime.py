@@ -15,7 +15,7 @@ from .meetings import Meetings
 from .numbering import Numbering
 from .org import Organisation
 from .profiles import Profile
-from .workdays import WorkdayCalendar
+from .workdays import Deadline, WorkdayCalendar
 
 
 @dataclass
@@ -47,3 +47,9 @@ class Runtime:
     @cached_property
     def calendar(self) -> WorkdayCalendar:
         return self._load_calendar()
+
+    def computed_deadline(self, text: str) -> Deadline | None:
+        """The 工作日 deadline this step counted that falls at ``text``, if any (a script's
+        ``workdays(n)`` or an operator's, e.g. a 督办 report's due date)."""
+        calendar = self.__dict__.get("calendar")     # never loaded: the step counted no deadline
+        return calendar.computed.get(text) if calendar else None

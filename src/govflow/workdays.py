@@ -71,6 +71,10 @@ class WorkdayCalendar:
         self.overrides = overrides or {}
         self.published_years = frozenset(published_years)
         self.office_day_end = office_day_end
+        # Every deadline counted with this calendar, by its ISO text: a step's inbox rows find the
+        # basis (start, 工作日) of a due date its scripts or operators computed, so that an estimated
+        # one is marked and can be counted again once the year's schedule is published.
+        self.computed: dict[str, Deadline] = {}
 
     def day(self, day: date) -> Day:
         if day in self.overrides:
@@ -92,8 +96,6 @@ class WorkdayCalendar:
             raise ValueError(f"工作日数须在 0 到 {MAX_WORKDAYS} 之间")
         local = start.astimezone(SHANGHAI)
         day, counted, estimated = local.date(), 0, []
-        if workdays == 0:
-            return Deadline(self._end_of(day), 0, local, False)
         while counted < workdays:
             day += timedelta(days=1)
             info = self.day(day)
@@ -101,7 +103,9 @@ class WorkdayCalendar:
                 estimated.append(day)
             if info.workday:
                 counted += 1
-        return Deadline(self._end_of(day), workdays, local, bool(estimated), tuple(estimated))
+        deadline = Deadline(self._end_of(day), workdays, local, bool(estimated), tuple(estimated))
+        self.computed[isoformat(deadline.at)] = deadline
+        return deadline
 
     def workdays_before(self, day: date, workdays: int) -> date:
         """The ``workdays``-th 工作日 before ``day`` (会前 2 个工作日 of a Thursday is the Tuesday)."""

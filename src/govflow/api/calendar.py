@@ -13,8 +13,9 @@ from . import body, bp, gf, int_arg, require
 
 @bp.get("/calendar/<int:year>")
 def calendar_year(year: int):
-    if not 2000 <= year <= 2100:
-        raise ValidationFailed("年份须在 2000 到 2100 之间", [{"field": "year", "reason": str(year)}])
+    if not admin.MIN_YEAR <= year <= admin.MAX_YEAR:
+        raise ValidationFailed(f"年份须在 {admin.MIN_YEAR} 到 {admin.MAX_YEAR} 之间",
+                               [{"field": "year", "reason": str(year)}])
     with gf().store.read() as session:
         calendar = gf().calendar(session)
     days = [{"date": d.day.isoformat(), "workday": d.workday, "source": d.source, "note": d.note}

@@ -26,7 +26,6 @@ from .data import check_data
 @dataclass
 class StepRecord:
     """What the engine did during one step, for the event log and the derived rows."""
-    deadlines: dict = field(default_factory=dict)     # ISO text -> workdays.Deadline
     service_calls: list = field(default_factory=list)  # {"operator", "task", "params", "result"}
 
 
@@ -67,10 +66,7 @@ class GovScriptEngine(PythonScriptEngine):
     def _workdays(self, n, start=None) -> str:
         """``workdays(3)``: the end of the office day 3 工作日 from now, as timer text."""
         begin = parse_moment(start) if isinstance(start, str) else self.clock.now()
-        due = self.runtime.calendar.add_workdays(begin, int(n))
-        text = isoformat(due.at)
-        self.record.deadlines[text] = due
-        return text
+        return isoformat(self.runtime.calendar.add_workdays(begin, int(n)).at)
 
     def _profile_value(self, key: str):
         return copy.deepcopy(self.runtime.profile.value(key))   # the profile is shared by the process
