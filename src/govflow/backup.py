@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .errors import Conflict, GovflowError, NotFound, ValidationFailed
 from .instances import snapshot_digest
-from .models import ChainHead, Event, Instance
+from .models import ChainHead, CompressedText, Event, Instance
 
 SQLITE_HEADER, PG_ARCHIVE_HEADER = b"SQLite format 3\x00", b"PGDMP"
 
@@ -328,7 +328,7 @@ def _load_rows(connection, rows: Iterable[tuple[str, list[str], list]]) -> tuple
     for table, columns, values in rows:
         if table == "instance":
             row = dict(zip(columns, values, strict=True))
-            one_count, one_bad = _snapshots([(row["id"], row["snapshot"], row["snapshot_hash"])])
+            one_count, one_bad = _snapshots([(row["id"], _stored_text(row["snapshot"]), row["snapshot_hash"])])
             count, bad = count + one_count, bad + one_bad
             continue
         batch = batches.setdefault((table, tuple(columns)), [])
@@ -366,6 +366,11 @@ def _copy_rows(lines: Iterable[str]) -> Iterator[tuple[str, list[str], list]]:
             table = None
         else:
             yield table, columns, [_field(f) for f in line.split("\t")]
+
+
+def _stored_text(bytea: str) -> str:
+    """A snapshot as COPY writes its bytea (``\\x`` and hex), read as govflow reads the column."""
+    return CompressedText().process_result_value(bytes.fromhex(bytea[2:]), None)
 
 
 def _field(raw: str):
