@@ -189,36 +189,26 @@ def advance_clock(port: int, tokens: Tokens, stop: threading.Event, every: float
 def run_once(databases: Databases, number: int, rng: random.Random, logs: Path) -> RunResult:
     url = databases.fresh()
     server, worker = Server(url, logs / "server.log"), Worker(url, logs / "worker.log")
-    server.start()
-    worker.start()
-    accepted, stop = Accepted(), threading.Event()
-    tokens = Tokens(server.port, databases.tokens)
-    warm_up(server.port, tokens, accepted)
-    threads = [Driver(server.port, tokens, url, accepted, stop, random.Random(rng.random())) for n in range(DRIVERS)]
-    threads.append(threading.Thread(target=advance_clock, args=(server.port, tokens, stop, 0.15), daemon=True))
     killed, at = rng.choice(("server", "server", "worker", "both")), rng.uniform(0.2, 3.0)
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    time.sleep(at)
-    if killed in ("server", "both"):
-        server.kill()
-    if killed in ("worker", "both"):
-        worker.kill()
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
-    result = RunResult(number, killed, time.monotonic() - began, accepted)
+    result = RunResult(number, killed, at, Accepted())
     try:
-        if killed in ("server", "both"):
-            server.start()
-        if killed in ("worker", "both"):
-            worker.start()
-        work_on(server.port, tokens, url, accepted, result)
+        server.start()
+        worker.start()
+        tokens = Tokens(server.port, databases.tokens)
+        drive(server, worker, tokens, url, result, rng)
+        try:
+            if killed in ("server", "both"):
+                server.start()
+            if killed in ("worker", "both"):
+                worker.start()
+        except RuntimeError as err:
+            result.problems.append(f"the restart failed: {err}")
+        else:
+            work_on(server.port, tokens, url, result.accepted, result)
     finally:
         server.stop()
         worker.stop()
-    result.problems += [f"server error during the run: {e}" for e in accepted.server_errors]
+    result.problems += [f"server error during the run: {e}" for e in result.accepted.server_errors]
     check(url, result)
     if result.ok:
         databases.drop(url)
@@ -226,6 +216,24 @@ def run_once(databases: Databases, number: int, rng: random.Random, logs: Path) 
         databases.keep(url)
         result.problems.append(f"database kept: {url}; logs in {logs}")
     return result
+
+
+def drive(server: Server, worker: Worker, tokens: Tokens, url: str, result: RunResult, rng: random.Random) -> None:
+    """The clients run until the kill; what they had in flight then has no answer."""
+    accepted, stop = result.accepted, threading.Event()
+    warm_up(server.port, tokens, accepted)
+    threads = [Driver(server.port, tokens, url, accepted, stop, random.Random(rng.random())) for _ in range(DRIVERS)]
+    threads.append(threading.Thread(target=advance_clock, args=(server.port, tokens, stop, 0.15), daemon=True))
+    for thread in threads:
+        thread.start()
+    time.sleep(result.at)
+    if result.killed in ("server", "both"):
+        server.kill()
+    if result.killed in ("worker", "both"):
+        worker.kill()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
 
 
 def warm_up(port: int, tokens: Tokens, accepted: Accepted) -> None:
@@ -344,7 +352,11 @@ def run(db: str, runs: int, seed: int, admin_url: str | None = None, out=sys.std
     logs = databases.directory
     try:
         for number in range(1, runs + 1):
-            result = run_once(databases, number, rng, logs)
+            try:
+                result = run_once(databases, number, rng, logs)
+            except Exception:
+                databases.keep("")          # keep the logs of a run that could not finish
+                raise
             results.append(result)
             print(describe(result, db), file=out, flush=True)
             for problem in result.problems[:20]:

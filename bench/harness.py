@@ -117,7 +117,7 @@ class Databases:
 
     def close(self) -> None:
         if self.kind == "postgres":
-            kept = {make_url(url).database for url in self.kept}
+            kept = {make_url(url).database for url in self.kept if url}
             with self.server.connect() as connection:
                 for name in [*self.made, self.template_name]:
                     if name not in kept:
