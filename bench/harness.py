@@ -236,6 +236,7 @@ class Client:
     def __init__(self, port: int, tokens: Tokens | None = None, timeout: float = 60.0):
         self.port, self.tokens, self.timeout = port, tokens, timeout
         self.connection: http.client.HTTPConnection | None = None
+        self.headers: http.client.HTTPMessage | None = None     # of the last response
 
     def request(self, method: str, path: str, payload=None, person: str | None = None,
                 headers: dict | None = None, raw: bool = False) -> tuple[int, object]:
@@ -258,12 +259,15 @@ class Client:
         if self.connection is None:
             self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         data = None
-        if payload is not None:
+        if isinstance(payload, bytes):
+            data = payload
+        elif payload is not None:
             data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
             headers = {**headers, "Content-Type": "application/json"}
         try:
             self.connection.request(method, path, body=data, headers=headers)
             response = self.connection.getresponse()
+            self.headers = response.headers
             return response.status, response.read()
         except (OSError, http.client.HTTPException) as err:
             self.close()
