@@ -33,6 +33,14 @@ def test_killed_server_and_worker_lose_nothing_on_postgres(pg_admin):
     assert sum(len(r.accepted.completions) for r in results) > 10, report
 
 
+def test_sqlite_commits_are_on_disk_before_the_answer(sqlite_system):
+    """A SIGKILL cannot tell NORMAL from FULL; a power cut can: with NORMAL, WAL's last commits may be
+    lost, and with them completions whose success was answered."""
+    with sqlite_system.store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2        # FULL
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
 def test_the_checks_find_a_lost_completion(sqlite_system):
     """The check is not vacuous: a completion the client saw succeed, but whose row and event are not
     in the database, is reported."""
