@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from conftest import REPO, Api
 from govflow import audit
-from govflow.app import create_app
 from govflow.models import DocumentRegister, Event
 from helpers import complete, deploy_xml, open_tasks, start, task
 
@@ -155,8 +154,8 @@ def test_documents_signed_at_once_get_distinct_numbers_without_gaps(system, api)
         while (row := open_tasks(system, instance_id)[0]).step_id != "signing":
             complete(system, row.assignee or CLERKS[0], row.id, DOCUMENT_STEPS[row.step_id])
         signing.append(row)
-    answers = at_once(api, [(row.assignee, f"/tasks/{row.id}/complete", {"data": {"decision": "同意", "opinion": "同意"}})
-                            for row in signing])
+    signed = {"data": {"decision": "同意", "opinion": "同意"}}
+    answers = at_once(api, [(row.assignee, f"/tasks/{row.id}/complete", signed) for row in signing])
     assert [status for status, _ in answers] == [200] * len(signing), answers
     with system.store.read() as session:
         register = session.scalars(select(DocumentRegister)).all()
