@@ -8,8 +8,11 @@ import io
 import sys
 
 import pytest
+from sqlalchemy import update
 
 from conftest import PG_URL, REPO
+from govflow.models import Task
+from helpers import deploy_xml, start
 
 sys.path.insert(0, str(REPO / "bench"))
 import crash  # noqa: E402  (bench/crash.py)
@@ -49,3 +52,14 @@ def test_the_checks_find_a_lost_completion(sqlite_system):
                       "step": "office_review"}]))
     crash.check(sqlite_system.settings.database_url, result)
     assert [p[:3] for p in result.problems] == ["(a)", "(a)"]
+
+
+def test_the_checks_find_an_inbox_that_left_its_snapshot(sqlite_system):
+    deploy_xml(sqlite_system, (REPO / "processes" / "dept_request.bpmn").read_bytes())
+    instance_id = start(sqlite_system, "zhongjie", "dept_request", crash.REQUEST)
+    with sqlite_system.store.write() as session:       # a task closed behind the engine's back
+        session.execute(update(Task).where(Task.instance_id == instance_id).values(state="completed"))
+    result = crash.RunResult(1, "server", 1.0, crash.Accepted())
+    crash.check(sqlite_system.settings.database_url, result)
+    assert any(p.startswith("(b)") and "READY" in p for p in result.problems), result.problems
+    assert any(p.startswith("(d)") and "without its event" in p for p in result.problems), result.problems
