@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 from collections import Counter
 
@@ -16,10 +17,14 @@ from govflow import audit
 from govflow.models import DocumentRegister, Event
 from helpers import complete, deploy_xml, open_tasks, start, task
 
+sys.path.insert(0, str(REPO / "bench"))
+from harness import Client, Databases, Server, Tokens, open_system  # noqa: E402  (bench/harness.py)
+
 CLERKS = ("qianze", "songyang", "zhongjie")        # the 办公室 group of bazhou
 LEADER = "zengfei"                                 # 分管副区长 of czj
 DEPUTIES = ("liubing", "tangjianjun", "kongxiaoming", "wangpeng")
 REQUEST = {"title": "关于申请专项资金的请示", "department": "czj", "urgency": "一般"}
+REVIEWED = {"data": {"decision": "拟办", "opinion": "拟同意"}}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -165,3 +170,39 @@ def test_documents_signed_at_once_get_distinct_numbers_without_gaps(system, api)
     registrations = [e for e in numbered if json.loads(e.payload)["operator"] == "document.register"]
     assert len(registrations) == len(signing)
     chain_verifies(system)
+
+
+def test_completions_racing_across_gunicorn_worker_processes_on_sqlite(tmp_path):
+    """The same race between processes: three gunicorn workers on one SQLite file, where only the
+    file lock (BEGIN IMMEDIATE) keeps two writers apart."""
+    databases = Databases("sqlite")
+    url = databases.fresh()
+    system = open_system(url)
+    try:
+        rows = [task(system, i, "office_review") for i in requests_at(system, "office_review", 3)]
+        server = Server(url, tmp_path / "gunicorn.log", workers=3)
+        server.start()
+        try:
+            tokens, answers = Tokens(server.port, databases.tokens), {}
+            barrier = threading.Barrier(len(rows) * 6)
+
+            def send(row, clerk, number):
+                client = Client(server.port, tokens)
+                barrier.wait()
+                answers[(row.id, number)] = client.request("POST", f"/api/v1/tasks/{row.id}/complete", REVIEWED, clerk)
+            threads = [threading.Thread(target=send, args=(row, clerk, n))
+                       for row in rows for n, clerk in enumerate(CLERKS * 2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        finally:
+            server.stop()
+        for row in rows:
+            one_winner([a for (task_id, _), a in answers.items() if task_id == row.id])
+        for row_kinds in kinds_per_task(system, [r.id for r in rows]).values():
+            assert row_kinds == {"task_created": 1, "task_claimed": 1, "task_completed": 1}
+        chain_verifies(system)
+    finally:
+        system.store.dispose()
+        databases.close()
