@@ -19,7 +19,7 @@ first, and the history govflow recorded on SQLite is then the script of the two 
                 conditions run by plain eval/exec, and ``workdays()``, the one helper the diagram
                 calls, answers a far-future moment (no timer comes due)
   bare-sqlite   bare-memory + one ``serialize_json`` (SpiffWorkflow's own serializer) and one SQLite
-                commit per completion (WAL, synchronous=NORMAL, as govflow's SQLite)
+                commit per completion (WAL, synchronous=FULL, as govflow's SQLite)
 
 Only completions are timed (starting a document is not). The bare runs must end each document
 with the data govflow ended it with, or the bench stops. Machines here are noisy: absolute figures
@@ -183,7 +183,7 @@ class BareStore:
     def __init__(self):
         self.db = sqlite3.connect(f"{tempfile.mkdtemp()}/bare.db", isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("CREATE TABLE wf (id INTEGER PRIMARY KEY, snapshot TEXT)")
         self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
         self.written = 0

@@ -35,8 +35,9 @@ from govflow.bpmn.xml import read
 from govflow.errors import ProcessFailed, ValidationFailed
 from govflow.models import Instance
 from govflow.operators import operator
+from govflow.system import Govflow
 from govflow.timeutil import SHANGHAI
-from helpers import complete, count, deploy_xml, events, holder, open_tasks, task, workflow
+from helpers import complete, count, deploy_xml, events, holder, instance, open_tasks, task, workflow
 from helpers import start as start_instance
 
 OFFICE = "办公室"
@@ -327,6 +328,25 @@ def test_trap9_two_of_three_is_decided_by_govflow_after_the_join(system):
         complete(system, row.assignee, row.id, {"decision": decision})
     tally = workflow(system, instance_id).last_task.data["tally"]
     assert tally == {**tally, "agree": 2, "disagree": 1, "required": 2, "passed": True}
+
+
+def test_a_multi_instance_started_by_one_process_completes_in_another(system):
+    """SpiffWorkflow gathers a multi-instance child through a connection on the parsed spec, made
+    when the child is created: another process (a restarted server, another gunicorn worker) used to
+    restore the children without it, and the 会签 never completed. A second system on the same
+    database has its own parse of the definition, as another process would."""
+    deploy_xml(system, countersign_diagram())
+    instance_id = start_instance(system, "zhongjie", "k_of_n", {"departments": ["czj", "fgj", "sfj"]})
+    signs = open_tasks(system, instance_id)
+    complete(system, signs[0].assignee, signs[0].id, {"decision": "同意"})
+    other = Govflow(system.settings)
+    try:
+        for row in signs[1:]:
+            complete(other, row.assignee, row.id, {"decision": "同意"})
+    finally:
+        other.store.dispose()
+    assert instance(system, instance_id).status == "completed"
+    assert workflow(system, instance_id).last_task.data["tally"]["agree"] == 3
 
 
 # -- trap 10: plain eval/exec ----------------------------------------------------------------------------------------

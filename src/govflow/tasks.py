@@ -75,9 +75,25 @@ def acting_step(step: Step, actor: Actor, row: Task) -> Standing:
 
 def _may_act(step: Step, actor: Actor, row: Task) -> Standing:
     stand = standing(step.session, step.engine.runtime, actor, row, step.now)
-    if not stand.may_act:
-        raise Forbidden("您不是该任务的办理人")
-    return stand
+    if stand.may_act:
+        return stand
+    if _held(step.session, actor, row):
+        holder = step.engine.runtime.org.display_name(row.assignee)
+        raise Conflict(f"该任务已由{holder}办理（在您提交之前已被认领、转办或委派），请刷新待办")
+    raise Forbidden("您不是该任务的办理人")
+
+
+HANDOVERS = ("task_claimed", "task_transferred", "task_delegated")
+
+
+def _held(session: Session, actor: Actor, row: Task) -> bool:
+    """Whether the actor held the task until someone else took it (a claim, 转办 or 委派 that came
+    first): their request lost a race — a conflict, not a lack of rights."""
+    if actor.id in candidates(session, row.id):
+        return True
+    events = session.scalars(select(Event).where(Event.task_id == row.id, Event.type.in_(("task_created", *HANDOVERS)))
+                             .where((Event.actor == actor.id) | (Event.type == "task_created")))
+    return any(e.actor == actor.id or json.loads(e.payload).get("assignee") == actor.id for e in events)
 
 
 def _record(step: Step, kind: str, actor: Actor, row: Task, payload: dict) -> None:
@@ -197,6 +213,8 @@ def claim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
 def unclaim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
     step, row = locked(gf, session, task_id)
     _open(step, row)
+    if row.assignee is None and actor.id in candidates(session, row.id):
+        raise Conflict("该任务已退回组待办")
     if row.assignee != actor.id:
         raise Forbidden("只有认领人可以退回认领")
     if not candidates(session, row.id):

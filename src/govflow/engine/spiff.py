@@ -4,7 +4,9 @@ Each trap of SPIFFWORKFLOW-NOTES.md that lives at this level is answered here an
 - trap 1/timers: timer definitions read govflow's clock (from the script engine), not the machine's;
 - trap 6: snapshots are text, and carry no spec (the spec is stored once per definition version);
 - trap 8: the task iterators' depth cap of 1000 is lifted, so long 退回 loops and 督办 histories
-  keep running instead of stopping silently at a READY task.
+  keep running instead of stopping silently at a READY task;
+- a multi-instance or loop activity gathers its children through a connection SpiffWorkflow makes
+  on the parsed spec, not in the snapshot: it is made once per parse (``connect_loop_merges``).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -174,7 +177,22 @@ def load_specs(parser: SpiffBpmnParser, process_id: str):
     subprocess_specs = parser.get_subprocess_specs(process_id)
     for s in (spec, *subprocess_specs.values()):
         use_govflow_clock(s)
+        connect_loop_merges(s)
     return spec, subprocess_specs
+
+
+def connect_loop_merges(spec) -> None:
+    """A multi-instance (or loop) activity learns that a child finished through its child spec's
+    ``completed_event``, which SpiffWorkflow connects to the activity's ``merge_child`` only when it
+    creates a child — on the spec object of the process that happened to do that. Any other process
+    (an app server restarted, another gunicorn worker) restores the children without the connection:
+    they finish, nothing gathers their output, and the activity never completes. Connect every
+    activity's merge when its spec is parsed, so every process has it."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = spec.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 # -- snapshots (trap 6, and specs stored once) -----------------------------------------------------
