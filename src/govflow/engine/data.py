@@ -2,6 +2,7 @@
 so that nothing reaches a snapshot that would break it or that a user could not have meant."""
 from __future__ import annotations
 
+import copy
 import math
 
 from ..errors import ValidationFailed
@@ -12,6 +13,18 @@ MAX_DEPTH = 32
 # 'typename' makes SpiffWorkflow's deserialiser call a converter that is not there (trap 7);
 # '__proto__'-like keys are never data a form means to send.
 RESERVED_KEYS = {"typename"}
+
+
+def copied(value):
+    """A deep copy of process data: JSON-like values are copied directly, several times faster than
+    ``copy.deepcopy`` (it runs on every operator call and script, trap 4); anything else falls back to it."""
+    if isinstance(value, dict):
+        return {k: copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copied(v) for v in value]
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return copy.deepcopy(value)
 
 
 def check_data(value, where: str = "数据") -> None:

@@ -20,7 +20,7 @@ from .. import operators
 from ..errors import GovflowError, RuleBlocked
 from ..timeutil import SHANGHAI, isoformat, parse_moment
 from . import sandbox
-from .data import check_data
+from .data import check_data, copied
 
 
 @dataclass
@@ -38,7 +38,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script, context, external_context=None):
         # Run on a deep copy: nested task data is shared by reference between tasks (trap 4), so a
         # script editing it in place would change other branches and finished tasks.
-        names = copy.deepcopy({**(external_context or {}), **context})
+        names = copied({**(external_context or {}), **context})
         result = sandbox.execute(script, names, self.globals)
         check_data(result, where="脚本结果")
         context.clear()
@@ -78,8 +78,8 @@ class GovScriptEngine(PythonScriptEngine):
         op = operators.get(operation_name)
         if op is None:
             raise WorkflowTaskException(f"未注册的服务操作 {operation_name}", task=task)
-        params = {name: copy.deepcopy(p["value"]) for name, p in operation_params.items()}
-        ctx = operators.OperatorContext(copy.deepcopy(task.data), self.clock.now(), self.runtime,
+        params = {name: copied(p["value"]) for name, p in operation_params.items()}
+        ctx = operators.OperatorContext(copied(task.data), self.clock.now(), self.runtime,
                                         self.instance_id, self.process_id)
         call = {"operator": op.name, "rule": op.rule, "task": task.task_spec.bpmn_id, "params": params}
         self.record.service_calls.append(call)
