@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, render_template_string, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
-from .errors import NotFound
+from .errors import NotFound, ValidationFailed
 from .system import Govflow
 
 
@@ -14,6 +15,7 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     app = Flask(__name__)
     app.config.update(SECRET_KEY=system.settings.secret_key, MAX_CONTENT_LENGTH=8 * 1024 * 1024,
                       JSON_AS_ASCII=False)
+    app.json = GovflowJSON(app)
     app.json.ensure_ascii = False
     app.extensions["govflow"] = system
 
@@ -46,6 +48,17 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
         return render_template_string(_INDEX, name=name, now=now, mode=system.settings.mode)
 
     return app
+
+
+class GovflowJSON(DefaultJSONProvider):
+    """Request bodies nested deeper than Python's recursion limit (``[[[[…]]]]`` 10,000 levels, a few
+    kilobytes) make the decoder raise RecursionError, which no caller expects: refuse them as input."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValidationFailed("JSON 嵌套层数过深", [{"field": "body", "reason": "嵌套层数过深"}]) from None
 
 
 _PAGE_ERRORS = {404: "页面不存在", 405: "不支持此操作", 413: "提交的内容过大"}
