@@ -1,9 +1,10 @@
 """The application factory: the JSON API and the start page, on one Govflow system."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, render_template_string, request
+from flask import Flask, Request, jsonify, render_template, render_template_string, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
 
 from .config import Settings
 from .errors import NotFound, ValidationFailed
@@ -13,6 +14,7 @@ from .system import Govflow
 def create_app(settings: Settings | None = None, system: Govflow | None = None) -> Flask:
     system = system or Govflow(settings or Settings.from_env())
     app = Flask(__name__)
+    app.request_class = GovflowRequest
     app.config.update(SECRET_KEY=system.settings.secret_key, MAX_CONTENT_LENGTH=8 * 1024 * 1024,
                       JSON_AS_ASCII=False)
     app.json = GovflowJSON(app)
@@ -48,6 +50,26 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
         return render_template_string(_INDEX, name=name, now=now, mode=system.settings.mode)
 
     return app
+
+
+class GovflowRequest(Request):
+    """A body sent without a Content-Length (chunked: gunicorn passes it on) is read up to
+    MAX_CONTENT_LENGTH, and Werkzeug then hands over what it read as if it were the whole body: a
+    50 MB upload would arrive cut at 8 MB. One that fills the limit is refused as too large."""
+
+    def get_data(self, *args, **kwargs):
+        data = super().get_data(*args, **kwargs)
+        self._refuse_if_cut()
+        return data
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self._refuse_if_cut()
+
+    def _refuse_if_cut(self) -> None:
+        stream = self.stream
+        if self.content_length is None and isinstance(stream, LimitedStream) and stream.is_exhausted:
+            raise RequestEntityTooLarge()
 
 
 class GovflowJSON(DefaultJSONProvider):
