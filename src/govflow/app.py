@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask import Flask, Request, jsonify, render_template, render_template_string, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 from werkzeug.wsgi import LimitedStream
 
 from .config import Settings
 from .errors import NotFound, ValidationFailed
+from .models import MAX_ID
 from .system import Govflow
 
 
@@ -15,6 +17,7 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     system = system or Govflow(settings or Settings.from_env())
     app = Flask(__name__)
     app.request_class = GovflowRequest
+    app.url_map.converters["int"] = RowId         # before the blueprints add their routes
     app.config.update(SECRET_KEY=system.settings.secret_key, MAX_CONTENT_LENGTH=8 * 1024 * 1024,
                       JSON_AS_ASCII=False)
     app.json = GovflowJSON(app)
@@ -50,6 +53,16 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
         return render_template_string(_INDEX, name=name, now=now, mode=system.settings.mode)
 
     return app
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route. A number past what an id column holds matches no route (404)
+    instead of overflowing when it is bound into the query (a 500: SQLite's driver raised
+    OverflowError past 2^63, PostgreSQL "integer out of range" past 2^31)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 class GovflowRequest(Request):

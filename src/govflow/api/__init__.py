@@ -59,8 +59,14 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+_BOOLEANS = {"": False, "0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
+
+
 def bool_arg(name: str) -> bool:
-    return request.args.get(name, "").lower() in ("1", "true", "yes")
+    raw = request.args.get(name, "").lower()
+    if raw not in _BOOLEANS:
+        raise ValidationFailed(f"参数 {name} 须为 true 或 false", [{"field": name, "reason": "须为 true 或 false"}])
+    return _BOOLEANS[raw]
 
 
 @bp.before_request
