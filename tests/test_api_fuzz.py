@@ -56,9 +56,13 @@ def test_an_id_past_what_the_database_stores_is_not_found_not_a_server_error(api
     assert refused.status_code == 422 and "之间" in refused.get_json()["message"]
 
 
-def test_a_boolean_parameter_must_be_a_boolean(api):
-    """Any word but 1/true/yes used to read as false: ``?active=5`` listed everyone's leave."""
-    for path in ["/leave?active=5", "/tasks?overdue=maybe"]:
+def test_a_boolean_or_integer_parameter_must_be_one(api):
+    """Any word but 1/true/yes used to read as false (``?active=5`` listed everyone's leave), and an
+    empty number as the default."""
+    for path, words in [("/leave?active=5", "true 或 false"), ("/tasks?overdue=maybe", "true 或 false"),
+                        ("/leave?active=", "true 或 false"), ("/instances?limit=", "整数"),
+                        ("/tasks?offset=", "整数")]:
         response = api.get(path, "wangpeng")
-        assert response.status_code == 422 and "true 或 false" in response.get_json()["message"]
-        assert api.get(path.split("=")[0] + "=true", "wangpeng").status_code == 200
+        assert response.status_code == 422 and words in response.get_json()["message"], path
+    for path in ["/leave?active=true", "/tasks?overdue=0", "/instances?limit=5", "/leave", "/instances"]:
+        assert api.get(path, "wangpeng").status_code == 200, path
