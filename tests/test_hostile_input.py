@@ -16,6 +16,8 @@ Uploads
 - 50 MB multipart and to the designer; with a Content-Length not a byte is read, chunked reading stops
   at the limit and a cut body is not taken for a whole one: here: test_a_50_mb_upload_is_refused_at_every_door,
   test_an_oversized_body_is_refused_before_it_is_read, test_a_chunked_body_is_read_no_further_than_the_limit
+- ``govflow deploy`` of an entity file and of a 50 MB file (refused unread):
+  here: test_govflow_deploy_refuses_entities_and_a_50_mb_file_unread
 
 Diagram code
 - import, dunder and private names, try/class/global/match, formats too wide, typename, at the gate:
@@ -38,6 +40,9 @@ Form and request data
 - wrong types, 250 KB and 10 MB strings, typename/__proto__/__class__ keys, NaN and 1e400, nesting 40
   and 10,000 deep, not an object, at start and at completion:
   here: test_hostile_form_data_is_refused_and_changes_nothing
+- JSON nested 10,000 deep to the designer: here: test_deeply_nested_json_is_refused_at_the_designer
+- ids past what an id column holds, empty or non-boolean query parameters (found by the fuzzer):
+  test_api_fuzz.py
 - wrong types field by field: test_api.py::test_the_task_page_carries_its_form_and_its_history
 - typename from forms, scripts and operators:
   test_spiffworkflow_traps.py::test_trap7_govflow_refuses_typename_from_forms_scripts_and_operators
@@ -55,12 +60,14 @@ import re
 import threading
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from bpmn_builder import chain, diagram, end, flow, script, start, user, xgw
 from conftest import REPO, Api
 from govflow.app import create_app
+from govflow.cli import main
 from govflow.models import Blob, Event, Instance, ProcessVersion, Task
 from helpers import count
 from test_designer_pages import logged_in
@@ -264,6 +271,28 @@ def test_a_chunked_body_is_read_no_further_than_the_limit(sqlite_api, sqlite_sys
     assert "过大" in refused(response, 413)
     assert body.read_bytes <= 9 * MB
     assert stored(sqlite_system) == before
+
+
+def test_govflow_deploy_refuses_entities_and_a_50_mb_file_unread(sqlite_system, tmp_path):
+    hostile, huge = tmp_path / "xxe.bpmn", tmp_path / "huge.bpmn"
+    hostile.write_bytes(XXE_FILE)
+    with huge.open("wb") as sparse:         # 50 MB that take no disk: the command must not read them
+        sparse.truncate(50 * MB)
+    before = stored(sqlite_system)
+    runner = CliRunner()
+    for path, words in [(hostile, "DOCTYPE"), (huge, "文件过大（51200 KB")]:
+        result = runner.invoke(main, ["--database-url", sqlite_system.settings.database_url, "deploy", str(path)])
+        assert result.exit_code == 2 and words in result.output, result.output
+    assert stored(sqlite_system) == before
+
+
+def test_deeply_nested_json_is_refused_at_the_designer(sqlite_system):
+    client, csrf = logged_in(sqlite_system, DESIGNER)
+    nested = b'{"xml": "<x/>", "forms": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    for what in ("validate", "deploy"):
+        response = client.post(f"/designer/{what}", data=nested,
+                               headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
+        assert "嵌套层数过深" in refused(response, 422)
 
 
 # -- diagram code --------------------------------------------------------------------------------------------------
