@@ -66,6 +66,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from bpmn_builder import chain, diagram, end, flow, script, start, user, xgw
 from conftest import REPO, Api
+from govflow import audit
 from govflow.app import create_app
 from govflow.cli import main
 from govflow.models import Blob, Event, Instance, ProcessVersion, Task
@@ -100,6 +101,11 @@ def stored(system) -> dict:
         tasks = {t.id: (t.state, t.assignee) for t in db.scalars(select(Task))}
     return {"versions": count(system, ProcessVersion), "blobs": count(system, Blob),
             "events": count(system, Event), "instances": instances, "tasks": tasks}
+
+
+def chain_verifies(system) -> bool:
+    with system.store.read() as db:
+        return audit.verify(db).ok
 
 
 def refused(response, status: int | tuple = (400, 413, 422)) -> str:
@@ -373,6 +379,7 @@ def test_code_that_blows_up_on_submitted_data_refuses_the_step_and_changes_nothi
         message = refused(response, 422)
         assert words in message and response.get_json()["details"][0]["element"] == f"s{kind}", (code, message)
         assert stored(system) == before, code
+    assert chain_verifies(system)
     done = api.post(f"/tasks/{enter}/complete", CLERK, json={"data": {"kind": 0, "n": 3}})
     assert done.status_code == 200, done.get_json()           # the task stayed open: a sane amount goes through
 
@@ -430,3 +437,4 @@ def test_hostile_form_data_is_refused_and_changes_nothing(api, system, at_office
         details = json.dumps(response.get_json().get("details", []), ensure_ascii=False)
         assert words in message + details, (path, body[:80], message)
         assert stored(system) == before, (path, body[:80])
+    assert chain_verifies(system)
