@@ -35,6 +35,19 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     def openapi():
         return jsonify(document())
 
+    @app.before_request
+    def refuse_nul_characters():
+        """PostgreSQL cannot store U+0000 in text, and its driver fails on one bound into a query: a
+        NUL in a path, a query parameter or a form field is refused here, one in a JSON body by
+        GovflowJSON."""
+        if request.routing_exception is not None:
+            return
+        fields = [request.path, *request.args.keys(), *request.args.values()]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += [*request.form.keys(), *request.form.values()]
+        if any("\x00" in text for text in fields):
+            raise ValidationFailed(NUL_REFUSED, [{"field": "request", "reason": "含 NUL 字符"}])
+
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         if request.path.startswith("/api/"):
@@ -87,13 +100,36 @@ class GovflowRequest(Request):
 
 class GovflowJSON(DefaultJSONProvider):
     """Request bodies nested deeper than Python's recursion limit (``[[[[…]]]]`` 10,000 levels, a few
-    kilobytes) make the decoder raise RecursionError, which no caller expects: refuse them as input."""
+    kilobytes) make the decoder raise RecursionError, which no caller expects: refuse them as input;
+    and text holding U+0000, which PostgreSQL cannot store."""
 
     def loads(self, s, **kwargs):
         try:
-            return super().loads(s, **kwargs)
+            data = super().loads(s, **kwargs)
         except RecursionError:
             raise ValidationFailed("JSON 嵌套层数过深", [{"field": "body", "reason": "嵌套层数过深"}]) from None
+        if _holds_nul(data):
+            raise ValidationFailed(NUL_REFUSED, [{"field": "body", "reason": "含 NUL 字符"}])
+        return data
+
+
+NUL_REFUSED = "请求中含有 NUL 字符（\\u0000），不能接受"
+
+
+def _holds_nul(data) -> bool:
+    """Whether any text in parsed JSON, keys included, holds U+0000 (iterative: nesting is deep)."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 _PAGE_ERRORS = {404: "页面不存在", 405: "不支持此操作", 413: "提交的内容过大"}
