@@ -35,13 +35,15 @@ Diagram code
   here: test_code_that_could_escape_or_blow_up_is_refused_at_deploy
 - the same blow-ups fed by form data, not visible at deploy: the step refused, nothing changed:
   here: test_code_that_blows_up_on_submitted_data_refuses_the_step_and_changes_nothing
+- process and step ids and names longer than the tables hold (a 500 on PostgreSQL):
+  here: test_ids_and_names_longer_than_the_tables_hold_are_refused_at_deploy
 
 Form and request data
 - wrong types, 250 KB and 10 MB strings, typename/__proto__/__class__ keys, NaN and 1e400, nesting 40
   and 10,000 deep, not an object, at start and at completion:
   here: test_hostile_form_data_is_refused_and_changes_nothing
 - JSON nested 10,000 deep to the designer: here: test_deeply_nested_json_is_refused_at_the_designer
-- ids past what an id column holds, empty or non-boolean query parameters (found by the fuzzer):
+- ids past what an id column holds, empty or non-boolean query parameters, NUL characters anywhere:
   test_api_fuzz.py
 - wrong types field by field: test_api.py::test_the_task_page_carries_its_form_and_its_history
 - typename from forms, scripts and operators:
@@ -340,6 +342,20 @@ def test_code_that_could_escape_or_blow_up_is_refused_at_deploy(sqlite_api, sqli
         problem = response.get_json()["details"][0]
         assert words in message and problem["element"] in ("s", "f_yes"), (code, in_condition, message)
     assert stored(sqlite_system) == before
+
+
+def test_ids_and_names_longer_than_the_tables_hold_are_refused_at_deploy(api, system):
+    """SQLite kept them; PostgreSQL refused them at the first step that stored them: a 500 then."""
+    def simple(process_id="long", name="测试流程", step="work", step_name="办理"):
+        return diagram(process_id, start(), user(step, name=step_name, form="press_record.json"), end(),
+                       chain("start", step, "end"), lanes={OFFICE: ["start", step, "end"]}, name=name)
+    before = stored(system)
+    for xml, words in [(simple(process_id="p" * 101), "标识过长（101 个字符，上限 100）"),
+                       (simple(name="名" * 201), "名称过长（201 个字符，上限 200）"),
+                       (simple(step="w" * 101), "标识过长"), (simple(step_name="步" * 201), "名称过长")]:
+        assert words in refused(raw_deploy(api, xml), 422)
+    assert stored(system) == before
+    assert raw_deploy(api, simple(process_id="p" * 100, name="名" * 200, step_name="步" * 200)).status_code == 201
 
 
 BLOW_UPS = [   # (script, the amount that sets it off, words of the refusal)
