@@ -52,7 +52,7 @@ def export_log():
 def replay_instance(instance_id: int):
     """The instance as it stood at event ``seq`` (the last when omitted), re-run from its history."""
     user, system = require("auditor", "admin"), gf()
-    seq = int_arg("seq", 0, 0, 2**63 - 1) or None
+    seq = int_arg("seq", 0, 0, MAX_ID) or None
     with system.store.read() as session:
         state = replay.state_at(system, session, _instance(session, instance_id), seq)
     audit.record_view(system, user, "replay", instance_id)
