@@ -5,6 +5,7 @@ never accepts what the schemas forbid. A few examples per operation here; the lo
 ``python bench/fuzz_api.py --examples 200``."""
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -86,6 +87,11 @@ def test_a_nul_character_is_refused_wherever_it_comes(api, system):
     for method, path, body in sends:
         response = api.call(method, path, "wangpeng", json=body) if body else api.call(method, path, "wangpeng")
         assert response.status_code == 422 and "NUL" in response.get_json()["message"], (path, body)
+    for filename, words in [("a\x00b.bpmn", "NUL"), ("a.bpmn", "BPMN 2.0")]:    # a part without a name: the
+        nameless = ('--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b\r\nContent-Disposition: '   # fuzzer's 500
+                    f'form-data; name="file"; filename="{filename}"\r\n\r\n<x/>\r\n--b--\r\n').encode()
+        upload = api.post("/processes", "wangpeng", data=nameless, content_type="multipart/form-data; boundary=b")
+        assert upload.status_code == 422 and words in json.dumps(upload.get_json(), ensure_ascii=False), filename
     page = api.client.post("/login", data={"username": "wangpeng\x00", "password": "demo", "csrf": "x"})
     assert page.status_code == 422 and "NUL" in page.get_data(as_text=True)
     assert count(system, Instance) == 0

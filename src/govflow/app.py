@@ -44,8 +44,9 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
             return
         fields = [request.path, *request.args.keys(), *request.args.values()]
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            fields += [*request.form.keys(), *request.form.values()]
-        if any("\x00" in text for text in fields):
+            fields += [*request.form.keys(), *request.form.values(), *request.files.keys(),
+                       *(upload.filename for upload in request.files.values())]
+        if any(isinstance(text, str) and "\x00" in text for text in fields):     # a part may have no name
             raise ValidationFailed(NUL_REFUSED, [{"field": "request", "reason": "含 NUL 字符"}])
 
     @app.errorhandler(HTTPException)
