@@ -1,19 +1,26 @@
 """The application factory: the JSON API and the start page, on one Govflow system."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, render_template_string, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Request, jsonify, render_template, render_template_string, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
+from werkzeug.wsgi import LimitedStream
 
 from .config import Settings
-from .errors import NotFound
+from .errors import NotFound, ValidationFailed
+from .models import MAX_ID
 from .system import Govflow
 
 
 def create_app(settings: Settings | None = None, system: Govflow | None = None) -> Flask:
     system = system or Govflow(settings or Settings.from_env())
     app = Flask(__name__)
+    app.request_class = GovflowRequest
+    app.url_map.converters["int"] = RowId         # before the blueprints add their routes
     app.config.update(SECRET_KEY=system.settings.secret_key, MAX_CONTENT_LENGTH=8 * 1024 * 1024,
                       JSON_AS_ASCII=False)
+    app.json = GovflowJSON(app)
     app.json.ensure_ascii = False
     app.extensions["govflow"] = system
 
@@ -27,6 +34,20 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     @app.get("/api/v1/openapi.json", endpoint="api.openapi")
     def openapi():
         return jsonify(document())
+
+    @app.before_request
+    def refuse_nul_characters():
+        """PostgreSQL cannot store U+0000 in text, and its driver fails on one bound into a query: a
+        NUL in a path, a query parameter or a form field is refused here, one in a JSON body by
+        GovflowJSON."""
+        if request.routing_exception is not None:
+            return
+        fields = [request.path, *request.args.keys(), *request.args.values()]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += [*request.form.keys(), *request.form.values(), *request.files.keys(),
+                       *(upload.filename for upload in request.files.values())]
+        if any(isinstance(text, str) and "\x00" in text for text in fields):     # a part may have no name
+            raise ValidationFailed(NUL_REFUSED, [{"field": "request", "reason": "含 NUL 字符"}])
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
@@ -65,6 +86,72 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
                     "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 CACHEABLE = ("/static/", "/vendor/")
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route. A number past what an id column holds matches no route (404)
+    instead of overflowing when it is bound into the query (a 500: SQLite's driver raised
+    OverflowError past 2^63, PostgreSQL "integer out of range" past 2^31)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class GovflowRequest(Request):
+    """A body sent without a Content-Length (chunked: gunicorn passes it on) is read up to
+    MAX_CONTENT_LENGTH, and Werkzeug then hands over what it read as if it were the whole body: a
+    50 MB upload would arrive cut at 8 MB. One that fills the limit is refused as too large."""
+
+    def get_data(self, *args, **kwargs):
+        data = super().get_data(*args, **kwargs)
+        self._refuse_if_cut()
+        return data
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self._refuse_if_cut()
+
+    def _refuse_if_cut(self) -> None:
+        stream = self.stream
+        if self.content_length is None and isinstance(stream, LimitedStream) and stream.is_exhausted:
+            raise RequestEntityTooLarge()
+
+
+class GovflowJSON(DefaultJSONProvider):
+    """Request bodies nested deeper than Python's recursion limit (``[[[[…]]]]`` 10,000 levels, a few
+    kilobytes) make the decoder raise RecursionError, which no caller expects: refuse them as input;
+    and text holding U+0000, which PostgreSQL cannot store."""
+
+    def loads(self, s, **kwargs):
+        try:
+            data = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValidationFailed("JSON 嵌套层数过深", [{"field": "body", "reason": "嵌套层数过深"}]) from None
+        if _holds_nul(data):
+            raise ValidationFailed(NUL_REFUSED, [{"field": "body", "reason": "含 NUL 字符"}])
+        return data
+
+
+NUL_REFUSED = "请求中含有 NUL 字符（\\u0000），不能接受"
+
+
+def _holds_nul(data) -> bool:
+    """Whether any text in parsed JSON, keys included, holds U+0000 (iterative: nesting is deep)."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 _PAGE_ERRORS = {404: "页面不存在", 405: "不支持此操作", 413: "提交的内容过大"}
 _INDEX = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>govflow · {{ name }}</title>

@@ -11,6 +11,7 @@ import click
 
 from . import admin, audit, auth, backup, exports, forms, instances, profiles, replay, worker
 from .bpmn.deploy import deploy as deploy_file
+from .bpmn.xml import MAX_BYTES as MAX_BPMN_BYTES
 from .config import Settings
 from .errors import GovflowError, ValidationFailed
 from .org import Organisation
@@ -77,6 +78,10 @@ def deploy(ctx, files, actor):
     """部署 BPMN 流程图（检查不通过则逐项列出问题，不作任何存储）。"""
     system = _system(ctx)
     for file in files:
+        size = Path(file).stat().st_size
+        if size > MAX_BPMN_BYTES:        # refused unread, as the API refuses a body over its limit
+            raise ValidationFailed(f"{Path(file).name} 文件过大（{size // 1024} KB，上限 "
+                                   f"{MAX_BPMN_BYTES // 1024 // 1024} MB），未部署")
         result = deploy_file(system, Path(file).read_bytes(), Path(file).name, actor)
         for version in result["versions"]:
             state = "未变化" if version["unchanged"] else "已部署"

@@ -48,7 +48,7 @@ def body(schema: str) -> dict:
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -59,8 +59,19 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+_BOOLEANS = {"0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
+
+
 def bool_arg(name: str) -> bool:
-    return request.args.get(name, "").lower() in ("1", "true", "yes")
+    """``?name=true`` or ``false`` (1/0, yes/no); absent is false. Any other word, the empty one
+    included, is refused: it used to read as false."""
+    raw = request.args.get(name)
+    if raw is None:
+        return False
+    raw = raw.lower()
+    if raw not in _BOOLEANS:
+        raise ValidationFailed(f"参数 {name} 须为 true 或 false", [{"field": name, "reason": "须为 true 或 false"}])
+    return _BOOLEANS[raw]
 
 
 @bp.before_request

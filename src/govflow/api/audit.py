@@ -7,14 +7,14 @@ from flask import Response, jsonify, request, stream_with_context
 from .. import audit, exports, replay
 from ..access import may_see_instance, unless_all
 from ..errors import Forbidden, NotFound
-from ..models import Instance
+from ..models import MAX_ID, Instance
 from . import bp, gf, int_arg, require
 
 
 @bp.get("/audit/verify")
 def verify_chain():
     user = require("auditor", "admin")
-    instance_id = int_arg("instance_id", 0, 0, 2**31) or None
+    instance_id = int_arg("instance_id", 0, 0, MAX_ID) or None
     with gf().store.read() as session:
         result = audit.verify(session, instance_id)
     audit.record_view(gf(), user, "chain_verification", instance_id)
@@ -54,7 +54,7 @@ def export_log():
 def replay_instance(instance_id: int):
     """The instance as it stood at event ``seq`` (the last when omitted), re-run from its history."""
     user, system = require("auditor", "admin"), gf()
-    seq = int_arg("seq", 0, 0, 2**63) or None
+    seq = int_arg("seq", 0, 0, MAX_ID) or None
     with system.store.read() as session:
         state = replay.state_at(system, session, _instance(session, instance_id, user), seq)
     audit.record_view(system, user, "replay", instance_id)
@@ -65,7 +65,7 @@ def replay_instance(instance_id: int):
 def reexecute():
     """Re-run one instance's history (or every instance's) and report each difference from what is stored."""
     user, system = require("auditor", "admin"), gf()
-    instance_id = int_arg("instance_id", 0, 0, 2**31) or None
+    instance_id = int_arg("instance_id", 0, 0, MAX_ID) or None
     with system.store.read() as session:
         if instance_id is not None:
             _instance(session, instance_id, user)

@@ -2,6 +2,8 @@
 what the document promises is what the server checks."""
 from __future__ import annotations
 
+from ..models import MAX_ID
+
 _ID = {"type": "string", "minLength": 1, "maxLength": 40}
 _TEXT = {"type": "string", "maxLength": 2000}
 _MOMENT = {"type": "string", "format": "date-time", "description": "ISO-8601；不带时区时按北京时间"}
@@ -86,7 +88,10 @@ def _op(summary: str, body: str | None = None, params: list | None = None, ok: s
 
 
 def _path(name: str, type_: str = "string") -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": type_}}
+    schema = {"type": type_}
+    if type_ == "integer":       # what an <int:…> route matches (app.RowId); anything else is a 404
+        schema.update(minimum=0, maximum=MAX_ID)
+    return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
 def _query(name: str, type_: str = "string", **extra) -> dict:

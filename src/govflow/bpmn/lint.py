@@ -58,6 +58,26 @@ def check_xml(tree, load_form: FormLoader) -> list[Problem]:
         if process.get("isExecutable") == "true" or process.get("id") in called:
             problems += _check_process(process, ids, load_form)
     problems += _check_definitions(root)
+    return problems + _check_lengths(root)
+
+
+# What the tables hold (models.py: process and step ids String(100), names String(200), lanes String(100)):
+# SQLite would keep a longer one, PostgreSQL refuses it at the first step that stores it.
+_MAX_ID, _MAX_NAME, _MAX_LANE = 100, 200, 100
+
+
+def _check_lengths(root) -> list[Problem]:
+    problems = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        limits = (("id", "标识", _MAX_ID), ("name", "名称", _MAX_LANE if local(el) == "lane" else _MAX_NAME))
+        for attr, what, limit in limits:
+            value = el.get(attr) or ""
+            if len(value) > limit:
+                element = (el.get("id") or local(el))[:40]
+                problems.append(Problem(element, f"{what}过长（{len(value)} 个字符，上限 {limit}）",
+                                        line=el.sourceline))
     return problems
 
 

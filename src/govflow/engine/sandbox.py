@@ -222,7 +222,67 @@ def compile_checked(source: str, mode: str):
 
 
 def check(source: str, mode: str) -> None:
+    """What deploy refuses: all that ``compile_checked`` refuses, and code certain to fail when it runs
+    (the runtime guards stop it too, but a designer should hear of it before a user's step does)."""
     compile_checked(source, mode)
+    _Doomed().visit(ast.parse(source.strip() if mode == "eval" else source, mode=mode))
+
+
+# Every attribute a script may ever read; any other is refused by ``_getattr_`` on every run.
+_ATTRIBUTES = frozenset().union(*_SAFE_METHODS.values())
+# Not in the builtins a script sees: a call to one of them is an attempt to reach past the gate.
+_UNSAFE_CALLS = {"getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "open", "globals",
+                 "locals", "vars", "dir", "type", "object", "super", "breakpoint", "input", "help",
+                 "memoryview", "classmethod", "staticmethod", "property"}
+_CONSTANT_NODES = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.List, ast.Tuple, ast.Set, ast.operator,
+                   ast.unaryop, ast.Load)
+
+
+class _Doomed(ast.NodeVisitor):
+    def visit_Attribute(self, node):
+        if node.attr not in _ATTRIBUTES:
+            raise ScriptRejected(f"不允许访问 .{node.attr}（只可调用文本、列表、字典、集合的常用方法）", node.lineno)
+        self.generic_visit(node)
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id in _UNSAFE_CALLS:
+            raise ScriptRejected(f"不允许调用 {node.func.id}", node.lineno)
+        self.generic_visit(node)
+
+    def visit_While(self, node):
+        if isinstance(node.test, ast.Constant) and node.test.value and not _leaves(node.body):
+            raise ScriptRejected("死循环：while 的条件恒为真，循环内又没有 break 或 return", node.lineno)
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node):
+        """Operators over constants only (``'x' * 10**10``): run them now under the runtime guards,
+        which refuse an oversized result before computing it."""
+        if not all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(node)):
+            self.generic_visit(node)
+            return
+        try:
+            evaluate(ast.unparse(node), {})
+        except ScriptFailed as failed:
+            raise ScriptRejected(f"常量运算 {ast.unparse(node)[:40]} 超出限制：{failed}", node.lineno) from None
+        except Exception as err:  # noqa: BLE001 - a constant that cannot be computed fails on every run
+            raise ScriptRejected(f"常量运算 {ast.unparse(node)[:40]} 出错：{type(err).__name__}", node.lineno) from None
+
+
+def _leaves(body: list) -> bool:
+    """Whether a loop body can leave its loop: a return, or a break that is not an inner loop's."""
+    for node in body:
+        if isinstance(node, (ast.Break, ast.Return)):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.For, ast.While)):
+            inner = [n for n in ast.walk(ast.Module(node.body, [])) if isinstance(n, ast.Return)]
+            if inner or _leaves(node.orelse):
+                return True
+            continue
+        if _leaves([child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)]):
+            return True
+    return False
 
 
 # -- runtime guards -------------------------------------------------------------------------------
