@@ -207,7 +207,7 @@ SUBJECTS = {
     "GET /api/v1/calendar/<int:year>": Case(None, lambda s: "/calendar/2026"),
     "PUT /api/v1/calendar/days/<day>": Case(None, lambda s: "/calendar/days/2031-03-04", _json({"workday": True})),
     "PUT /api/v1/calendar/years/<int:year>": Case(None, lambda s: "/calendar/years/2031",
-                                                  _json({"holidays": [], "workdays": [], "source": "测试"})),
+                                                  _json({"holidays": ["2031-01-01"], "workdays": [], "source": "测试"})),
     "GET /api/v1/calendar/deadline": Case(None, lambda s: "/calendar/deadline?workdays=3"),
     "GET /api/v1/processes": Case(None, lambda s: "/processes"),
     "POST /api/v1/processes": Case(None, lambda s: "/processes?filename=matrix.bpmn", lambda w, s, p: {
