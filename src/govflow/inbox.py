@@ -29,7 +29,7 @@ URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
 
 
 def derive(session: Session, instance: Instance, workflow, definition: Definition, engine,
-           now: datetime, events: EventBatch) -> None:
+           now: datetime, events: EventBatch, rewound: bool = False) -> None:
     db = session.connection()
     stored = {row.id: row for row in db.execute(_OPEN_ROWS, {"instance": instance.id})}
     open_rows = {task_id: row for task_id, row in stored.items() if not _closed_here(session, task_id)}
@@ -44,8 +44,9 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
     fresh = {task_id: task for task_id, task in ready.items() if task_id not in open_rows}
     if not fresh:
         return
-    # A task 退回 or 撤回 reset the workflow to keeps its id: its old row opens again.
-    known = set(db.scalars(select(_TASKS.c.id).where(_TASKS.c.id.in_(fresh))))
+    # A task 退回 or 撤回 reset the workflow to keeps its id: its old row opens again. (Any other
+    # READY task is new: SpiffWorkflow gives every task it creates a new id.)
+    known = set(db.scalars(select(_TASKS.c.id).where(_TASKS.c.id.in_(fresh)))) if rewound else set()
     rows, offered = [], []
     for task_id, task in fresh.items():
         values, people = _row_values(instance, task, definition, engine, now)

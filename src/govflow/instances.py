@@ -42,10 +42,12 @@ class Step:
     now: datetime
     events: EventBatch
     due: tuple = ()      # timers already due when the workflow was loaded: whatever runs fires them
+    rewound: bool = False    # 退回/撤回 reset the workflow: a READY task may be one that had a row before
 
     def restore(self):
         workflow = restore(self.instance, self.definition, self.engine, self.gf.workflows)
-        self.due = tuple(due_timers(workflow, self.now))
+        next_timer = self.instance.next_timer_at         # the earliest timer, as the last step stored it
+        self.due = tuple(due_timers(workflow, self.now)) if next_timer and next_timer <= self.now else ()
         return workflow
 
     def write(self, workflow) -> None:
@@ -65,7 +67,8 @@ class Step:
         data = current_data(workflow)
         self._label(data)
         with engine_errors():
-            inbox.derive(self.session, self.instance, workflow, self.definition, self.engine, self.now, self.events)
+            inbox.derive(self.session, self.instance, workflow, self.definition, self.engine, self.now, self.events,
+                         self.rewound)
         if workflow.is_completed() and self.instance.status == "running":
             self.instance.status, self.instance.ended_at = "completed", self.now
             self.events.record("instance_ended", "system", self.now, {"data": data}, self.instance.id)

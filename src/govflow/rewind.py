@@ -66,6 +66,7 @@ def send_back(gf: Govflow, session: Session, actor: Actor, task_id: str, to_step
     step.events.record("task_returned", actor.id, step.now,
                        {"step": row.step_id, "to": to_step, "reason": data["returned"]["reason"]},
                        row.instance_id, row.id)
+    step.rewound = True
     step.write(workflow)
     return row
 
@@ -102,6 +103,7 @@ def withdraw(gf: Govflow, session: Session, actor: Actor, task_id: str, reason: 
         workflow.reset_from_task_id(task.id)
     step.events.record("task_withdrawn", actor.id, step.now, {"step": row.step_id, "reason": short_text(reason)},
                        row.instance_id, row.id)
+    step.rewound = True
     step.write(workflow)
     return _back_to(step, row, actor)
 
