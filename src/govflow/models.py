@@ -43,13 +43,15 @@ class UTCDateTime(TypeDecorator):
 
 
 class CompressedText(TypeDecorator):
-    """Text stored deflated: a snapshot's JSON repeats its keys and ids so much that it shrinks 7×,
-    and it is the largest thing govflow stores per task. Its bytes keep the text's exact key order."""
+    """Text stored deflated: a snapshot's JSON repeats its keys and ids so much that it shrinks 6×
+    even at the fastest level (55 µs for a 28 KB snapshot; level 6 gains 15% more for 3× the time on
+    every step), and it is the largest thing govflow stores per task. Its bytes keep the text's exact
+    key order."""
     impl = LargeBinary
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        return None if value is None else zlib.compress(value.encode("utf-8"), 6)
+        return None if value is None else zlib.compress(value.encode("utf-8"), 1)
 
     def process_result_value(self, value, dialect):
         return None if value is None else zlib.decompress(value).decode("utf-8")
