@@ -59,7 +59,7 @@ def derive(session: Session, instance: Instance, workflow, definition: Definitio
         payload = {**_created_payload(values, people), **({"reopened": True} if task_id in known else {})}
         events.record("task_created", "system", now, payload, instance.id, task_id)
     if rows:         # in Core: nothing of the new rows is read back as objects in the step
-        db.execute(Task.__table__.insert(), rows)
+        db.execute(_TASKS.insert(), rows)
     if offered:
         db.execute(TaskCandidate.__table__.insert(), offered)
 
