@@ -171,7 +171,7 @@ def _added(session: Session, row: Task) -> list:
     return list(session.connection().execute(_ADDED, {"task": row.id, "since": row.created_at}))
 
 
-def open_added(session: Session, row: Task) -> list[Task]:
+def open_added(session: Session, row: Task) -> list:
     return [r for r in _added(session, row) if r.state == "open"]
 
 
