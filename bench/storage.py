@@ -35,7 +35,7 @@ from govflow.models import Task  # noqa: E402
 
 TARGET = 4096
 DEFINITIONS = {"blob", "process_version"}
-SETUP = {"organisation", "account", "api_token", "leave", "calendar_day", "calendar_year", "clock_setting",
+SETUP = {"organisation", "account", "api_token", "leave", "calendar_day", "calendar_year", "clock_setting", "revision",
          "alembic_version"}
 
 

@@ -17,8 +17,10 @@ from conftest import REPO, load_org
 from govflow import admin, audit, replay, worker
 from govflow.app import create_app
 from govflow.cli import main
+from govflow.config import Settings
 from govflow.engine import spiff
 from govflow.models import CalendarDay, CalendarYear, Event, Instance
+from govflow.system import Govflow
 from govflow.timeutil import SHANGHAI
 from govflow.workdays import WorkdayCalendar
 from helpers import complete, deploy_xml, events, open_tasks, start, task, workflow
@@ -212,3 +214,18 @@ def calendar_state(system) -> tuple:
                 session.scalar(select(func.count()).select_from(CalendarYear)),
                 session.scalar(select(func.count()).select_from(Event)),
                 system.calendar(session).day(date(2027, 1, 1)).source)
+
+
+def test_a_day_changed_through_another_process_reaches_the_calendar_this_one_keeps(system, database_url):
+    """Every process keeps the calendar's rows between steps; a change made through another app
+    server or worker must still count from its commit on."""
+    other = Govflow(Settings(database_url=database_url, mode="test", home=REPO, secret_key="test"))
+    monday = date(2026, 12, 7)
+    with system.store.read() as session:
+        assert system.runtime(session).calendar.day(monday).workday       # read, and kept
+    with other.store.write() as session:
+        admin.set_calendar_day(other, session, monday, False, "临时调整", "test")
+    with system.store.read() as session:
+        assert not system.runtime(session).calendar.day(monday).workday
+        assert system.calendar(session).day(monday).note == "临时调整"
+    other.store.dispose()

@@ -100,8 +100,8 @@ def may_see_instance(session: Session, org: Organisation, actor: Actor, people: 
 def label(session: Session, org: Organisation, instance: Instance, data: dict) -> None:
     """Keep the instance's department, 密级 and 分发范围 in step with its data (after every step)."""
     department = data.get("department") or data.get("lead_unit")
-    if isinstance(department, str) and department in org.departments:
-        instance.department = department
+    if isinstance(department, str) and department in org.departments and department != instance.department:
+        instance.department = department       # only when it changed: an equal assignment still costs a flush
     if data.get("secrecy") in CLASSIFIED and _rank(data["secrecy"]) > _rank(instance.secrecy):
         instance.secrecy = data["secrecy"]
     if isinstance(data.get("distribution"), dict):

@@ -3,6 +3,7 @@ the demo/test clock. Each change is recorded in the event log."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, auth
 from .errors import ValidationFailed
-from .models import Account, CalendarDay, CalendarYear, OrganisationVersion
+from .models import Account, CalendarDay, CalendarYear, OrganisationVersion, Revision
 from .org import Organisation
 from .system import Govflow
 
@@ -47,6 +48,7 @@ def set_calendar_day(gf: Govflow, session: Session, day: date, workday: bool, no
     row = session.get(CalendarDay, day) or CalendarDay(day=day)
     row.workday, row.note = workday, note[:100]
     session.add(row)
+    _calendar_changed(session)
     audit.append(session, "calendar_changed", actor, gf.now(session),
                  {"day": day.isoformat(), "workday": workday, "note": note})
 
@@ -74,9 +76,15 @@ def load_calendar_year(gf: Govflow, session: Session, year: int, holidays: list[
     for day in workdays:
         session.merge(CalendarDay(day=day, workday=True, note="调休上班"))
     session.merge(CalendarYear(year=year, source=source[:200], loaded_at=gf.now(session)))
+    _calendar_changed(session)
     audit.append(session, "calendar_year_loaded", actor, gf.now(session), {"year": year, "source": source,
                                                          "holidays": [d.isoformat() for d in holidays],
                                                          "workdays": [d.isoformat() for d in workdays]})
+
+
+def _calendar_changed(session: Session) -> None:
+    """Every process caches the calendar's rows: a new revision token makes them read them again."""
+    session.execute(update(Revision).where(Revision.name == "calendar").values(token=uuid.uuid4().hex))
 
 
 def set_clock(gf: Govflow, session: Session, at: datetime, frozen: bool, actor: str) -> datetime:

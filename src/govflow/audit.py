@@ -84,7 +84,8 @@ class EventBatch:
         db = session.connection()     # Core from here: the rows are plain, and the ORM's bookkeeping costs
         head = db.execute(_HEAD).first()
         seq, prev = head if head is not None else (0, GENESIS)
-        instance_seqs = _instance_seqs(db, {i.instance_id for i in self.items if i.instance_id is not None})
+        instance_seqs = {i: db.scalar(_LAST_SEQ, {"instance": i}) or 0
+                         for i in {item.instance_id for item in self.items if item.instance_id is not None}}
         rows = []
         for item in self.items:
             instance_seq = None
@@ -97,24 +98,19 @@ class EventBatch:
             prev = row["hash"] = link_hash(prev, seq, item.at, item.type, item.actor, item.instance_id,
                                            instance_seq, item.task_id, item.payload)
             rows.append(row)
-        db.execute(_EVENTS.insert(), rows)
-        db.execute((_CHAIN.insert() if head is None else _CHAIN.update().where(_CHAIN.c.id == 1))
-                   .values(id=1, seq=seq, hash=prev))
+        db.execute(_INSERT, rows)
+        db.execute(_NEW_HEAD if head is None else _MOVE_HEAD, {"head_seq": seq, "head_hash": prev})
         self.items.clear()
         return len(rows)
 
 
 _EVENTS, _CHAIN = Event.__table__, ChainHead.__table__
 _HEAD = select(_CHAIN.c.seq, _CHAIN.c.hash).where(_CHAIN.c.id == 1).with_for_update()
-_LAST_SEQS = (select(_EVENTS.c.instance_id, func.max(_EVENTS.c.instance_seq))
-              .where(_EVENTS.c.instance_id.in_(bindparam("ids", expanding=True))).group_by(_EVENTS.c.instance_id))
-
-
-def _instance_seqs(db, instance_ids: set[int]) -> dict[int, int]:
-    if not instance_ids:
-        return {}
-    found = dict(db.execute(_LAST_SEQS, {"ids": sorted(instance_ids)}).all())
-    return {i: found.get(i) or 0 for i in instance_ids}
+_LAST_SEQ = select(func.max(_EVENTS.c.instance_seq)).where(_EVENTS.c.instance_id == bindparam("instance"))
+_INSERT = _EVENTS.insert()
+_HEAD_VALUES = {_CHAIN.c.seq: bindparam("head_seq"), _CHAIN.c.hash: bindparam("head_hash")}
+_NEW_HEAD = _CHAIN.insert().values({_CHAIN.c.id: 1, **_HEAD_VALUES})
+_MOVE_HEAD = _CHAIN.update().where(_CHAIN.c.id == 1).values(_HEAD_VALUES)
 
 
 # -- verification ---------------------------------------------------------------------------------------

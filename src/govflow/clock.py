@@ -18,6 +18,8 @@ from .timeutil import SHANGHAI
 
 _CLOCK = ClockSetting.__table__
 _SETTING = select(_CLOCK.c.frozen_at, _CLOCK.c.offset_seconds).where(_CLOCK.c.id == 1)
+FROZEN_AT = select(_CLOCK.c.frozen_at).where(_CLOCK.c.id == 1).scalar_subquery()       # for ``Govflow.moment``
+OFFSET_SECONDS = select(_CLOCK.c.offset_seconds).where(_CLOCK.c.id == 1).scalar_subquery()
 
 
 class Clock:
@@ -25,15 +27,19 @@ class Clock:
         self.adjustable = adjustable
 
     def now(self, session: Session) -> datetime:
+        if not self.adjustable:
+            return datetime.now(SHANGHAI)
+        setting = session.connection().execute(_SETTING).first()     # read on every step: Core, built once
+        return self.at(*setting) if setting is not None else self.at(None, None)
+
+    def at(self, frozen_at: datetime | None, offset_seconds: float | None) -> datetime:
+        """The time, given the stored setting (None, None where there is none)."""
         real = datetime.now(SHANGHAI)
         if not self.adjustable:
             return real
-        setting = session.connection().execute(_SETTING).first()     # read on every step: Core, built once
-        if setting is None:
-            return real
-        if setting.frozen_at is not None:
-            return setting.frozen_at.astimezone(SHANGHAI)
-        return real + timedelta(seconds=setting.offset_seconds)
+        if frozen_at is not None:
+            return frozen_at.astimezone(SHANGHAI)
+        return real + timedelta(seconds=offset_seconds or 0.0)
 
     def set(self, session: Session, at: datetime, frozen: bool) -> None:
         self._require_adjustable()

@@ -14,7 +14,6 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 
@@ -28,12 +27,13 @@ from .timeutil import isoformat, utc
 URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
 
 
-def derive(session: Session, instance: Instance, workflow, definition: Definition, engine,
+def derive(session: Session, instance: Instance, ready_tasks: list, definition: Definition, engine,
            now: datetime, events: EventBatch, rewound: bool = False) -> None:
+    """``ready_tasks``: the workflow's READY tasks, once it has run to its next wait."""
     db = session.connection()
     stored = {row.id: row for row in db.execute(_OPEN_ROWS, {"instance": instance.id})}
     open_rows = {task_id: row for task_id, row in stored.items() if not _closed_here(session, task_id)}
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    ready = {str(t.id): t for t in ready_tasks if t.task_spec.manual}
     cancelled = [task_id for task_id in open_rows if task_id not in ready]
     for task_id in cancelled:
         row = open_rows[task_id]

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from . import access, audit, forms, inbox, operators
@@ -26,6 +26,7 @@ from .engine.data import check_data
 from .engine.scripting import GovScriptEngine
 from .errors import Conflict, GovflowError, NotFound, ProcessFailed, ValidationFailed
 from .models import Instance, Task
+from .store import write_row
 from .system import Govflow
 from .timeutil import isoformat, utc
 from .workflow_cache import WorkflowCache
@@ -57,7 +58,8 @@ class Step:
             workflow.refresh_timers()
             for _ in range(MAX_ENGINE_ROUNDS):
                 workflow.do_engine_steps()   # it refreshes timers only at its end: go round again
-                if not workflow.get_tasks(state=TaskState.READY, manual=False):
+                ready = workflow.get_tasks(state=TaskState.READY)
+                if all(task.task_spec.manual for task in ready):
                     break
         for event in self.due:
             self.events.record("timer_fired", "system", self.now, {"timer": event.name, "due": event.value},
@@ -67,7 +69,7 @@ class Step:
         data = current_data(workflow)
         self._label(data)
         with engine_errors():
-            inbox.derive(self.session, self.instance, workflow, self.definition, self.engine, self.now, self.events,
+            inbox.derive(self.session, self.instance, ready, self.definition, self.engine, self.now, self.events,
                          self.rewound)
         if workflow.is_completed() and self.instance.status == "running":
             self.instance.status, self.instance.ended_at = "completed", self.now
@@ -98,12 +100,12 @@ class Step:
         """Store the snapshot, the next timer and the step's events."""
         compaction.compact(workflow, operators.irreversible)
         snapshot = spiff.dump(workflow)
-        self.instance.snapshot = snapshot
-        self.instance.snapshot_hash = digest = snapshot_digest(snapshot)
+        digest = snapshot_digest(snapshot)
+        write_row(self.session, self.instance, snapshot=snapshot, snapshot_hash=digest,
+                  next_timer_at=_next_timer(workflow))
         kept = self.gf.workflows
         self.session.info.setdefault("after_commit", []).append(
             lambda instance_id=self.instance.id: kept.keep(instance_id, digest, workflow))
-        self.instance.next_timer_at = _next_timer(workflow)
         self.events.append_to(self.session)
 
     def _label(self, data: dict) -> None:
@@ -214,14 +216,22 @@ def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: di
     return instance
 
 
-def _step(gf: Govflow, session: Session, instance: Instance, definition: Definition, now: datetime) -> Step:
-    engine = GovScriptEngine(gf.runtime(session), now, instance.id, instance.process_id)
+def _step(gf: Govflow, session: Session, instance: Instance, definition: Definition,
+          now: datetime | None = None) -> Step:
+    if now is None:
+        now, runtime = gf.moment(session)
+    else:
+        runtime = gf.runtime(session)
+    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id)
     return Step(gf, session, instance, definition, engine, now, EventBatch())
 
 
+_LOCK = (select(Instance).where(Instance.id == bindparam("instance")).with_for_update()
+         .execution_options(populate_existing=True))     # every step: built once
+
+
 def lock(session: Session, instance_id: int) -> Instance:
-    instance = session.scalars(select(Instance).where(Instance.id == instance_id).with_for_update()
-                               .execution_options(populate_existing=True)).first()
+    instance = session.scalars(_LOCK, {"instance": instance_id}).first()
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
     return instance
@@ -230,7 +240,7 @@ def lock(session: Session, instance_id: int) -> Instance:
 def open_step(gf: Govflow, session: Session, instance_id: int) -> Step:
     instance = lock(session, instance_id)
     definition = gf.definitions.get(session, instance.process_version_id)
-    return _step(gf, session, instance, definition, gf.now(session))
+    return _step(gf, session, instance, definition)
 
 
 # -- complete a user task -----------------------------------------------------------------------------------
@@ -255,7 +265,8 @@ def complete(step: Step, row: Task, actor: Actor, data: dict, acting_for: str | 
         task.data.update(submitted)
     with engine_errors():
         task.run()
-    row.state, row.completed_at, row.completed_by, row.acting_for = "completed", step.now, actor.id, acting_for
+    write_row(step.session, row, state="completed", completed_at=step.now, completed_by=actor.id,
+              acting_for=acting_for, assignee=row.assignee or actor.id)     # claimed on completion if offered
     payload = {"step": row.step_id, "name": row.step_name, "data": submitted, **(extra or {})}
     step.events.record("task_completed", actor.id, step.now, payload, step.instance.id, row.id)
     step.write(workflow)

@@ -125,6 +125,16 @@ class CalendarYear(Base):
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Revision(Base):
+    """What processes cache of a setting (the calendar's overrides and published years) is keyed by
+    its revision: a change writes a new token in its own transaction, and every app server and worker
+    reads the setting again once the token it sees has moved. A token, not a counter: a change that
+    rolled back can never be mistaken for a later one."""
+    __tablename__ = "revision"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+
+
 class ClockSetting(Base):
     """The demo/test clock: a frozen instant or an offset from the real time. One row."""
     __tablename__ = "clock_setting"

@@ -13,9 +13,12 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event
+from sqlalchemy import bindparam, create_engine, event, inspect, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .errors import Conflict
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -52,6 +55,38 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def write_row(session: Session, obj, **values) -> None:
+    """Write ``values`` to ``obj``'s row now, with one prebuilt Core UPDATE, and leave the object
+    holding them as stored rather than dirty. The rows every step writes (its instance, its task)
+    skip the unit of work, which costs more than the statement. A versioned row is checked and
+    bumped as the ORM would."""
+    mapper = inspect(obj).mapper
+    statement = _updates.get((mapper, *values))
+    if statement is None:
+        statement = _updates[(mapper, *values)] = _update(mapper, tuple(values))
+    params = {**values, "row_key": getattr(obj, mapper.primary_key[0].key)}
+    if mapper.version_id_col is not None:
+        params["row_version"] = current = getattr(obj, mapper.version_id_col.key)
+        values[mapper.version_id_col.key] = params["row_version_next"] = current + 1
+    if session.connection().execute(statement, params).rowcount != 1:
+        raise Conflict("该记录已被他人同时修改，请刷新后重试")
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+
+
+_updates: dict[tuple, object] = {}
+
+
+def _update(mapper, names: tuple[str, ...]):
+    statement = update(mapper.local_table).where(mapper.primary_key[0] == bindparam("row_key"))
+    statement = statement.values({name: bindparam(name) for name in names})
+    version = mapper.version_id_col
+    if version is not None:
+        statement = statement.where(version == bindparam("row_version")).values(
+            {version: bindparam("row_version_next")})
+    return statement
 
 
 def _create_engine(url: str) -> Engine:

@@ -50,8 +50,11 @@ def standing(session: Session, runtime, actor: Actor, row: Task, now) -> Standin
     return Standing(False)
 
 
+_ROW = select(Task).where(Task.id == bindparam("task"))     # every step: built once
+
+
 def locked(gf: Govflow, session: Session, task_id: str) -> tuple[Step, Task]:
-    first = session.get(Task, task_id)
+    first = session.scalars(_ROW, {"task": task_id}).first()
     if first is None:
         raise NotFound("任务不存在")
     step = instances.open_step(gf, session, first.instance_id)
@@ -119,8 +122,7 @@ def complete(gf: Govflow, session: Session, actor: Actor, task_id: str, data: di
     if row.owner is not None:
         raise Conflict(f"该任务由 {row.owner} 委派给 {row.assignee}，须先交回委派人（办结委派）再办理")
     added = _added_signatures(step, row)
-    if row.assignee is None:
-        row.assignee = actor.id
+    if row.assignee is None:     # instances.complete writes the claim with the completion
         step.events.record("task_claimed", actor.id, step.now, {"step": row.step_id, "auto": True},
                            row.instance_id, row.id)
     acting = _substitution_payload(stand)
