@@ -34,9 +34,9 @@ def review(system, instance_id: int, data: dict) -> None:
 
 def kept(system, instance_id: int):
     row = instance(system, instance_id)
-    found = system.workflows.take(instance_id, row.snapshot_hash)
+    found = system.workflows.take(instance_id, row.snapshot_hash, row.snapshot)
     if found is not None:
-        system.workflows.keep(instance_id, row.snapshot_hash, found)
+        system.workflows.keep(instance_id, row.snapshot_hash, row.snapshot, found)
     return found
 
 
@@ -74,5 +74,13 @@ def test_an_edited_snapshot_is_refused_even_when_the_workflow_is_kept(system):
     with system.store.write() as session:
         session.execute(update(Instance).where(Instance.id == instance_id)
                         .values(snapshot=instance(system, instance_id).snapshot.replace("czj", "jyj")))
+    with pytest.raises(ProcessFailed, match="校验值不符"):
+        review(system, instance_id, {"decision": "拟办", "opinion": "拟同意"})
+
+
+def test_an_edited_snapshot_hash_is_refused_even_when_the_workflow_is_kept(system):
+    instance_id = started(system)
+    with system.store.write() as session:
+        session.execute(update(Instance).where(Instance.id == instance_id).values(snapshot_hash="0" * 64))
     with pytest.raises(ProcessFailed, match="校验值不符"):
         review(system, instance_id, {"decision": "拟办", "opinion": "拟同意"})

@@ -105,7 +105,7 @@ class Step:
                   next_timer_at=_next_timer(workflow))
         kept = self.gf.workflows
         self.session.info.setdefault("after_commit", []).append(
-            lambda instance_id=self.instance.id: kept.keep(instance_id, digest, workflow))
+            lambda instance_id=self.instance.id: kept.keep(instance_id, digest, snapshot, workflow))
         self.events.append_to(self.session)
 
     def _label(self, data: dict) -> None:
@@ -134,13 +134,13 @@ def restore(instance: Instance, definition: Definition, engine: GovScriptEngine,
     a snapshot whose text changed (a JSONB round trip reorders keys and SpiffWorkflow then restores
     task data as {} without a word, trap 6; or an edit behind govflow's back) is refused. A step
     continues the workflow this process kept from writing that very snapshot, when it has it."""
+    workflow = cache.take(instance.id, instance.snapshot_hash, instance.snapshot) if cache is not None else None
+    if workflow is not None:
+        workflow.script_engine = engine
+        return workflow
     if snapshot_digest(instance.snapshot) != instance.snapshot_hash:
         raise ProcessFailed(f"流程实例 {instance.id} 的快照与最后一次写入时的校验值不符，已拒绝加载（可能被改动）")
-    workflow = cache.take(instance.id, instance.snapshot_hash) if cache is not None else None
-    if workflow is None:
-        return spiff.restore(instance.snapshot, definition.spec, definition.subprocess_specs, engine)
-    workflow.script_engine = engine
-    return workflow
+    return spiff.restore(instance.snapshot, definition.spec, definition.subprocess_specs, engine)
 
 
 def snapshot_digest(snapshot: str) -> str:
