@@ -59,13 +59,14 @@ def derive(session: Session, instance: Instance, ready_tasks: list, definition: 
         payload = {**_created_payload(values, people), **({"reopened": True} if task_id in known else {})}
         events.record("task_created", "system", now, payload, instance.id, task_id)
     if rows:         # in Core: nothing of the new rows is read back as objects in the step
-        db.execute(_TASKS.insert(), rows)
+        db.execute(_INSERT_TASKS, rows)
     if offered:
-        db.execute(TaskCandidate.__table__.insert(), offered)
+        db.execute(_INSERT_CANDIDATES, offered)
 
 
 _TASKS = Task.__table__
 _TASK_MAPPER = inspect(Task)
+_INSERT_TASKS, _INSERT_CANDIDATES = _TASKS.insert(), TaskCandidate.__table__.insert()
 _OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.step_id, _TASKS.c.step_name).where(
     _TASKS.c.instance_id == bindparam("instance"), _TASKS.c.state == "open", _TASKS.c.kind == "task")
 
