@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from conftest import REPO, load_org
 from govflow import admin, audit, replay, worker
@@ -19,7 +19,7 @@ from govflow.app import create_app
 from govflow.cli import main
 from govflow.config import Settings
 from govflow.engine import spiff
-from govflow.models import CalendarDay, CalendarYear, Event, Instance
+from govflow.models import CalendarDay, CalendarYear, Event, Instance, Revision
 from govflow.system import Govflow
 from govflow.timeutil import SHANGHAI
 from govflow.workdays import WorkdayCalendar
@@ -228,4 +228,19 @@ def test_a_day_changed_through_another_process_reaches_the_calendar_this_one_kee
     with system.store.read() as session:
         assert not system.runtime(session).calendar.day(monday).workday
         assert system.calendar(session).day(monday).note == "临时调整"
+    other.store.dispose()
+
+
+def test_without_its_revision_row_the_calendar_is_read_every_time_and_a_change_writes_the_row(system, database_url):
+    other = Govflow(Settings(database_url=database_url, mode="test", home=REPO, secret_key="test"))
+    monday = date(2026, 12, 7)
+    with system.store.write() as session:
+        session.execute(delete(Revision))
+    with system.store.read() as session:
+        assert system.runtime(session).calendar.day(monday).workday
+    with other.store.write() as session:
+        admin.set_calendar_day(other, session, monday, False, "临时调整", "test")
+    with system.store.read() as session:
+        assert not system.runtime(session).calendar.day(monday).workday
+        assert session.scalar(select(func.count()).select_from(Revision)) == 1
     other.store.dispose()

@@ -84,7 +84,9 @@ def load_calendar_year(gf: Govflow, session: Session, year: int, holidays: list[
 
 def _calendar_changed(session: Session) -> None:
     """Every process caches the calendar's rows: a new revision token makes them read them again."""
-    session.execute(update(Revision).where(Revision.name == "calendar").values(token=uuid.uuid4().hex))
+    token = uuid.uuid4().hex
+    if not session.execute(update(Revision).where(Revision.name == "calendar").values(token=token)).rowcount:
+        session.add(Revision(name="calendar", token=token))
 
 
 def set_clock(gf: Govflow, session: Session, at: datetime, frozen: bool, actor: str) -> datetime:

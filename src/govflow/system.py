@@ -69,11 +69,11 @@ class Govflow:
             cached = self._org = (version, Organisation.from_document(document))
         return cached[1]
 
-    def _calendar(self, session: Session, org: Organisation, revision: str) -> WorkdayCalendar:
+    def _calendar(self, session: Session, org: Organisation, revision: str | None) -> WorkdayCalendar:
         """A new calendar per step (it records the deadlines the step counts), from the overrides and
-        published years read again only when their revision moved."""
+        published years read again only when their revision moved (and always without one)."""
         cached = self._calendar_rows
-        if cached is None or cached[0] != revision:
+        if cached is None or revision is None or cached[0] != revision:
             db = session.connection()
             rows = ({day: (workday, note) for day, workday, note in db.execute(_CALENDAR_DAYS)},
                     frozenset(db.scalars(_CALENDAR_YEARS)))
