@@ -30,7 +30,7 @@ class Clock:
         if not self.adjustable:
             return datetime.now(SHANGHAI)
         setting = session.connection().execute(_SETTING).first()     # read on every step: Core, built once
-        return self.at(*setting) if setting is not None else self.at(None, None)
+        return self.at(*(setting or (None, None)))
 
     def at(self, frozen_at: datetime | None, offset_seconds: float | None) -> datetime:
         """The time, given the stored setting (None, None where there is none)."""

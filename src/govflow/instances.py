@@ -26,6 +26,7 @@ from .engine.data import check_data
 from .engine.scripting import GovScriptEngine
 from .errors import Conflict, GovflowError, NotFound, ProcessFailed, ValidationFailed
 from .models import Instance, Task
+from .runtime import Runtime
 from .store import write_row
 from .system import Govflow
 from .timeutil import isoformat, utc
@@ -199,7 +200,7 @@ def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: di
         raise ValidationFailed("启动数据须为对象", [{"field": "data", "reason": "须为 JSON 对象"}])
     else:
         check_data(data, "启动数据")
-    now = gf.now(session)
+    now, runtime = gf.moment(session)
     data = copy.deepcopy(data)
     data.update({k: v for k, v in (("title", title), ("business_key", business_key)) if v})
     instance = Instance(process_version_id=definition.version_id, process_id=process_id,
@@ -208,7 +209,7 @@ def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: di
                         started_at=now, started_by=actor.id, snapshot="", snapshot_hash="")
     session.add(instance)
     session.flush()
-    step = _step(gf, session, instance, definition, now)
+    step = _step(gf, session, instance, definition, now, runtime)
     step.events.record("instance_started", actor.id, now,
                        {"process_id": process_id, "version": definition.version, "data": data,
                         "business_key": instance.business_key, "title": instance.title}, instance.id)
@@ -216,12 +217,8 @@ def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: di
     return instance
 
 
-def _step(gf: Govflow, session: Session, instance: Instance, definition: Definition,
-          now: datetime | None = None) -> Step:
-    if now is None:
-        now, runtime = gf.moment(session)
-    else:
-        runtime = gf.runtime(session)
+def _step(gf: Govflow, session: Session, instance: Instance, definition: Definition, now: datetime,
+          runtime: Runtime) -> Step:
     engine = GovScriptEngine(runtime, now, instance.id, instance.process_id)
     return Step(gf, session, instance, definition, engine, now, EventBatch())
 
@@ -240,7 +237,7 @@ def lock(session: Session, instance_id: int) -> Instance:
 def open_step(gf: Govflow, session: Session, instance_id: int) -> Step:
     instance = lock(session, instance_id)
     definition = gf.definitions.get(session, instance.process_version_id)
-    return _step(gf, session, instance, definition)
+    return _step(gf, session, instance, definition, *gf.moment(session))
 
 
 # -- complete a user task -----------------------------------------------------------------------------------
@@ -293,7 +290,8 @@ def claim_due_instance(session: Session, now: datetime) -> int | None:
 def load(gf: Govflow, session: Session, instance: Instance):
     """The instance's workflow, to read (nothing of what is done to it is stored)."""
     definition = gf.definitions.get(session, instance.process_version_id)
-    engine = GovScriptEngine(gf.runtime(session), gf.now(session), instance.id, instance.process_id)
+    now, runtime = gf.moment(session)
+    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id)
     return restore(instance, definition, engine)
 
 

@@ -17,7 +17,7 @@ def visible_task(gf: Govflow, session: Session, actor: Actor, task_id: str) -> T
     row = session.get(Task, task_id)
     if row is None:
         raise NotFound("任务不存在")
-    now, runtime = gf.now(session), gf.runtime(session)
+    now, runtime = gf.moment(session)
     if not may_see_instance(session, runtime.org, actor, acting_people(session, runtime, actor, now), row.instance_id):
         raise Forbidden("您无权查看该任务")
     return row
@@ -34,7 +34,7 @@ def form_of(gf: Govflow, session: Session, row: Task) -> dict | None:
 def detail(gf: Govflow, session: Session, actor: Actor, task_id: str, workflow=None) -> dict:
     """``workflow``: the instance's, when the caller has loaded it already."""
     row = visible_task(gf, session, actor, task_id)
-    now, runtime = gf.now(session), gf.runtime(session)
+    now, runtime = gf.moment(session)
     shown = inbox.describe(row, now, runtime, away_at(session, now))
     shown["form"] = form_of(gf, session, row)
     shown["kind"], shown["note"] = row.kind, row.note

@@ -19,7 +19,7 @@ from . import actor, bp, gf, int_arg
 def list_followups():
     filters, fmt, system = _filters(), _format(), gf()
     with system.store.read() as session:
-        runtime, now = system.runtime(session), system.now(session)
+        now, runtime = system.moment(session)
         entries = ledger.items(session, actor(), runtime.org, filters, runtime.calendar, now)
         name = f"督办台账-{now.date().isoformat()}"
     if fmt != "json":
@@ -31,7 +31,7 @@ def list_followups():
 def show_followup(item_id: int):
     system = gf()
     with system.store.read() as session:
-        runtime, now = system.runtime(session), system.now(session)
+        now, runtime = system.moment(session)
         item = session.scalars(select(FollowupItem).where(FollowupItem.id == item_id,
                                                           ledger.visible(actor(), runtime.org))).first()
         if item is None:
@@ -47,7 +47,7 @@ def followup_summary():
     year, quarter = _quarter(request.args.get("quarter", ""))
     fmt, system = _format(), gf()
     with system.store.read() as session:
-        runtime, now = system.runtime(session), system.now(session)
+        now, runtime = system.moment(session)
         data = ledger.summary(session, actor(), runtime.org, year, quarter, runtime.calendar, now)
         title = ledger.period_title(runtime.org.name, year, quarter)
         recipients = runtime.profile.param("followup_quarterly_summary")

@@ -33,8 +33,9 @@ def list_instances():
     user, system = actor(), gf()
     limit, offset = int_arg("limit", 50, 1, 500), int_arg("offset", 0, 0, 10_000_000)
     with system.store.read() as session:
-        people = acting_people(session, system.runtime(session), user, system.now(session))
-        stmt = select(Instance).where(visible_instances(system.organisation(session), user, people))
+        now, runtime = system.moment(session)
+        people = acting_people(session, runtime, user, now)
+        stmt = select(Instance).where(visible_instances(runtime.org, user, people))
         for name in ("process_id", "status", "business_key"):
             if request.args.get(name):
                 stmt = stmt.where(getattr(Instance, name) == request.args[name])
@@ -56,8 +57,9 @@ def _visible(session, instance_id: int) -> Instance:
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
     system, user = gf(), actor()
-    people = acting_people(session, system.runtime(session), user, system.now(session))
-    if not may_see_instance(session, system.organisation(session), user, people, instance_id):
+    now, runtime = system.moment(session)
+    people = acting_people(session, runtime, user, now)
+    if not may_see_instance(session, runtime.org, user, people, instance_id):
         raise Forbidden("您无权查看该流程实例")
     return instance
 

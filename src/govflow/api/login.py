@@ -36,7 +36,7 @@ def logout():
 def me():
     system, user = gf(), actor()
     with system.store.read() as session:
-        runtime, now = system.runtime(session), system.now(session)
+        now, runtime = system.moment(session)
         acting = principals_of(runtime.org, runtime.profile, away_at(session, now), user.id)
         people = [user.id, *(a.principal for a in acting)]
         return jsonify({"user": user.to_dict(), "counts": inbox.counts(session, people, now),

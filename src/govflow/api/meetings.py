@@ -80,7 +80,7 @@ def record_emergency():
     if not data["matter"].strip():
         raise ValidationFailed("请填写临机处置事项及处置情况", [{"field": "matter", "reason": "不能为空"}])
     with system.store.write() as session:
-        runtime, now = system.runtime(session), system.now(session)
+        now, runtime = system.moment(session)
         blocked = emergency_actor(user.id, runtime.profile, runtime.org)
         if blocked:
             raise RuleBlocked(blocked)

@@ -22,7 +22,7 @@ def list_tasks():
         raise Forbidden("只有管理员和审计人员可以查看全部待办")
     limit, offset = int_arg("limit", 50, 1, 500), int_arg("offset", 0, 0, 10_000_000)
     with system.store.read() as session:
-        runtime, now = system.runtime(session), system.now(session)
+        now, runtime = system.moment(session)
         away = away_at(session, now)
         people = acting_people(session, runtime, user, now)
         query = inbox.Query(view=view, overdue=bool_arg("overdue"), process_id=request.args.get("process_id") or None,
