@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from conftest import REPO, Api
-from govflow import audit
+from govflow import audit, readings
 from govflow.app import create_app
 from govflow.cli import main
 from govflow.errors import Conflict
@@ -225,7 +225,7 @@ def test_only_auditors_and_administrators_see_the_audit_page(audited):
 # -- every auditor's reading is logged; an auditor changes nothing -------------------------------------------------
 def viewed(system) -> list[dict]:
     """The auditors' readings; none is part of an instance's own chain."""
-    found = events(system, type_=audit.VIEW)
+    found = events(system, type_=readings.VIEW)
     assert all(e.instance_id is None for e in found)
     return [{"actor": e.actor, **json.loads(e.payload)} for e in found]
 
@@ -296,7 +296,7 @@ STAFF_WRITES = [
 
 
 def stored(system) -> tuple:
-    changes = [e.seq for e in events(system) if e.type != audit.VIEW]
+    changes = [e.seq for e in events(system) if e.type != readings.VIEW]
     return changes, count(system, Task), count(system, Leave)
 
 

@@ -14,8 +14,8 @@ from conftest import load_org
 from govflow import admin, profiles, worker
 from govflow.errors import ProcessFailed
 from govflow.models import Instance, Task
-from govflow.operators import block_if, operator
-from govflow.rules import Violation
+from govflow.operators import operator
+from govflow.rules import Violation, block_if
 from helpers import complete, count, deploy_xml, events, open_tasks, task
 from helpers import start as start_instance
 

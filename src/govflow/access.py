@@ -24,10 +24,10 @@ from datetime import datetime
 from sqlalchemy import and_, delete, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from . import profiles
 from .auth import Actor
 from .models import Distribution, Instance, Task, TaskCandidate
 from .org import Organisation
-from .runtime import Runtime
 from .substitution import away_at, principals_of
 
 CLASSIFIED = ("秘密", "机密", "绝密")        # 密级 that restrict a document to its handlers and 分发范围
@@ -39,10 +39,10 @@ def sees_everything(actor: Actor) -> bool:
     return actor.has("admin") or actor.has("auditor")
 
 
-def acting_people(session: Session, runtime: Runtime, actor: Actor, now: datetime) -> list[str]:
-    """The actor and everyone they act for at ``now``."""
+def acting_people(session: Session, org: Organisation, actor: Actor, now: datetime) -> list[str]:
+    """The actor and everyone they act for at ``now`` (substitution as the organisation's profile has it)."""
     away = away_at(session, now)
-    return [actor.id, *(a.principal for a in principals_of(runtime.org, runtime.profile, away, actor.id))]
+    return [actor.id, *(a.principal for a in principals_of(org, profiles.load(org.profile_id), away, actor.id))]
 
 
 def handled_by(people: list[str], departments: set[str]):

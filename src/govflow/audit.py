@@ -6,7 +6,7 @@ the single ``chain_head`` row, which keeps the chain a line when several app ser
 Payloads are serialised when they are recorded: later changes to engine data (which SpiffWorkflow
 shares by reference between tasks, trap 4) cannot reach the history.
 An anchor (the chain head at a moment) kept outside govflow also catches a rewrite that recomputes
-every later hash; auditors' readings are events of the chain too (``record_view``).
+every later hash; auditors' readings are events of the chain too (``audit.readings``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -23,10 +22,6 @@ from sqlalchemy.orm import Session
 from .errors import Conflict
 from .models import ChainHead, Event
 from .timeutil import isoformat
-
-if TYPE_CHECKING:
-    from .auth import Actor
-    from .system import Govflow
 
 GENESIS = "0" * 64
 
@@ -177,19 +172,6 @@ def verify(session: Session, instance_id: int | None = None) -> Verification:
         findings.append(Finding(head.seq, f"链尾记录为第 {head.seq} 条，实际最后一条为第 {expected_seq - 1} 条"
                                           "（末尾事件被删除或追加）"))
     return Verification(count, findings, head_seq)
-
-
-VIEW = "audit_viewed"
-
-
-def record_view(gf: Govflow, actor: Actor, what: str, instance_id: int | None = None) -> None:
-    """An auditor's reading, in the chain. The instance goes in the payload, not in the event's
-    instance_id: an instance's own chain stays its process history, which replay re-executes."""
-    if not actor.has("auditor"):
-        return
-    payload = {"what": what} if instance_id is None else {"what": what, "instance_id": instance_id}
-    with gf.store.write() as session:
-        append(session, VIEW, actor.id, gf.now(session), payload)
 
 
 def append(session: Session, type_: str, actor: str, at: datetime, payload: dict | None = None,

@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from .errors import RuleBlocked
-from .rules import Violation
-
 
 @dataclass(frozen=True)
 class OperatorContext:
@@ -77,11 +74,6 @@ def _load_rule_modules() -> None:
         for module in pkgutil.iter_modules(rules.__path__):
             importlib.import_module(f"{rules.__name__}.{module.name}")
         _loaded = True
-
-
-def block_if(violations: list[Violation]) -> None:
-    if violations:
-        raise RuleBlocked(violations)
 
 
 # -- operators every procedure may use ---------------------------------------------------------------

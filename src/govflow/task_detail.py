@@ -18,7 +18,8 @@ def visible_task(gf: Govflow, session: Session, actor: Actor, task_id: str) -> T
     if row is None:
         raise NotFound("任务不存在")
     now, runtime = gf.moment(session)
-    if not may_see_instance(session, runtime.org, actor, acting_people(session, runtime, actor, now), row.instance_id):
+    people = acting_people(session, runtime.org, actor, now)
+    if not may_see_instance(session, runtime.org, actor, people, row.instance_id):
         raise Forbidden("您无权查看该任务")
     return row
 

@@ -292,7 +292,7 @@ def press(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str =
 def check_sees(step: Step, actor: Actor, instance_id: int) -> None:
     """Acting on an instance one may not see is refused like seeing it (a 涉密 document's tasks
     are not pressed, commented on or circulated by the office or leaders off its 分发范围)."""
-    people = access.acting_people(step.session, step.engine.runtime, actor, step.now)
+    people = access.acting_people(step.session, step.engine.runtime.org, actor, step.now)
     if not access.may_see_instance(step.session, step.engine.runtime.org, actor, people, instance_id):
         raise Forbidden("您无权查看该任务")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request, stream_with_context
 
-from .. import audit, exports, replay
+from .. import audit, exports, readings, replay
 from ..access import may_see_instance, unless_all
 from ..errors import Forbidden, NotFound
 from ..models import MAX_ID, Instance
@@ -17,7 +17,7 @@ def verify_chain():
     instance_id = int_arg("instance_id", 0, 0, MAX_ID) or None
     with gf().store.read() as session:
         result = audit.verify(session, instance_id)
-    audit.record_view(gf(), user, "chain_verification", instance_id)
+    readings.record_view(gf(), user, "chain_verification", instance_id)
     return jsonify(result.to_dict())
 
 
@@ -26,7 +26,7 @@ def chain_anchor():
     """The chain head now, for an outside party to keep; the auditor's reading is logged first,
     so the anchor covers it."""
     user, system = require("auditor", "admin"), gf()
-    audit.record_view(system, user, "anchor")
+    readings.record_view(system, user, "anchor")
     with system.store.read() as session:
         return jsonify(audit.anchor(session, system.now(session)))
 
@@ -37,7 +37,7 @@ def export_log():
     user, system = require("auditor", "admin"), gf()
     fmt = exports.check_format(request.args.get("format", ""))
     process_id = request.args.get("process_id") or None
-    audit.record_view(system, user, f"export_{fmt}")
+    readings.record_view(system, user, f"export_{fmt}")
 
     def chunks():
         with system.store.read() as session:
@@ -57,7 +57,7 @@ def replay_instance(instance_id: int):
     seq = int_arg("seq", 0, 0, MAX_ID) or None
     with system.store.read() as session:
         state = replay.state_at(system, session, _instance(session, instance_id, user), seq)
-    audit.record_view(system, user, "replay", instance_id)
+    readings.record_view(system, user, "replay", instance_id)
     return jsonify(state)
 
 
@@ -72,7 +72,7 @@ def reexecute():
         elif not user.has("auditor"):
             raise Forbidden("涉密文件只有审计人员可以整体复核：请按实例复核")
         results = replay.reexecute_all(system, session, instance_id)
-    audit.record_view(system, user, "reexecution", instance_id)
+    readings.record_view(system, user, "reexecution", instance_id)
     return jsonify({"ok": all(r.ok for r in results), "results": [r.to_dict() for r in results]})
 
 

@@ -6,7 +6,7 @@ import json
 from flask import jsonify, request
 from sqlalchemy import func, select
 
-from .. import audit, circulation, instances
+from .. import circulation, instances, readings
 from ..access import acting_people, may_see_instance, visible_instances
 from ..errors import Forbidden, NotFound, RuleBlocked
 from ..models import Event, Instance
@@ -34,7 +34,7 @@ def list_instances():
     limit, offset = int_arg("limit", 50, 1, 500), int_arg("offset", 0, 0, 10_000_000)
     with system.store.read() as session:
         now, runtime = system.moment(session)
-        people = acting_people(session, runtime, user, now)
+        people = acting_people(session, runtime.org, user, now)
         stmt = select(Instance).where(visible_instances(runtime.org, user, people))
         for name in ("process_id", "status", "business_key"):
             if request.args.get(name):
@@ -58,7 +58,7 @@ def _visible(session, instance_id: int) -> Instance:
         raise NotFound(f"流程实例 {instance_id} 不存在")
     system, user = gf(), actor()
     now, runtime = system.moment(session)
-    people = acting_people(session, runtime, user, now)
+    people = acting_people(session, runtime.org, user, now)
     if not may_see_instance(session, runtime.org, user, people, instance_id):
         raise Forbidden("您无权查看该流程实例")
     return instance
@@ -69,7 +69,7 @@ def show_instance(instance_id: int):
     system = gf()
     with system.store.read() as session:
         shown = instances.show(system, session, _visible(session, instance_id))
-    audit.record_view(system, actor(), "instance", instance_id)
+    readings.record_view(system, actor(), "instance", instance_id)
     return jsonify(shown)
 
 
@@ -88,5 +88,5 @@ def instance_events(instance_id: int):
         events = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
         items = [{"seq": e.seq, "instance_seq": e.instance_seq, "at": e.at, "type": e.type, "actor": e.actor,
                   "task_id": e.task_id, "payload": json.loads(e.payload), "hash": e.hash} for e in events]
-    audit.record_view(gf(), actor(), "instance_events", instance_id)
+    readings.record_view(gf(), actor(), "instance_events", instance_id)
     return jsonify({"items": items})

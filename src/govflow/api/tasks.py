@@ -24,7 +24,7 @@ def list_tasks():
     with system.store.read() as session:
         now, runtime = system.moment(session)
         away = away_at(session, now)
-        people = acting_people(session, runtime, user, now)
+        people = acting_people(session, runtime.org, user, now)
         query = inbox.Query(view=view, overdue=bool_arg("overdue"), process_id=request.args.get("process_id") or None,
                             business_key=request.args.get("business_key") or None, q=request.args.get("q") or None,
                             urgency=request.args.get("urgency") or None, limit=limit, offset=offset,

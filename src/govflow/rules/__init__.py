@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import RuleBlocked
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -14,3 +16,8 @@ class Violation:
 
     def to_dict(self) -> dict:
         return {"rule": self.rule, "article": self.article, "message": self.message, "certain": self.certain}
+
+
+def block_if(violations: list[Violation]) -> None:
+    if violations:
+        raise RuleBlocked(violations)

@@ -13,12 +13,12 @@ from datetime import date
 
 from ..documents import CATEGORIES, Document
 from ..errors import ValidationFailed
-from ..operators import OperatorContext, block_if, operator
+from ..operators import OperatorContext, operator
 from ..org import Organisation
 from ..profiles import Profile
 from ..timeutil import chinese_date, isoformat
 from ..workdays import WorkdayCalendar
-from . import Violation
+from . import Violation, block_if
 from .consultation import consultation_window
 
 

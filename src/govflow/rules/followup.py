@@ -11,13 +11,13 @@ from datetime import date, datetime
 from ..errors import Conflict, Forbidden, ValidationFailed
 from ..followups import SOURCES, closed_on_time, units
 from ..models import DecisionItem, FollowupItem, Instance, Meeting
-from ..operators import OperatorContext, block_if, operator
+from ..operators import OperatorContext, operator
 from ..org import LEADER_POSTS, Organisation
 from ..profiles import Profile
 from ..runtime import StartRequest
 from ..timeutil import SHANGHAI, isoformat
 from ..workdays import WorkdayCalendar
-from . import Violation
+from . import Violation, block_if
 
 TOPIC_PROCESS = "topic_submission"
 SYSTEM = "system"      # who starts the items of signed minutes

@@ -8,13 +8,13 @@ from datetime import date
 
 from ..errors import ValidationFailed
 from ..meetings import check_decisions
-from ..operators import OperatorContext, block_if, operator
+from ..operators import OperatorContext, operator
 from ..org import POSTS as POST_NAMES
 from ..org import Organisation
 from ..profiles import Profile
 from ..runtime import StartRequest
 from ..timeutil import SHANGHAI, isoformat
-from . import Violation
+from . import Violation, block_if
 from .topic import materials_due
 
 FOLLOWUP_PROCESS = "decision_followup"

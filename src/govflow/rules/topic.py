@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import ValidationFailed
-from ..operators import OperatorContext, block_if, operator
+from ..operators import OperatorContext, operator
 from ..org import Organisation
 from ..profiles import Profile
 from ..timeutil import SHANGHAI, isoformat
 from ..workdays import WorkdayCalendar
-from . import Violation
+from . import Violation, block_if
 from .consultation import consultation_window
 
 # Which T4 material list applies to which category (profile key → categories that call for it).

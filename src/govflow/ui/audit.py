@@ -8,7 +8,7 @@ from flask import Response, abort, g, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, readings
 from ..models import ChainHead, Event, Instance
 from ..timeutil import isoformat
 from . import bp, gf, login_required, require_role
@@ -22,7 +22,7 @@ def audit_page():
     require_role(*AUDITORS)
     instance_id = _instance_arg()
     system = gf()
-    audit.record_view(system, g.actor, "audit_page", instance_id)
+    readings.record_view(system, g.actor, "audit_page", instance_id)
     with system.store.read() as db:
         chain = _outcome(db, audit.verify(db))
         head = db.get(ChainHead, 1)
@@ -35,7 +35,7 @@ def audit_page():
 def audit_anchor_download():
     require_role(*AUDITORS)
     system = gf()
-    audit.record_view(system, g.actor, "anchor")      # first, so that the anchor covers the reading
+    readings.record_view(system, g.actor, "anchor")      # first, so that the anchor covers the reading
     with system.store.read() as db:
         anchor = audit.anchor(db, system.now(db))
     name = f"govflow-anchor-{anchor['head']['seq']}-{anchor['at'][:10]}.json"

@@ -35,7 +35,7 @@ def inbox():
             due_from=now if due == "soon" else None,
             due_to={"overdue": now, "soon": soon}.get(due), latest_first=args.get("sort") == "-due",
             limit=PAGE, offset=(page - 1) * PAGE)
-        people = acting_people(db, runtime, g.actor, now)
+        people = acting_people(db, runtime.org, g.actor, now)
         rows, total = tasks_inbox.search(db, query, people, now)
         away = away_at(db, now)
         items = [_item(tasks_inbox.describe(row, now, runtime, away), now, soon) for row in rows]

@@ -8,7 +8,7 @@ from flask import Response, abort, g, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit, instances, progress
+from .. import instances, progress, readings
 from ..access import acting_people, may_see_instance, visible_instances
 from ..errors import Forbidden, NotFound, ProcessFailed
 from ..models import Blob, Event, Instance, ProcessVersion, Task, TaskCandidate
@@ -31,7 +31,7 @@ def instance_list():
     system = gf()
     filters, page = _filters(), page_number(request.args.get("page"))
     with system.store.read() as db:
-        people = acting_people(db, system.runtime(db), g.actor, system.now(db))
+        people = acting_people(db, system.organisation(db), g.actor, system.now(db))
         stmt = _search(visible_instances(g.org, g.actor, people), filters)
         total = db.scalar(select(func.count()).select_from(stmt.subquery()))
         rows = db.execute(stmt.order_by(Instance.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
@@ -67,7 +67,7 @@ def _visible(db: Session, instance_id: int) -> Instance:
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
     system = gf()
-    people = acting_people(db, system.runtime(db), g.actor, system.now(db))
+    people = acting_people(db, system.organisation(db), g.actor, system.now(db))
     if not may_see_instance(db, g.org, g.actor, people, instance_id):
         raise Forbidden("您无权查看该流程实例")
     return instance
@@ -86,7 +86,7 @@ def instance(instance_id: int):
         open_rows = [(t, _deadline(t.due_at, now, soon_until)) for t in _open_tasks(db, instance_id)]
         candidates = _candidates(db, [t.id for t, _ in open_rows if t.assignee is None])
         events = list(db.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)))
-    audit.record_view(system, g.actor, "instance_page", instance_id)
+    readings.record_view(system, g.actor, "instance_page", instance_id)
     words = timeline.Words(runtime.org.display_name, step_names(definition))
     return render_template("instance.html", instance=row, definition=definition, marks=marks, unreadable=unreadable,
                            open_rows=open_rows, candidates=candidates, kinds=KINDS,

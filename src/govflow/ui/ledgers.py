@@ -88,7 +88,7 @@ def meeting(meeting_id: int):
         runtime, now = system.runtime(db), system.now(db)
         found = Meetings(db).get(meeting_id)
         agenda = Meetings(db).agenda(meeting_id)
-        visible = visible_instances(runtime.org, g.actor, acting_people(db, runtime, g.actor, now))
+        visible = visible_instances(runtime.org, g.actor, acting_people(db, runtime.org, g.actor, now))
         linked = [i for i in [found.instance_id, *(a.topic_instance_id for a in agenda)] if i is not None]
         seen = set(db.scalars(select(Instance.id).where(Instance.id.in_(linked), visible)))
         decisions = _decisions(db, meeting_id, runtime.org, {a.id: a.title for a in agenda})
@@ -129,7 +129,7 @@ def register():
     system = gf()
     with system.store.read() as db:
         now, org = system.now(db), g.org
-        people = acting_people(db, system.runtime(db), g.actor, now)
+        people = acting_people(db, system.organisation(db), g.actor, now)
         listed = listed_instances(org, g.actor, people)
         years = register_book.years(db, listed)
         year = _year(request.args.get("year"), now.astimezone(SHANGHAI).year)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 from sqlalchemy import select
 
-from .. import audit, replay
+from .. import readings, replay
 from ..access import may_see_instance
 from ..errors import Forbidden, NotFound
 from ..models import Event, Instance
@@ -30,7 +30,7 @@ def instance_replay(instance_id: int):
         definition = system.definitions.get(db, instance.process_version_id)
         events = list(db.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.instance_seq)))
         runtime = system.runtime(db)
-    audit.record_view(system, g.actor, "replay", instance_id)
+    readings.record_view(system, g.actor, "replay", instance_id)
     seqs, at = state["seqs"], state["seq"]
     where = seqs.index(at) if at in seqs else 0
     return render_template("replay.html", instance=instance, definition=definition, state=state,
