@@ -21,11 +21,11 @@ sys.path.insert(0, str(REPO / "src"))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from govflow import exports  # noqa: E402
-from govflow.models import Blob, Event, Instance, ProcessVersion  # noqa: E402
-from govflow.org import Organisation  # noqa: E402
-from govflow.store import Store  # noqa: E402
-from govflow.timeutil import isoformat  # noqa: E402
+from govflow.audit import exports  # noqa: E402
+from govflow.people.org import Organisation  # noqa: E402
+from govflow.store.database import Store  # noqa: E402
+from govflow.store.models import Blob, Event, Instance, ProcessVersion  # noqa: E402
+from govflow.time.timeutil import isoformat  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 # One straight-through document as the log records it: (type, actor, element).

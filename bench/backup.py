@@ -27,15 +27,16 @@ from sqlalchemy import select
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from govflow import admin, backup, inbox, instances, tasks  # noqa: E402
-from govflow.audit import EventBatch  # noqa: E402
-from govflow.auth import actor_for  # noqa: E402
+from govflow.audit import backup  # noqa: E402
 from govflow.bpmn.deploy import deploy  # noqa: E402
 from govflow.config import Settings  # noqa: E402
-from govflow.models import Event, Instance, Task  # noqa: E402
-from govflow.org import Organisation  # noqa: E402
-from govflow.system import Govflow  # noqa: E402
-from govflow.timeutil import SHANGHAI  # noqa: E402
+from govflow.people.auth import actor_for  # noqa: E402
+from govflow.people.org import Organisation  # noqa: E402
+from govflow.store.eventlog import EventBatch  # noqa: E402
+from govflow.store.models import Event, Instance, Task  # noqa: E402
+from govflow.time.timeutil import SHANGHAI  # noqa: E402
+from govflow.work import admin, inbox, instances, tasks  # noqa: E402
+from govflow.work.system import Govflow  # noqa: E402
 
 ANSWERS = {"office_review": {"decision": "拟办", "opinion": "拟同意"}, "office_check": {"decision": "同意"},
            "leader_countersign": {"decision": "同意"}, "sign_off": {"decision": "同意签发", "opinion": "同意"}}

@@ -19,7 +19,7 @@ drained (the system works on after the crash), everything stops, and the databas
   (b) every instance is a state a prefix of the accepted requests produced: its snapshot matches its
       hash and restores, its open inbox rows are exactly the READY user tasks of the restored
       workflow, and ``replay.reexecute`` — the recorded history run again — reproduces the snapshot;
-  (c) ``audit.verify`` of the whole chain is ok;
+  (c) ``eventlog.verify`` of the whole chain is ok;
   (d) no task was completed twice, and the 发文字号 run 1..n without duplicates.
 
 Prints one line per run and the totals; exits 1 if any run failed a check.
@@ -42,9 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Client, Databases, Server, Tokens, Worker, open_system, organisation  # noqa: E402
 
-from govflow import audit, instances, replay  # noqa: E402
-from govflow.inbox import candidates  # noqa: E402
-from govflow.models import DocumentRegister, Event, Instance, Task  # noqa: E402
+from govflow.audit import replay  # noqa: E402
+from govflow.store import eventlog  # noqa: E402
+from govflow.store.models import DocumentRegister, Event, Instance, Task  # noqa: E402
+from govflow.work import instances  # noqa: E402
+from govflow.work.inbox import candidates  # noqa: E402
 
 ORG = organisation()
 CLERK = ORG.with_post("office_clerk", ORG.office_id)[0].id
@@ -291,7 +293,7 @@ def check(url: str, result: RunResult) -> None:
             check_accepted(session, result.accepted, problems)
             for instance in session.scalars(select(Instance).order_by(Instance.id)):
                 check_instance(system, session, instance, problems)
-            chain = audit.verify(session)
+            chain = eventlog.verify(session)
             if not chain.ok:
                 problems.append(f"(c) event chain: {chain.first_bad.reason}")
             check_once(session, problems)

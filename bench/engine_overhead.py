@@ -60,16 +60,16 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from replay import DIAGRAM, Documents, build  # noqa: E402  (bench/replay.py: the same documents)
 
-from govflow import forms, inbox, instances, tasks  # noqa: E402
 from govflow.app import create_app  # noqa: E402
-from govflow.audit import EventBatch  # noqa: E402
-from govflow.auth import actor_for  # noqa: E402
-from govflow.engine import spiff  # noqa: E402
+from govflow.engine import forms, spiff  # noqa: E402
 from govflow.engine.scripting import GovScriptEngine, SandboxEnvironment  # noqa: E402
-from govflow.inbox import candidates  # noqa: E402
-from govflow.models import Event, Task  # noqa: E402
-from govflow.org import Organisation  # noqa: E402
-from govflow.system import Govflow  # noqa: E402
+from govflow.people.auth import actor_for  # noqa: E402
+from govflow.people.org import Organisation  # noqa: E402
+from govflow.store.eventlog import EventBatch  # noqa: E402
+from govflow.store.models import Event, Task  # noqa: E402
+from govflow.work import inbox, instances, tasks  # noqa: E402
+from govflow.work.inbox import candidates  # noqa: E402
+from govflow.work.system import Govflow  # noqa: E402
 
 PROCESS = "document_approval"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

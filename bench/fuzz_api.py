@@ -41,13 +41,14 @@ from schemathesis.specs.openapi.checks import (
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from govflow import admin, auth  # noqa: E402
 from govflow.app import create_app  # noqa: E402
 from govflow.bpmn.deploy import deploy  # noqa: E402
 from govflow.config import Settings  # noqa: E402
-from govflow.org import Organisation  # noqa: E402
-from govflow.system import Govflow  # noqa: E402
-from govflow.timeutil import SHANGHAI  # noqa: E402
+from govflow.people import auth  # noqa: E402
+from govflow.people.org import Organisation  # noqa: E402
+from govflow.time.timeutil import SHANGHAI  # noqa: E402
+from govflow.work import admin  # noqa: E402
+from govflow.work.system import Govflow  # noqa: E402
 
 FUZZER = "wangpeng"          # 区政府办公室主任, an administrator
 # The API ignores query parameters it does not know (as HTTP APIs do: a proxy's cache-buster must not

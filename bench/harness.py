@@ -26,12 +26,13 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from govflow import admin, auth  # noqa: E402
 from govflow.bpmn.deploy import deploy  # noqa: E402
 from govflow.config import Settings  # noqa: E402
-from govflow.org import Organisation  # noqa: E402
-from govflow.system import Govflow  # noqa: E402
-from govflow.timeutil import SHANGHAI  # noqa: E402
+from govflow.people import auth  # noqa: E402
+from govflow.people.org import Organisation  # noqa: E402
+from govflow.time.timeutil import SHANGHAI  # noqa: E402
+from govflow.work import admin  # noqa: E402
+from govflow.work.system import Govflow  # noqa: E402
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BIN = Path(sys.executable).parent

@@ -25,15 +25,15 @@ from sqlalchemy import select
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from govflow import admin, instances, tasks  # noqa: E402
-from govflow.auth import actor_for  # noqa: E402
 from govflow.bpmn.deploy import deploy  # noqa: E402
 from govflow.config import Settings  # noqa: E402
-from govflow.inbox import candidates  # noqa: E402
-from govflow.models import Instance, Task  # noqa: E402
-from govflow.org import Organisation  # noqa: E402
-from govflow.system import Govflow  # noqa: E402
-from govflow.timeutil import SHANGHAI  # noqa: E402
+from govflow.people.auth import actor_for  # noqa: E402
+from govflow.people.org import Organisation  # noqa: E402
+from govflow.store.models import Instance, Task  # noqa: E402
+from govflow.time.timeutil import SHANGHAI  # noqa: E402
+from govflow.work import admin, instances, tasks  # noqa: E402
+from govflow.work.inbox import candidates  # noqa: E402
+from govflow.work.system import Govflow  # noqa: E402
 
 DIAGRAM = REPO / "processes" / "decision_followup.bpmn"
 ANSWERS = {"contribute": {"progress": "已配合完成本单位部分"},

@@ -27,12 +27,12 @@ sys.path.insert(0, str(REPO / "bench"))
 from inbox_scale import NOW, WORDS  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from govflow import admin, inbox  # noqa: E402
 from govflow.app import create_app  # noqa: E402
 from govflow.config import Settings  # noqa: E402
-from govflow.models import Blob, Instance, ProcessVersion, Task, TaskCandidate  # noqa: E402
-from govflow.org import Organisation  # noqa: E402
-from govflow.system import Govflow  # noqa: E402
+from govflow.people.org import Organisation  # noqa: E402
+from govflow.store.models import Blob, Instance, ProcessVersion, Task, TaskCandidate  # noqa: E402
+from govflow.work import admin, inbox  # noqa: E402
+from govflow.work.system import Govflow  # noqa: E402
 
 PERSON = "zhongjie"
 

@@ -4,7 +4,7 @@
 
 The rows are written straight into the ``task`` and ``task_candidate`` tables (this measures the
 queries, not the engine): 1,000 people, each open task assigned to one of them or offered to a
-group of three, titles drawn from ordinary 公文 words. Queries go through ``govflow.inbox.search``,
+group of three, titles drawn from ordinary 公文 words. Queries go through ``govflow.work.inbox.search``,
 the function the API calls: mine, my group's overdue tasks, and a title search.
 """
 from __future__ import annotations
@@ -24,9 +24,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from sqlalchemy import insert  # noqa: E402
 
-from govflow import inbox  # noqa: E402
-from govflow.models import Blob, Instance, ProcessVersion, Task, TaskCandidate  # noqa: E402
-from govflow.store import Store  # noqa: E402
+from govflow.store.database import Store  # noqa: E402
+from govflow.store.models import Blob, Instance, ProcessVersion, Task, TaskCandidate  # noqa: E402
+from govflow.work import inbox  # noqa: E402
 
 WORDS = ["关于", "申请", "专项资金", "防汛", "请示", "报告", "安全生产", "检查", "通知", "调整", "预算", "招商引资",
          "项目", "审批", "乡村振兴", "教育", "医疗", "改造", "排水", "交通", "环境", "整治", "督办", "落实"]

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Client, Databases, Server, Tokens, open_system  # noqa: E402
 
-from govflow import instances  # noqa: E402
-from govflow.auth import actor_for  # noqa: E402
+from govflow.people.auth import actor_for  # noqa: E402
+from govflow.work import instances  # noqa: E402
 
 CLERKS = ("qianze", "songyang", "zhongjie")     # the 办公室 group of bazhou: 办公室审核, 办公室核稿
 LEADER = "zengfei"                              # 分管副区长 of czj: 会签, 签发

@@ -30,15 +30,16 @@ from sqlalchemy import select
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from govflow import admin, instances, replay, tasks  # noqa: E402
-from govflow.auth import actor_for  # noqa: E402
+from govflow.audit import replay  # noqa: E402
 from govflow.bpmn.deploy import deploy  # noqa: E402
 from govflow.config import Settings  # noqa: E402
-from govflow.inbox import candidates  # noqa: E402
-from govflow.models import Event, Instance, Task  # noqa: E402
-from govflow.org import Organisation  # noqa: E402
-from govflow.system import Govflow  # noqa: E402
-from govflow.timeutil import SHANGHAI  # noqa: E402
+from govflow.people.auth import actor_for  # noqa: E402
+from govflow.people.org import Organisation  # noqa: E402
+from govflow.store.models import Event, Instance, Task  # noqa: E402
+from govflow.time.timeutil import SHANGHAI  # noqa: E402
+from govflow.work import admin, instances, tasks  # noqa: E402
+from govflow.work.inbox import candidates  # noqa: E402
+from govflow.work.system import Govflow  # noqa: E402
 
 DIAGRAM = REPO / "processes" / "document_approval.bpmn"
 ANSWERS = {"receipt": {"received": True},

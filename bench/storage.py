@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from replay import build  # noqa: E402  (bench/replay.py: the same documents)
 
-from govflow.models import Task  # noqa: E402
+from govflow.store.models import Task  # noqa: E402
 
 TARGET = 4096
 DEFINITIONS = {"blob", "process_version"}

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from govflow import admin
 from govflow.app import create_app
 from govflow.config import Settings
-from govflow.org import Organisation
-from govflow.system import Govflow
-from govflow.timeutil import SHANGHAI
+from govflow.people.org import Organisation
+from govflow.time.timeutil import SHANGHAI
+from govflow.work import admin
+from govflow.work.system import Govflow
 
 pytest_plugins = ["procedures", "browser"]      # fixtures the procedure and the browser tests share
 REPO = Path(__file__).resolve().parent.parent

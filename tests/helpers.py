@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from govflow import instances, tasks
-from govflow.auth import actor_for
 from govflow.bpmn.deploy import deploy
-from govflow.inbox import candidates
-from govflow.models import Event, Instance, Task
+from govflow.people.auth import actor_for
+from govflow.store.models import Event, Instance, Task
+from govflow.work import instances, tasks
+from govflow.work.inbox import candidates
 
 
 def deploy_xml(system, xml: bytes, filename: str = "test.bpmn", forms: dict | None = None) -> dict:

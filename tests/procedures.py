@@ -8,9 +8,9 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 
 from conftest import REPO, Api, build_system, load_org
-from govflow import admin, convening, worker
-from govflow.meetings import Meetings
-from govflow.timeutil import parse_moment
+from govflow.records.meetings import Meetings
+from govflow.time.timeutil import parse_moment
+from govflow.work import admin, convening, worker
 from helpers import complete, deploy_xml, open_tasks, start, task, workflow
 
 DIAGRAMS = ("topic_submission", "standing_meeting", "decision_followup")

@@ -29,11 +29,11 @@ from sqlalchemy import select
 
 from bpmn_builder import chain, diagram, end, start, user
 from conftest import MONDAY_9AM, REPO, Api
-from govflow import circulation, tasks
 from govflow.app import create_app
-from govflow.models import FollowupItem
-from govflow.substitution import record_leave
-from govflow.timeutil import isoformat
+from govflow.people.substitution import record_leave
+from govflow.store.models import FollowupItem
+from govflow.time.timeutil import isoformat
+from govflow.work import circulation, tasks
 from helpers import actor, complete, deploy_xml, open_tasks
 from helpers import start as start_instance
 from procedures import People, arrange, by_hand, system_for

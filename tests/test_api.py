@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 
 from conftest import REPO, Api, load_org
-from govflow import admin
 from govflow.api.openapi import PATHS, document
 from govflow.app import create_app
 from govflow.config import Settings
-from govflow.system import Govflow
+from govflow.work import admin
+from govflow.work.system import Govflow
 
 ORG = load_org("bazhou")
 CLERK = ORG.with_post("office_clerk", ORG.office_id)[0].id

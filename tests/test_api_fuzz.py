@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REPO
 from govflow.api.openapi import PATHS
-from govflow.models import Instance
+from govflow.store.models import Instance
 from helpers import count
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -38,7 +38,7 @@ def test_the_fuzzer_reports_a_server_error_when_there_is_one(seeded, monkeypatch
     """The harness itself: an operation that fails inside is caught as a 5xx."""
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
-    monkeypatch.setattr("govflow.inbox.counts", broken)
+    monkeypatch.setattr("govflow.work.inbox.counts", broken)
     report = fuzz_api.fuzz(seeded, examples=2, seed=0, paths={"/me"})
     assert report.operations == 1 and report.server_errors
     assert all(line.startswith("GET /me") and "-> 500" in line for line in report.server_errors)

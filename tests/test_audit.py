@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from conftest import REPO
-from govflow import audit
 from govflow.cli import main
-from govflow.models import Event
+from govflow.store import eventlog
+from govflow.store.models import Event
 from helpers import complete, deploy_xml, events, start, task
 
 
@@ -28,7 +28,7 @@ def history(system):
 
 def verify(system, instance_id=None):
     with system.store.read() as session:
-        return audit.verify(session, instance_id)
+        return eventlog.verify(session, instance_id)
 
 
 def run_sql(system, sql: str, **params):
@@ -100,7 +100,7 @@ def test_one_instances_chain_can_be_checked_alone(history):
 def test_recorded_payloads_are_canonical_json(history):
     started = events(history, type_="instance_started")[0]
     assert json.loads(started.payload)["data"]["title"] == "关于修缮办公楼的请示"
-    assert started.payload == audit.canonical(json.loads(started.payload))
+    assert started.payload == eventlog.canonical(json.loads(started.payload))
 
 
 def test_the_cli_reports_the_first_bad_event_and_fails(history):

@@ -11,11 +11,12 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from conftest import REPO, Api
-from govflow import audit, readings
 from govflow.app import create_app
+from govflow.audit import readings
 from govflow.cli import main
 from govflow.errors import Conflict
-from govflow.models import ChainHead, Event, Leave, Task
+from govflow.store import eventlog
+from govflow.store.models import ChainHead, Event, Leave, Task
 from helpers import complete, count, deploy_xml, events, open_tasks, start, task
 from test_audit import swap
 from test_task_pages import logged_in
@@ -39,17 +40,17 @@ def instance_of(system) -> int:
 
 def anchor(system) -> dict:
     with system.store.read() as session:
-        return json.loads(json.dumps(audit.anchor(session, system.now(session))))     # as read back from a file
+        return json.loads(json.dumps(eventlog.anchor(session, system.now(session))))     # as read back from a file
 
 
-def against(system, anchor_: dict) -> audit.AnchorVerification:
+def against(system, anchor_: dict) -> eventlog.AnchorVerification:
     with system.store.read() as session:
-        return audit.verify_anchor(session, anchor_)
+        return eventlog.verify_anchor(session, anchor_)
 
 
-def verify(system) -> audit.Verification:
+def verify(system) -> eventlog.Verification:
     with system.store.read() as session:
-        return audit.verify(session)
+        return eventlog.verify(session)
 
 
 def run_sql(system, sql: str, **params):
@@ -64,7 +65,7 @@ def rechain(system, from_seq: int):
         prev = session.scalar(select(Event.hash).where(Event.seq == from_seq - 1))
         for row in rows:
             row.prev_hash = prev
-            row.hash = prev = audit.row_hash(row)
+            row.hash = prev = eventlog.row_hash(row)
         session.get(ChainHead, 1).hash = prev
 
 
@@ -75,7 +76,7 @@ def test_an_anchor_names_the_chain_head_and_each_instances_last_event_with_a_dig
     instance_last = events(history, instance_of(history))[-1]
     assert taken["instances"] == [{"instance_id": instance_of(history), "instance_seq": instance_last.instance_seq,
                                    "seq": instance_last.seq, "hash": instance_last.hash}]
-    assert taken["digest"] == audit.anchor_digest(taken)
+    assert taken["digest"] == eventlog.anchor_digest(taken)
 
 
 def test_the_log_verifies_against_an_earlier_anchor_after_more_events(history):
@@ -150,7 +151,7 @@ def test_an_edited_anchor_file_is_not_evidence(history):
 def test_no_anchor_is_issued_over_a_broken_chain(history):
     run_sql(history, "UPDATE event SET actor = 'someone' WHERE seq = 3")
     with pytest.raises(Conflict, match="第 3 条"), history.store.read() as session:
-        audit.anchor(session, history.now(session))
+        eventlog.anchor(session, history.now(session))
 
 
 def test_the_cli_writes_an_anchor_and_checks_the_log_against_it(history, tmp_path):
@@ -158,7 +159,7 @@ def test_the_cli_writes_an_anchor_and_checks_the_log_against_it(history, tmp_pat
     written = runner.invoke(main, ["--database-url", url, "audit", "anchor", "--output", str(path)])
     assert written.exit_code == 0, written.output
     saved = json.loads(path.read_text(encoding="utf-8"))
-    assert saved["head"]["seq"] == len(events(history)) and saved["digest"] == audit.anchor_digest(saved)
+    assert saved["head"]["seq"] == len(events(history)) and saved["digest"] == eventlog.anchor_digest(saved)
     start(history, CLERK, "dept_request", REQUEST)
     ok = runner.invoke(main, ["--database-url", url, "audit", "verify", "--anchor", str(path)])
     assert ok.exit_code == 0 and "与锚点一致" in ok.output, ok.output
@@ -210,7 +211,7 @@ def test_the_audit_page_checks_one_instance_and_offers_an_anchor(audited):
     download = client.get("/audit/anchor.json")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     taken = download.get_json()
-    assert taken["digest"] == audit.anchor_digest(taken) and against(audited, taken).ok
+    assert taken["digest"] == eventlog.anchor_digest(taken) and against(audited, taken).ok
 
 
 def test_only_auditors_and_administrators_see_the_audit_page(audited):

@@ -17,11 +17,13 @@ from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from conftest import REPO, build_system, load_org
-from govflow import audit, backup, instances
+from govflow.audit import backup
 from govflow.cli import main
 from govflow.config import Settings
-from govflow.models import Event, Instance, Task
-from govflow.system import Govflow
+from govflow.store import eventlog
+from govflow.store.models import Event, Instance, Task
+from govflow.work import instances
+from govflow.work.system import Govflow
 from helpers import complete, deploy_xml, holder, open_tasks, start
 
 ORG = load_org("bazhou")
@@ -65,7 +67,7 @@ def assert_whole(system) -> None:
     """The chain verifies, every snapshot loads against its hash, and every running instance's open
     inbox rows are exactly the READY user tasks of its workflow."""
     with system.store.read() as session:
-        assert audit.verify(session).ok
+        assert eventlog.verify(session).ok
         for instance in session.scalars(select(Instance)):
             workflow = instances.load(system, session, instance)
             ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}

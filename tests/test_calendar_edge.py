@@ -14,15 +14,17 @@ from click.testing import CliRunner
 from sqlalchemy import delete, func, select
 
 from conftest import REPO, load_org
-from govflow import admin, audit, replay, worker
 from govflow.app import create_app
+from govflow.audit import replay
 from govflow.cli import main
 from govflow.config import Settings
 from govflow.engine import spiff
-from govflow.models import CalendarDay, CalendarYear, Event, Instance, Revision
-from govflow.system import Govflow
-from govflow.timeutil import SHANGHAI
-from govflow.workdays import WorkdayCalendar
+from govflow.store import eventlog
+from govflow.store.models import CalendarDay, CalendarYear, Event, Instance, Revision
+from govflow.time.timeutil import SHANGHAI
+from govflow.time.workdays import WorkdayCalendar
+from govflow.work import admin, worker
+from govflow.work.system import Govflow
 from helpers import complete, deploy_xml, events, open_tasks, start, task, workflow
 from procedures import People, by_hand
 from test_followup_process import item_of, report
@@ -126,7 +128,7 @@ def test_a_deadline_in_an_unpublished_year_is_estimated_then_moved_with_its_time
     [moved] = [json.loads(e.payload) for e in events(system, instance_id, "deadline_recomputed")]
     assert moved == {"step": "sign_off", "from": "2027-01-01T17:30:00+08:00", "to": "2027-01-04T17:30:00+08:00"}
     with system.store.read() as session:
-        checked = audit.verify(session)
+        checked = eventlog.verify(session)
     assert checked.ok and checked.events == len(events(system))
 
     set_clock(system, datetime(2027, 1, 1, 18, 0, tzinfo=SHANGHAI))        # the estimated deadline has passed

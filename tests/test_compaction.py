@@ -9,11 +9,12 @@ import json
 import pytest
 
 from conftest import REPO
-from govflow import instances, replay, rewind
+from govflow.audit import replay
 from govflow.bpmn.xml import read
 from govflow.errors import Conflict
-from govflow.models import Instance
-from govflow.progress import diagram, progress
+from govflow.store.models import Instance
+from govflow.work import instances, rewind
+from govflow.work.progress import diagram, progress
 from helpers import actor, task, workflow
 from procedures import People, by_hand, lead_and_other
 from test_followup_process import report

@@ -13,8 +13,8 @@ from collections import Counter
 from sqlalchemy import select
 
 from conftest import REPO, Api
-from govflow import audit
-from govflow.models import DocumentRegister, Event
+from govflow.store import eventlog
+from govflow.store.models import DocumentRegister, Event
 from helpers import complete, deploy_xml, open_tasks, start, task
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -79,7 +79,7 @@ def kinds_per_task(system, task_ids) -> dict[str, Counter]:
 
 def chain_verifies(system) -> None:
     with system.store.read() as session:
-        checked = audit.verify(session)
+        checked = eventlog.verify(session)
     assert checked.ok, checked.first_bad
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import DATA, build_system
 from govflow.errors import ValidationFailed
-from govflow.models import Blob, ProcessVersion
+from govflow.store.models import Blob, ProcessVersion
 from helpers import count, deploy_xml
 
 CORPUS = sorted((DATA / "bpmn-corpus").rglob("*.bpmn"))

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from conftest import PG_URL, REPO
-from govflow.models import Task
+from govflow.store.models import Task
 from helpers import deploy_xml, start
 
 sys.path.insert(0, str(REPO / "bench"))

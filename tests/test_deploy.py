@@ -10,7 +10,7 @@ import pytest
 from bpmn_builder import boundary_timer, chain, diagram, end, flow, service, start, user, xgw
 from conftest import REPO
 from govflow.errors import ValidationFailed
-from govflow.models import Blob, Event, ProcessVersion
+from govflow.store.models import Blob, Event, ProcessVersion
 from helpers import complete, count, deploy_xml, open_tasks, task
 from helpers import instance as get_instance
 from helpers import start as start_instance

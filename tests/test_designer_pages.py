@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from browser import shot
 from conftest import REPO
 from govflow.app import create_app
-from govflow.models import Blob, Instance, ProcessVersion
+from govflow.store.models import Blob, Instance, ProcessVersion
 
 DEPT_REQUEST = (REPO / "processes" / "dept_request.bpmn").read_text(encoding="utf-8")
 RETURN_CONDITION = '<bpmn:conditionExpression>office_review["decision"] == "退文"</bpmn:conditionExpression>'

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from conftest import REPO, Api, build_system, load_org
-from govflow import admin, circulation, rewind, tasks, worker
 from govflow.app import create_app
 from govflow.errors import Conflict, ValidationFailed
-from govflow.models import DocumentRegister, Instance
-from govflow.numbering import Numbering, format_number
+from govflow.records.numbering import Numbering, format_number
+from govflow.store.models import DocumentRegister, Instance
+from govflow.work import admin, circulation, rewind, tasks, worker
 from helpers import actor, complete, count, deploy_xml, events, holder, open_tasks, task, workflow
 from helpers import start as start_instance
 

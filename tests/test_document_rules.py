@@ -8,10 +8,10 @@ import pytest
 
 from conftest import MONDAY_9AM, load_org
 from govflow import profiles
-from govflow.documents import Document
+from govflow.records.documents import Document
 from govflow.rules import consultation
 from govflow.rules import document as rules
-from govflow.workdays import WorkdayCalendar
+from govflow.time.workdays import WorkdayCalendar
 
 ORGS = {pid: load_org(pid) for pid in profiles.PROFILE_IDS}
 PROFILES = {pid: profiles.load(pid) for pid in profiles.PROFILE_IDS}

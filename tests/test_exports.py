@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, Api, build_system
-from govflow import exports
 from govflow.app import create_app
+from govflow.audit import exports
 from govflow.cli import main
 from helpers import complete, deploy_xml, holder, start, task
 from procedures import DIAGRAMS, by_hand, scheduled_topic

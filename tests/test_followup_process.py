@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from conftest import Api
-from govflow import admin, rewind, worker
 from govflow.app import create_app
 from govflow.errors import Conflict, RuleBlocked, ValidationFailed
-from govflow.meetings import check_decisions
-from govflow.models import FollowupItem, Instance, Task
-from govflow.timeutil import SHANGHAI, isoformat
+from govflow.records.meetings import check_decisions
+from govflow.store.models import FollowupItem, Instance, Task
+from govflow.time.timeutil import SHANGHAI, isoformat
+from govflow.work import admin, rewind, worker
 from helpers import actor, complete, count, events, holder, instance, open_tasks, task, workflow
 from procedures import (
     People,

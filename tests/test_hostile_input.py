@@ -68,10 +68,10 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from bpmn_builder import chain, diagram, end, flow, script, start, user, xgw
 from conftest import REPO, Api
-from govflow import audit
 from govflow.app import create_app
 from govflow.cli import main
-from govflow.models import Blob, Event, Instance, ProcessVersion, Task
+from govflow.store import eventlog
+from govflow.store.models import Blob, Event, Instance, ProcessVersion, Task
 from helpers import count
 from test_designer_pages import logged_in
 
@@ -107,7 +107,7 @@ def stored(system) -> dict:
 
 def chain_verifies(system) -> bool:
     with system.store.read() as db:
-        return audit.verify(db).ok
+        return eventlog.verify(db).ok
 
 
 def refused(response, status: int | tuple = (400, 413, 422)) -> str:

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from browser import shot
-from govflow import admin
-from govflow.models import Instance, Task
+from govflow.store.models import Instance, Task
+from govflow.work import admin
 from helpers import complete, open_tasks, start
 from test_document_process import People
 

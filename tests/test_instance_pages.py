@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import update
 
 from browser import shot
-from govflow import instances
 from govflow.app import create_app
 from govflow.errors import RuleBlocked
-from govflow.models import Instance
 from govflow.rules import Violation
-from govflow.timeutil import SHANGHAI, parse_moment
+from govflow.store.models import Instance
+from govflow.time.timeutil import SHANGHAI, parse_moment
+from govflow.work import instances
 from helpers import complete, start, task
 from procedures import People as MeetingPeople
 from procedures import by_hand, convened, lead_and_other, scheduled_topic, set_clock, to_sign_in

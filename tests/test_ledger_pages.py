@@ -9,7 +9,7 @@ from datetime import datetime
 import openpyxl
 
 from govflow.app import create_app
-from govflow.timeutil import SHANGHAI
+from govflow.time.timeutil import SHANGHAI
 from procedures import People, by_hand, lead_and_other, set_clock
 
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from conftest import Api, build_system
-from govflow import admin
 from govflow.app import CONTENT_SECURITY_POLICY, create_app
 from govflow.config import Settings
-from govflow.models import Account, LoginFailure
-from govflow.system import Govflow
+from govflow.store.models import Account, LoginFailure
+from govflow.work import admin
+from govflow.work.system import Govflow
 
 
 def advance(system, **delta) -> None:

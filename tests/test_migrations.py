@@ -9,8 +9,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
-from govflow.models import Base, Instance
-from govflow.store import MIGRATIONS, Store
+from govflow.store.database import MIGRATIONS, Store
+from govflow.store.models import Base, Instance
 
 
 def test_migrations_match_the_models(database_url):

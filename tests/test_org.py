@@ -8,8 +8,8 @@ import pytest
 from conftest import MONDAY_9AM, REPO, load_org
 from govflow import profiles
 from govflow.errors import ValidationFailed
-from govflow.org import Organisation
-from govflow.substitution import record_leave, substitute_for
+from govflow.people.org import Organisation
+from govflow.people.substitution import record_leave, substitute_for
 
 
 @pytest.mark.parametrize("profile_id", profiles.PROFILE_IDS)

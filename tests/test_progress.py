@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO
 from govflow.bpmn.xml import read
-from govflow.progress import Progress, diagram, progress
+from govflow.work.progress import Progress, diagram, progress
 from helpers import complete, deploy_xml, holder, open_tasks, start, task, workflow
 from test_document_process import People
 

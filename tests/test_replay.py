@@ -13,11 +13,12 @@ from sqlalchemy import select, text
 
 import procedures
 from conftest import Api
-from govflow import admin, convening, instances, replay, rewind, tasks, worker
 from govflow.app import create_app
+from govflow.audit import replay
+from govflow.audit.replay_steps import DERIVED
 from govflow.cli import main
-from govflow.models import Event, Instance, Meeting
-from govflow.replay_steps import DERIVED
+from govflow.store.models import Event, Instance, Meeting
+from govflow.work import admin, convening, instances, rewind, tasks, worker
 from helpers import actor, complete, events, holder, instance, open_tasks, start, task, workflow
 from test_document_process import People, system_for
 

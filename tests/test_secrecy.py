@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, select
 
 from conftest import REPO, Api, build_system
 from govflow.app import create_app
-from govflow.models import DocumentRegister, Instance
-from govflow.store import MIGRATIONS
+from govflow.store.database import MIGRATIONS
+from govflow.store.models import DocumentRegister, Instance
 from helpers import complete, deploy_xml, events, holder, open_tasks, task
 from helpers import start as start_instance
 

@@ -30,13 +30,13 @@ from bpmn_builder import (
     xgw,
 )
 from conftest import REPO, load_org
-from govflow import admin, worker
 from govflow.bpmn.xml import read
+from govflow.engine.operators import operator
 from govflow.errors import ProcessFailed, ValidationFailed
-from govflow.models import Instance
-from govflow.operators import operator
-from govflow.system import Govflow
-from govflow.timeutil import SHANGHAI
+from govflow.store.models import Instance
+from govflow.time.timeutil import SHANGHAI
+from govflow.work import admin, worker
+from govflow.work.system import Govflow
 from helpers import complete, count, deploy_xml, events, holder, instance, open_tasks, task, workflow
 from helpers import start as start_instance
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event
 
 from conftest import REPO, load_org
-from govflow import tasks
+from govflow.work import tasks
 from helpers import actor, complete, deploy_xml, holder, start, task
 
 REQUEST = (REPO / "processes" / "dept_request.bpmn").read_bytes()

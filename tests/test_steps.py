@@ -11,11 +11,12 @@ import pytest
 
 from bpmn_builder import boundary_timer, chain, diagram, end, flow, pgw, script, service, start, user
 from conftest import load_org
-from govflow import admin, profiles, worker
+from govflow import profiles
+from govflow.engine.operators import operator
 from govflow.errors import ProcessFailed
-from govflow.models import Instance, Task
-from govflow.operators import operator
 from govflow.rules import Violation, block_if
+from govflow.store.models import Instance, Task
+from govflow.work import admin, worker
 from helpers import complete, count, deploy_xml, events, open_tasks, task
 from helpers import start as start_instance
 

@@ -9,9 +9,9 @@ import re
 from werkzeug.datastructures import MultiDict
 
 from conftest import REPO
-from govflow import forms
 from govflow.app import create_app
-from govflow.models import Event, Task
+from govflow.engine import forms
+from govflow.store.models import Event, Task
 from govflow.ui import schema_form
 from helpers import complete, count, open_tasks, start, task
 from procedures import People as Procedure

@@ -10,9 +10,9 @@ import pytest
 
 from bpmn_builder import boundary_timer, chain, diagram, end, flow, start, user
 from conftest import MONDAY_9AM, REPO, load_org
-from govflow import admin, inbox, instances, tasks, worker
 from govflow.errors import Conflict, Forbidden, ValidationFailed
-from govflow.substitution import record_leave
+from govflow.people.substitution import record_leave
+from govflow.work import admin, inbox, instances, tasks, worker
 from helpers import actor, complete, deploy_xml, events, holder, open_tasks, task
 from helpers import start as start_instance
 
@@ -208,7 +208,7 @@ def test_two_people_completing_one_task_at_once_one_wins(system):
 def test_an_estimated_deadline_is_recomputed_when_the_years_schedule_is_loaded(system):
     from datetime import date, datetime
 
-    from govflow.timeutil import SHANGHAI
+    from govflow.time.timeutil import SHANGHAI
     deploy_xml(system, expiring("year_end", "workdays(5)"))
     with system.store.write() as session:
         admin.set_clock(system, session, datetime(2026, 12, 29, 9, 0, tzinfo=SHANGHAI), True, "test")

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from conftest import Api, load_org
-from govflow import admin, rewind, worker
 from govflow.app import create_app
 from govflow.errors import RuleBlocked, ValidationFailed
-from govflow.meetings import Meetings
-from govflow.models import AgendaItem, DecisionItem, EmergencyDecision, Instance, Meeting
-from govflow.timeutil import SHANGHAI, isoformat, parse_moment
+from govflow.records.meetings import Meetings
+from govflow.store.models import AgendaItem, DecisionItem, EmergencyDecision, Instance, Meeting
+from govflow.time.timeutil import SHANGHAI, isoformat, parse_moment
+from govflow.work import admin, rewind, worker
 from helpers import actor, complete, count, events, holder, instance, open_tasks, start, task, workflow
 from procedures import (
     People,

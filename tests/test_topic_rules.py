@@ -13,8 +13,8 @@ from govflow import profiles
 from govflow.rules import consultation
 from govflow.rules import meeting as meeting_rules
 from govflow.rules import topic as rules
-from govflow.timeutil import SHANGHAI
-from govflow.workdays import WorkdayCalendar
+from govflow.time.timeutil import SHANGHAI
+from govflow.time.workdays import WorkdayCalendar
 
 PIDS = profiles.PROFILE_IDS
 ORGS = {pid: load_org(pid) for pid in PIDS}

@@ -6,8 +6,8 @@ from datetime import date, datetime, time
 
 import pytest
 
-from govflow.timeutil import SHANGHAI
-from govflow.workdays import WorkdayCalendar
+from govflow.time.timeutil import SHANGHAI
+from govflow.time.workdays import WorkdayCalendar
 
 
 def at(y, m, d, hh=9, mm=0):

@@ -8,8 +8,8 @@ from sqlalchemy import update
 from conftest import REPO, load_org
 from govflow.config import Settings
 from govflow.errors import ProcessFailed, ValidationFailed
-from govflow.models import Instance
-from govflow.system import Govflow
+from govflow.store.models import Instance
+from govflow.work.system import Govflow
 from helpers import complete, deploy_xml, holder, instance, open_tasks, start, task
 
 REQUEST = (REPO / "processes" / "dept_request.bpmn").read_bytes()

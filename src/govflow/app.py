@@ -9,8 +9,8 @@ from werkzeug.wsgi import LimitedStream
 
 from .config import Settings
 from .errors import NotFound, ValidationFailed
-from .models import MAX_ID
-from .system import Govflow
+from .store.models import MAX_ID
+from .work.system import Govflow
 
 
 def create_app(settings: Settings | None = None, system: Govflow | None = None) -> Flask:

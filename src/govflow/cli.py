@@ -9,14 +9,19 @@ from pathlib import Path
 
 import click
 
-from . import admin, audit, auth, backup, exports, forms, instances, profiles, replay, worker
+from . import profiles
+from .audit import backup, exports, replay
 from .bpmn.deploy import deploy as deploy_file
 from .bpmn.xml import MAX_BYTES as MAX_BPMN_BYTES
 from .config import Settings
+from .engine import forms
 from .errors import GovflowError, ValidationFailed
-from .org import Organisation
-from .system import Govflow
-from .timeutil import isoformat, parse_moment
+from .people import auth
+from .people.org import Organisation
+from .store import eventlog
+from .time.timeutil import isoformat, parse_moment
+from .work import admin, instances, worker
+from .work.system import Govflow
 
 
 class _Command(click.Group):
@@ -155,7 +160,7 @@ def audit_verify(ctx, instance_id, anchor_file):
         raise click.UsageError("--anchor 校验整条事件链，不能与 --instance 同用")
     anchor = _read_anchor(anchor_file) if anchor_file else None
     with _system(ctx).store.read() as session:
-        result = audit.verify_anchor(session, anchor) if anchor else audit.verify(session, instance_id)
+        result = eventlog.verify_anchor(session, anchor) if anchor else eventlog.verify(session, instance_id)
     if result.ok:
         click.echo(f"事件链完整：共 {result.events} 条事件，链尾第 {result.head_seq} 条")
         if anchor:
@@ -203,7 +208,7 @@ def audit_anchor(ctx, output):
     """导出锚点（链尾序号与哈希、时间、各实例的最后一条事件），交外部保存，日后可证明此前的历史未被改写。"""
     system = _system(ctx)
     with system.store.read() as session:
-        anchor = audit.anchor(session, system.now(session))
+        anchor = eventlog.anchor(session, system.now(session))
     text = json.dumps(anchor, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     if not output:
         click.echo(text, nl=False)

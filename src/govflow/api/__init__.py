@@ -1,14 +1,16 @@
 """The JSON API under /api/v1: token login, then one view per operation. Views are thin: parse,
-call a service in one transaction, answer. Errors become JSON in Chinese in one place."""
+call a service in one transaction, answer. Errors become JSON in Chinese in one place.
+
+Layer 11, a face: imports only ``audit`` and the layers below it."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .. import forms
-from ..auth import Actor, actor_for, person_for_token
+from ..engine import forms
 from ..errors import Forbidden, GovflowError, TooManyAttempts, Unauthorized, ValidationFailed
-from ..system import Govflow
+from ..people.auth import Actor, actor_for, person_for_token
+from ..work.system import Govflow
 from .openapi import SCHEMAS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

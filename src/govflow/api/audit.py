@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request, stream_with_context
 
-from .. import audit, exports, readings, replay
-from ..access import may_see_instance, unless_all
+from ..audit import exports, readings, replay
 from ..errors import Forbidden, NotFound
-from ..models import MAX_ID, Instance
+from ..people.access import may_see_instance, unless_all
+from ..store import eventlog
+from ..store.models import MAX_ID, Instance
 from . import bp, gf, int_arg, require
 
 
@@ -16,7 +17,7 @@ def verify_chain():
     user = require("auditor", "admin")
     instance_id = int_arg("instance_id", 0, 0, MAX_ID) or None
     with gf().store.read() as session:
-        result = audit.verify(session, instance_id)
+        result = eventlog.verify(session, instance_id)
     readings.record_view(gf(), user, "chain_verification", instance_id)
     return jsonify(result.to_dict())
 
@@ -28,7 +29,7 @@ def chain_anchor():
     user, system = require("auditor", "admin"), gf()
     readings.record_view(system, user, "anchor")
     with system.store.read() as session:
-        return jsonify(audit.anchor(session, system.now(session)))
+        return jsonify(eventlog.anchor(session, system.now(session)))
 
 
 @bp.get("/audit/export")

@@ -5,9 +5,9 @@ from datetime import date
 
 from flask import jsonify, request
 
-from .. import admin, instances
 from ..errors import ValidationFailed
-from ..timeutil import parse_moment
+from ..time.timeutil import parse_moment
+from ..work import admin, instances
 from . import body, bp, gf, int_arg, require
 
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from flask import jsonify
 
-from .. import admin
-from ..timeutil import isoformat
+from ..time.timeutil import isoformat
+from ..work import admin
 from . import body, bp, gf, require
 from .calendar import parse_time
 

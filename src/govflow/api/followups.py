@@ -8,10 +8,10 @@ from datetime import date
 from flask import jsonify, request
 from sqlalchemy import select
 
-from .. import ledger
 from ..errors import NotFound, ValidationFailed
-from ..followups import Followups
-from ..models import FollowupItem
+from ..records import ledger
+from ..records.followups import Followups
+from ..store.models import FollowupItem
 from . import actor, bp, gf, int_arg
 
 

@@ -6,11 +6,12 @@ import json
 from flask import jsonify, request
 from sqlalchemy import func, select
 
-from .. import circulation, instances, readings
-from ..access import acting_people, may_see_instance, visible_instances
+from ..audit import readings
 from ..errors import Forbidden, NotFound, RuleBlocked
-from ..models import Event, Instance
-from ..timeutil import isoformat
+from ..people.access import acting_people, may_see_instance, visible_instances
+from ..store.models import Event, Instance
+from ..time.timeutil import isoformat
+from ..work import circulation, instances
 from . import actor, body, bp, gf, int_arg
 
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from .. import auth, inbox
 from ..errors import Unauthorized
-from ..substitution import away_at, principals_of
-from ..timeutil import isoformat
+from ..people import auth
+from ..people.substitution import away_at, principals_of
+from ..time.timeutil import isoformat
+from ..work import inbox
 from . import actor, body, bp, gf
 
 

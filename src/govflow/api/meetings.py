@@ -7,13 +7,13 @@ import json
 from flask import jsonify, request
 from sqlalchemy import select
 
-from .. import audit
-from ..convening import convene
 from ..errors import Forbidden, RuleBlocked, ValidationFailed
-from ..meetings import Meetings
-from ..models import AgendaItem, Attendance, DecisionItem, EmergencyDecision, Meeting
+from ..records.meetings import Meetings
 from ..rules.meeting import emergency_actor
-from ..timeutil import isoformat, parse_moment
+from ..store import eventlog
+from ..store.models import AgendaItem, Attendance, DecisionItem, EmergencyDecision, Meeting
+from ..time.timeutil import isoformat, parse_moment
+from ..work.convening import convene
 from . import actor, body, bp, gf, int_arg
 
 STATUSES = ("planned", "frozen", "opened", "adjourned", "held", "signed")
@@ -85,7 +85,7 @@ def record_emergency():
         if blocked:
             raise RuleBlocked(blocked)
         decision = runtime.meetings.record_emergency(data["matter"], user.id, now)
-        audit.append(session, "emergency_decision_recorded", user.id, now,
+        eventlog.append(session, "emergency_decision_recorded", user.id, now,
                      {"decision": decision.id, "matter": decision.matter})
         result = _emergency(decision, runtime.org)
     return jsonify(result), 201

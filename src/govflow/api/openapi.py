@@ -2,7 +2,7 @@
 what the document promises is what the server checks."""
 from __future__ import annotations
 
-from ..models import MAX_ID
+from ..store.models import MAX_ID
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 40}
 _TEXT = {"type": "string", "maxLength": 2000}

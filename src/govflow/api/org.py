@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import jsonify
 from sqlalchemy import select
 
-from .. import audit
 from ..errors import Forbidden, ValidationFailed
-from ..models import Leave
-from ..substitution import away_at, cancel_leave, record_leave, substitute_for
-from ..timeutil import isoformat, parse_moment
+from ..people.substitution import away_at, cancel_leave, record_leave, substitute_for
+from ..store import eventlog
+from ..store.models import Leave
+from ..time.timeutil import isoformat, parse_moment
 from . import actor, body, bool_arg, bp, gf
 
 
@@ -65,7 +65,7 @@ def add_leave():
             raise Forbidden("只有本人、办公室或管理员可以登记请假")
         leave = record_leave(session, runtime.org, runtime.profile, data["person"], starts, ends,
                              data.get("reason", ""), actor().id)
-        audit.append(session, "leave_recorded", actor().id, system.now(session),
+        eventlog.append(session, "leave_recorded", actor().id, system.now(session),
                      {"leave": leave.id, "person": leave.person_id, "starts_at": data["starts_at"],
                       "ends_at": data["ends_at"]})
         result = _leave(leave, runtime.org)
@@ -80,6 +80,6 @@ def remove_leave(leave_id: int):
         if leave is not None and not _may_record_leave(system.organisation(session), leave.person_id):
             raise Forbidden("只有本人、办公室或管理员可以撤销请假")
         leave = cancel_leave(session, leave_id)
-        audit.append(session, "leave_cancelled", actor().id, system.now(session),
+        eventlog.append(session, "leave_cancelled", actor().id, system.now(session),
                      {"leave": leave.id, "person": leave.person_id})
     return "", 204

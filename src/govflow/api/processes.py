@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from ..bpmn.deploy import deploy
 from ..errors import NotFound, ValidationFailed
-from ..models import Blob, ProcessVersion
-from ..timeutil import isoformat
+from ..store.models import Blob, ProcessVersion
+from ..time.timeutil import isoformat
 from . import bp, gf, require
 
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from .. import circulation, inbox, rewind, task_detail, tasks
-from ..access import acting_people, sees_everything, unless_all
 from ..errors import Forbidden, RuleBlocked, ValidationFailed
-from ..instances import record_violation
-from ..models import Task
-from ..substitution import away_at
+from ..people.access import acting_people, sees_everything, unless_all
+from ..people.substitution import away_at
+from ..store.models import Task
+from ..work import circulation, inbox, rewind, task_detail, tasks
+from ..work.instances import record_violation
 from . import actor, body, bool_arg, bp, gf, int_arg
 
 

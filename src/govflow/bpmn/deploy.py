@@ -11,12 +11,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import forms as form_files
-from .. import operators
-from ..audit import EventBatch
-from ..engine import spiff
+from ..engine import forms as form_files
+from ..engine import operators, spiff
 from ..errors import ValidationFailed
-from ..models import Blob, ProcessVersion
+from ..store.eventlog import EventBatch
+from ..store.models import Blob, ProcessVersion
 from . import lint
 from .problems import Problem
 from .xml import NS, Unreadable, read, to_bytes, xsd_problems

@@ -15,11 +15,11 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import ParallelMultiInst
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
-from ..definitions import start_form
 from ..engine import sandbox
-from ..forms import DUE_PROPERTY, ESCALATE_AFTER_PROPERTY, ESCALATE_TO_PROPERTY, FORM_PROPERTY, FormInvalid
-from ..org import LANE_ROLES
+from ..engine.forms import DUE_PROPERTY, ESCALATE_AFTER_PROPERTY, ESCALATE_TO_PROPERTY, FORM_PROPERTY, FormInvalid
+from ..people.org import LANE_ROLES
 from . import timers
+from .definitions import start_form
 from .problems import Problem
 from .xml import NS, local
 

@@ -16,10 +16,9 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from .. import operators
 from ..errors import GovflowError, RuleBlocked
-from ..timeutil import SHANGHAI, isoformat, parse_moment
-from . import sandbox
+from ..time.timeutil import SHANGHAI, isoformat, parse_moment
+from . import operators, sandbox
 from .data import check_data, copied
 
 

@@ -33,7 +33,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from ..timeutil import parse_moment
+from ..time.timeutil import parse_moment
 from .compaction import Trail
 
 # -- trap 8: the depth cap ----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 A parameter the rules do not set is recorded as not set (``Param.is_set`` is False): rule checks
 skip it rather than invent a value. The format is in docs/profile-format.md.
+
+Layer 2: pure data; imports only ``time`` and the base modules (``errors``, ``config``).
 """
 from __future__ import annotations
 

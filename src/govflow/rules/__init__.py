@@ -1,5 +1,8 @@
 """Rule checks: pure functions over data that name their rule id (RULES.md) and quote the article
-they enforce. They are plugged into diagrams as service-task operators (``govflow.operators``)."""
+they enforce. They are plugged into diagrams as service-task operators (``engine.operators``).
+
+Layer 8: imports only ``records`` and the layers below it; nothing here opens a transaction, reads
+the clock or sees a request: the caller passes what a rule needs."""
 from __future__ import annotations
 
 from dataclasses import dataclass

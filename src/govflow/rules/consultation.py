@@ -3,7 +3,7 @@ so, silence after the window counts as 无不同意见 (巴州 第四十九条: 
 Shared by the topic and the document procedures."""
 from __future__ import annotations
 
-from ..operators import OperatorContext, operator
+from ..engine.operators import OperatorContext, operator
 from ..profiles import Profile
 
 

@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from ..documents import CATEGORIES, Document
+from ..engine.operators import OperatorContext, operator
 from ..errors import ValidationFailed
-from ..operators import OperatorContext, operator
-from ..org import Organisation
+from ..people.org import Organisation
 from ..profiles import Profile
-from ..timeutil import chinese_date, isoformat
-from ..workdays import WorkdayCalendar
+from ..records.documents import CATEGORIES, Document
+from ..time.timeutil import chinese_date, isoformat
+from ..time.workdays import WorkdayCalendar
 from . import Violation, block_if
 from .consultation import consultation_window
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from ..engine.operators import OperatorContext, operator
 from ..errors import Conflict, Forbidden, ValidationFailed
-from ..followups import SOURCES, closed_on_time, units
-from ..models import DecisionItem, FollowupItem, Instance, Meeting
-from ..operators import OperatorContext, operator
-from ..org import LEADER_POSTS, Organisation
+from ..people.org import LEADER_POSTS, Organisation
 from ..profiles import Profile
-from ..runtime import StartRequest
-from ..timeutil import SHANGHAI, isoformat
-from ..workdays import WorkdayCalendar
+from ..records.followups import SOURCES, closed_on_time, units
+from ..records.runtime import StartRequest
+from ..store.models import DecisionItem, FollowupItem, Instance, Meeting
+from ..time.timeutil import SHANGHAI, isoformat
+from ..time.workdays import WorkdayCalendar
 from . import Violation, block_if
 
 TOPIC_PROCESS = "topic_submission"

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from ..engine.operators import OperatorContext, operator
 from ..errors import ValidationFailed
-from ..meetings import check_decisions
-from ..operators import OperatorContext, operator
-from ..org import POSTS as POST_NAMES
-from ..org import Organisation
+from ..people.org import POSTS as POST_NAMES
+from ..people.org import Organisation
 from ..profiles import Profile
-from ..runtime import StartRequest
-from ..timeutil import SHANGHAI, isoformat
+from ..records.meetings import check_decisions
+from ..records.runtime import StartRequest
+from ..time.timeutil import SHANGHAI, isoformat
 from . import Violation, block_if
 from .topic import materials_due
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..engine.operators import OperatorContext, operator
 from ..errors import ValidationFailed
-from ..operators import OperatorContext, operator
-from ..org import Organisation
+from ..people.org import Organisation
 from ..profiles import Profile
-from ..timeutil import SHANGHAI, isoformat
-from ..workdays import WorkdayCalendar
+from ..time.timeutil import SHANGHAI, isoformat
+from ..time.workdays import WorkdayCalendar
 from . import Violation, block_if
 from .consultation import consultation_window
 

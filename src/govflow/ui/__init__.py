@@ -2,7 +2,9 @@
 instances, designer, ledgers). A session holds an API token, so a page login expires and is revoked
 like one; every form that changes something carries a CSRF token; each page shows a user only what
 their role may see and do. Front-end packages (bpmn-js) come from npm at set-up time and are served
-from ``node_modules`` by name, never committed."""
+from ``node_modules`` by name, never committed.
+
+Layer 12, a face: imports only ``api`` and the layers below it."""
 from __future__ import annotations
 
 import secrets
@@ -13,11 +15,11 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, session, url_for
 
-from .. import auth
 from ..api import AUDITOR_READS_ONLY
 from ..errors import GovflowError, Unauthorized
-from ..system import Govflow
-from ..timeutil import chinese_date, chinese_moment, parse_moment
+from ..people import auth
+from ..time.timeutil import chinese_date, chinese_moment, parse_moment
+from ..work.system import Govflow
 
 bp = Blueprint("ui", __name__)
 

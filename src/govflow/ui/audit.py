@@ -8,9 +8,10 @@ from flask import Response, abort, g, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit, readings
-from ..models import ChainHead, Event, Instance
-from ..timeutil import isoformat
+from ..audit import readings
+from ..store import eventlog
+from ..store.models import ChainHead, Event, Instance
+from ..time.timeutil import isoformat
 from . import bp, gf, login_required, require_role
 
 AUDITORS = ("auditor", "admin")
@@ -24,7 +25,7 @@ def audit_page():
     system = gf()
     readings.record_view(system, g.actor, "audit_page", instance_id)
     with system.store.read() as db:
-        chain = _outcome(db, audit.verify(db))
+        chain = _outcome(db, eventlog.verify(db))
         head = db.get(ChainHead, 1)
         one = _one_instance(db, instance_id) if instance_id else None
     return render_template("audit.html", chain=chain, head=head, one=one, instance_id=instance_id)
@@ -37,7 +38,7 @@ def audit_anchor_download():
     system = gf()
     readings.record_view(system, g.actor, "anchor")      # first, so that the anchor covers the reading
     with system.store.read() as db:
-        anchor = audit.anchor(db, system.now(db))
+        anchor = eventlog.anchor(db, system.now(db))
     name = f"govflow-anchor-{anchor['head']['seq']}-{anchor['at'][:10]}.json"
     return Response(json.dumps(anchor, ensure_ascii=False, indent=1, sort_keys=True), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -56,10 +57,10 @@ def _one_instance(db: Session, instance_id: int) -> dict:
     instance = db.get(Instance, instance_id)
     if instance is None:
         return {"missing": True}
-    return {"missing": False, "instance": instance, **_outcome(db, audit.verify(db, instance_id))}
+    return {"missing": False, "instance": instance, **_outcome(db, eventlog.verify(db, instance_id))}
 
 
-def _outcome(db: Session, result: audit.Verification) -> dict:
+def _outcome(db: Session, result: eventlog.Verification) -> dict:
     """The verification as the page shows it: each finding with the event now at its seq (a deleted
     event has none)."""
     shown = result.findings[:20]

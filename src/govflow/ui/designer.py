@@ -12,12 +12,12 @@ import re
 from flask import abort, g, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
-from .. import forms as form_files
-from .. import operators
 from ..bpmn.deploy import FormSource, check, deploy
+from ..engine import forms as form_files
+from ..engine import operators
 from ..errors import NotFound, ValidationFailed
-from ..models import Blob, ProcessVersion
-from ..org import LANE_ROLES
+from ..people.org import LANE_ROLES
+from ..store.models import Blob, ProcessVersion
 from . import bp, csrf_token, gf, login_required, require_role, schema_form, vendor_installed
 
 PROCESS_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,59}$")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import abort, g, render_template, request
 from sqlalchemy import select
 
-from .. import inbox as tasks_inbox
-from ..access import acting_people
-from ..models import ProcessVersion
-from ..substitution import away_at
-from ..timeutil import parse_moment
+from ..people.access import acting_people
+from ..people.substitution import away_at
+from ..store.models import ProcessVersion
+from ..time.timeutil import parse_moment
+from ..work import inbox as tasks_inbox
 from . import bp, gf, login_required, page_number
 
 TABS = {"mine": "我的待办", "group": "组待办", "read": "传阅", "done": "已办"}

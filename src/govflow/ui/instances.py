@@ -8,11 +8,12 @@ from flask import Response, abort, g, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import instances, progress, readings
-from ..access import acting_people, may_see_instance, visible_instances
+from ..audit import readings
 from ..errors import Forbidden, NotFound, ProcessFailed
-from ..models import Blob, Event, Instance, ProcessVersion, Task, TaskCandidate
-from ..system import Govflow
+from ..people.access import acting_people, may_see_instance, visible_instances
+from ..store.models import Blob, Event, Instance, ProcessVersion, Task, TaskCandidate
+from ..work import instances, progress
+from ..work.system import Govflow
 from . import bp, gf, login_required, page_number, timeline
 
 PAGE_SIZE = 30

@@ -8,12 +8,12 @@ from datetime import date
 from flask import abort, g, render_template, request
 from sqlalchemy import func, select
 
-from .. import ledger
-from .. import register as register_book
-from ..access import acting_people, listed_instances, visible_instances
-from ..meetings import Meetings
-from ..models import AgendaItem, DecisionItem, Event, FollowupItem, Instance, Meeting
-from ..timeutil import SHANGHAI
+from ..people.access import acting_people, listed_instances, visible_instances
+from ..records import ledger
+from ..records import register as register_book
+from ..records.meetings import Meetings
+from ..store.models import AgendaItem, DecisionItem, Event, FollowupItem, Instance, Meeting
+from ..time.timeutil import SHANGHAI
 from . import bp, gf, login_required
 
 

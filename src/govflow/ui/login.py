@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import g, redirect, render_template, request, session, url_for
 
-from .. import auth
 from ..errors import TooManyAttempts
+from ..people import auth
 from . import bp, check_csrf, gf, login_required
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import g, render_template, request
 from sqlalchemy import select
 
-from .. import readings, replay
-from ..access import may_see_instance
+from ..audit import readings, replay
 from ..errors import Forbidden, NotFound
-from ..models import Event, Instance
+from ..people.access import may_see_instance
+from ..store.models import Event, Instance
 from . import bp, gf, login_required, require_role, timeline
 from .audit import AUDITORS
 from .instances import step_names

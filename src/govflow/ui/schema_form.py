@@ -17,7 +17,7 @@ from flask import g, render_template
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from ..timeutil import SHANGHAI, parse_moment
+from ..time.timeutil import SHANGHAI, parse_moment
 
 LONG_TEXT = 200           # longer strings get a text area
 RADIO_AT_MOST = 4         # short choices (同意/不同意) as radio buttons, longer ones as a list

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request
 from sqlalchemy import func, select
 
-from .. import instances
 from ..errors import GovflowError, RuleBlocked, ValidationFailed
-from ..models import ProcessVersion
+from ..store.models import ProcessVersion
+from ..work import instances
 from . import bp, gf, login_required, schema_form
 from .tasks import FIX_FIELDS
 

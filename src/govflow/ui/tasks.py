@@ -7,9 +7,9 @@ from uuid import UUID
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from .. import circulation, instances, rewind, task_detail, tasks
 from ..errors import GovflowError, RuleBlocked, ValidationFailed
-from ..models import Instance, ProcessVersion
+from ..store.models import Instance, ProcessVersion
+from ..work import circulation, instances, rewind, task_detail, tasks
 from . import bp, gf, login_required, schema_form
 
 FIX_FIELDS = "表单填写有误，请按各项下方的红字修改后再提交。"

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
-from ..models import Event
-from ..timeutil import chinese_moment, parse_moment
+from ..store.models import Event
+from ..time.timeutil import chinese_moment, parse_moment
 
 LABELS = {
     "instance_started": "发起", "task_created": "生成待办", "task_claimed": "认领", "task_unclaimed": "退回组待办",

@@ -1,0 +1,379 @@
+"""Backups taken while the server runs, and restoring them — each checked by the event chain.
+
+SQLite: the online backup API (``sqlite3.Connection.backup``) copies the database inside one read
+transaction, so the copy is the state after some commit and never half a step; copying the file of
+a live WAL database is not (the last steps may be in the -wal file, or half-written in it).
+PostgreSQL: ``pg_dump`` in custom format, which reads everything in one snapshot.
+
+A backup is checked after it is written and before it is restored: its hash chain verifies and
+every instance's snapshot matches the hash its last step wrote. A PostgreSQL archive is read back
+with ``pg_restore`` (its event rows into a scratch SQLite file, to walk the chain in order), so the
+check needs no database of its own.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, GovflowError, NotFound, ValidationFailed
+from ..store import eventlog
+from ..store.models import ChainHead, CompressedText, Event, Instance
+from ..work.instances import snapshot_digest
+
+SQLITE_HEADER, PG_ARCHIVE_HEADER = b"SQLite format 3\x00", b"PGDMP"
+
+
+@dataclass
+class Check:
+    """What a backup (or a restored database) holds, and whether it is whole."""
+    chain: eventlog.Verification
+    head_hash: str
+    instances: int
+    bad_snapshots: list[int]
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.bad_snapshots
+
+    def problems(self) -> list[dict]:
+        found = [{"field": "事件链", "reason": f.reason} for f in self.chain.findings]
+        return found + [{"field": f"流程实例 {i}", "reason": "快照与其校验值不符"} for i in self.bad_snapshots]
+
+    def summary(self) -> str:
+        return (f"共 {self.chain.events} 条事件，链尾第 {self.chain.head_seq} 条（哈希 {self.head_hash}），"
+                f"{self.instances} 个流程实例的快照")
+
+
+class BackupBroken(GovflowError):
+    """A backup whose chain or snapshots do not verify."""
+    status = 422
+    code = "backup_broken"
+
+    def __init__(self, message: str, check: Check):
+        super().__init__(message, check.problems())
+        self.check = check
+
+
+def backup(database_url: str, output: Path) -> Check:
+    """Write a consistent copy of the database to ``output`` (replacing it only once the copy is
+    complete) and check it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    partial.unlink(missing_ok=True)
+    if _is_sqlite(database_url):
+        _sqlite_copy(_sqlite_path(database_url, must_exist=True), partial)
+    else:
+        _pg_dump(database_url, partial)
+    os.replace(partial, output)
+    check = check_backup(output)
+    if not check.ok:
+        raise BackupBroken(f"备份已写入 {output}，但其中的数据未通过校验（数据库本身已被改动）："
+                           f"{check.problems()[0]['reason']}", check)
+    return check
+
+
+def restore(database_url: str, source: Path, force: bool = False) -> Check:
+    """Replace the database's content with the backup's. The backup is checked first (a broken one
+    changes nothing), a database that holds anything is overwritten only with ``force``, and the
+    restored database is checked again."""
+    kind = _kind(source)
+    if kind != ("sqlite" if _is_sqlite(database_url) else "pg"):
+        raise ValidationFailed("备份与目标数据库的类型不符：SQLite 的备份只能恢复到 SQLite，"
+                               "pg_dump 的备份只能恢复到 PostgreSQL")
+    expected = check_backup(source)
+    if not expected.ok:
+        raise BackupBroken(f"备份 {source} 未通过校验，未作任何改动：{expected.problems()[0]['reason']}", expected)
+    if kind == "sqlite":
+        _sqlite_restore(source, _sqlite_path(database_url), force)
+    else:
+        _pg_restore(database_url, source, force)
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            restored = check_session(session)
+    finally:
+        engine.dispose()
+    if not restored.ok or (restored.chain.head_seq, restored.head_hash) != (expected.chain.head_seq,
+                                                                           expected.head_hash):
+        raise BackupBroken("恢复后的数据库与备份不一致，请勿启用，换用其他备份重新恢复", restored)
+    return restored
+
+
+def check_backup(path: Path) -> Check:
+    """Open a backup file (SQLite copy or pg_dump archive) without changing it, and check it."""
+    try:
+        if _kind(path) == "pg":
+            return _check_archive(path)
+        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+        try:
+            with Session(engine) as session:
+                return check_session(session)
+        finally:
+            engine.dispose()
+    except (DBAPIError, sqlite3.Error) as err:
+        raise ValidationFailed(f"无法读取备份 {path} 中的数据（表结构与本版本 govflow 不符或文件已损坏）："
+                               f"{getattr(err, 'orig', err)}") from None
+
+
+def check_session(session: Session) -> Check:
+    if not inspect(session.connection()).has_table("event"):
+        raise ValidationFailed("其中没有 govflow 的数据（找不到事件表）")
+    chain = eventlog.verify(session)
+    snapshots = session.execute(select(Instance.id, Instance.snapshot, Instance.snapshot_hash))
+    count, bad = _snapshots(snapshots)
+    head = session.get(ChainHead, 1)
+    return Check(chain, head.hash if head else eventlog.GENESIS, count, bad)
+
+
+def _snapshots(rows: Iterable[tuple]) -> tuple[int, list[int]]:
+    count, bad = 0, []
+    for instance_id, snapshot, digest in rows:
+        count += 1
+        if snapshot_digest(snapshot) != digest:
+            bad.append(int(instance_id))
+    return count, bad
+
+
+def _kind(path: Path) -> str:
+    try:
+        with open(path, "rb") as file:
+            start = file.read(len(SQLITE_HEADER))
+    except OSError as err:
+        raise NotFound(f"无法读取备份文件 {path}（{err.strerror}）") from None
+    if start == SQLITE_HEADER:
+        return "sqlite"
+    if start.startswith(PG_ARCHIVE_HEADER):
+        return "pg"
+    raise ValidationFailed(f"{path} 不是 govflow 的备份文件（既不是 SQLite 数据库，也不是 pg_dump 自定义格式）")
+
+
+# -- SQLite ------------------------------------------------------------------------------------------------
+def _is_sqlite(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+def _sqlite_path(database_url: str, must_exist: bool = False) -> Path:
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        raise ValidationFailed("内存数据库无法备份或恢复：请使用 SQLite 文件或 PostgreSQL")
+    path = Path(database)
+    if must_exist and not path.is_file():
+        raise NotFound(f"数据库文件 {path} 不存在")
+    return path
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """One read transaction on the source (WAL lets the server keep writing meanwhile); the copy is
+    a single self-contained file."""
+    with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+
+
+def _sqlite_restore(source: Path, target: Path, force: bool) -> None:
+    """Copy the backup next to the target, then move it into place; the old -wal and -shm files go
+    first, or SQLite would replay the old database's last steps into the restored one."""
+    if target.is_file():
+        _refuse_unless_empty(f"sqlite:///{target}", force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".restoring")
+    partial.unlink(missing_ok=True)
+    _sqlite_copy(source, partial)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    os.replace(partial, target)
+
+
+def _refuse_unless_empty(database_url: str, force: bool) -> None:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            has_events = inspect(connection).has_table("event")
+            events = connection.scalar(select(func.count()).select_from(Event)) if has_events else 0
+    finally:
+        engine.dispose()
+    if events and not force:
+        raise Conflict(f"目标数据库不是空的（已有 {events} 条事件），未作任何改动；"
+                       "确需用备份覆盖，请先停止服务与 worker，再加 --force")
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------------------
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise NotFound(f"找不到 {name}：请安装 PostgreSQL 客户端（Debian：apt-get install postgresql-client），"
+                       "其版本不低于数据库服务器的版本")
+    return found
+
+
+def _libpq(database_url: str) -> tuple[str, dict]:
+    """The connection as pg_dump and pg_restore take it; the password goes in the environment, not
+    on the command line where ``ps`` shows it."""
+    url = make_url(database_url)
+    env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
+    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
+
+
+def _run(command: list[str], env: dict, what: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise GovflowError(f"{what}失败：{done.stderr.strip()[-2000:]}")
+    return done
+
+
+def _current_schema(database_url: str) -> str:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT current_schema()"))
+    finally:
+        engine.dispose()
+
+
+def _pg_dump(database_url: str, target: Path) -> None:
+    """govflow's schema, in custom format: pg_dump reads it all in one snapshot, so the archive is
+    the state after some commit, while the app servers and workers keep running."""
+    pg_dump = _tool("pg_dump")
+    conninfo, env = _libpq(database_url)
+    schema = _current_schema(database_url)
+    if schema is None:
+        raise NotFound("目标数据库连接的模式（search_path）不存在，没有可备份的数据")
+    _run([pg_dump, "--format=custom", f"--schema={schema}", f"--file={target}", conninfo], env,
+         "pg_dump 备份")
+
+
+def _archive_schema(path: Path, listing: str) -> str:
+    schemas = re.findall(r"^\d+; \d+ \d+ SCHEMA - (\S+) ", listing, re.M)
+    if len(schemas) != 1:
+        raise ValidationFailed(f"{path} 不是 govflow 的备份：其中应恰有一个模式，实有 {len(schemas)} 个")
+    return schemas[0]
+
+
+def _pg_restore(database_url: str, source: Path, force: bool) -> None:
+    """Restore into the schema the backup came from, creating it if need be, in one transaction."""
+    conninfo, env = _libpq(database_url)
+    listing = _run([_tool("pg_restore"), "--list", str(source)], env, "读取备份目录").stdout
+    schema = _archive_schema(source, listing)
+    _prepare_schema(database_url, schema, force)
+    # The schema itself exists by now (public always does): restoring its CREATE would fail.
+    wanted = "\n".join(line for line in listing.splitlines()
+                       if not re.search(rf" (SCHEMA - |COMMENT - SCHEMA ){re.escape(schema)} ", line))
+    with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8") as use_list:
+        use_list.write(wanted + "\n")
+        use_list.flush()
+        _run([_tool("pg_restore"), "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges",
+              *(["--clean", "--if-exists"] if force else []), f"--use-list={use_list.name}",
+              f"--dbname={conninfo}", str(source)], env, "pg_restore 恢复")
+
+
+def _prepare_schema(database_url: str, schema: str, force: bool) -> None:
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            quoted = schema.replace('"', '""')
+            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{quoted}"'))
+            current = connection.scalar(text("SELECT current_schema()"))
+            if current != schema:         # leaving the block rolls the CREATE SCHEMA back
+                raise ValidationFailed(f"备份中的数据在模式“{schema}”，而目标连接的当前模式是“{current}”，"
+                                       f"未作任何改动：请在连接串中加 options=-csearch_path={schema}")
+    finally:
+        engine.dispose()
+    _refuse_unless_empty(database_url, force)
+
+
+def _check_archive(path: Path) -> Check:
+    """Read the archive's event, chain_head and instance rows back through pg_restore: snapshots are
+    checked as they stream by, events go into a scratch SQLite file to be walked in order."""
+    command = [_tool("pg_restore"), "--data-only", "--table=event", "--table=chain_head", "--table=instance",
+               "--file=-", str(path)]
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = create_engine(f"sqlite:///{scratch}/chain.db")
+        try:
+            Event.metadata.create_all(engine, tables=[Event.__table__, ChainHead.__table__])
+            with _streamed(command) as lines, engine.begin() as connection:
+                count, bad = _load_rows(connection, _copy_rows(lines))
+            with Session(engine) as session:
+                chain = eventlog.verify(session)
+                head = session.get(ChainHead, 1)
+                return Check(chain, head.hash if head else eventlog.GENESIS, count, bad)
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def _streamed(command: list[str]) -> Iterator[Iterable[str]]:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          encoding="utf-8") as process:
+        yield process.stdout
+        error = process.stderr.read()
+    if process.returncode != 0:
+        raise ValidationFailed(f"无法读取备份 {command[-1]}：{error.strip()[-2000:]}")
+
+
+def _load_rows(connection, rows: Iterable[tuple[str, list[str], list]]) -> tuple[int, list[int]]:
+    count, bad, batches = 0, [], {}
+    for table, columns, values in rows:
+        if table == "instance":
+            row = dict(zip(columns, values, strict=True))
+            one_count, one_bad = _snapshots([(row["id"], _stored_text(row["snapshot"]), row["snapshot_hash"])])
+            count, bad = count + one_count, bad + one_bad
+            continue
+        batch = batches.setdefault((table, tuple(columns)), [])
+        batch.append(values)
+        if len(batch) >= 1000:
+            _insert(connection, table, columns, batch)
+    for (table, columns), batch in batches.items():
+        _insert(connection, table, list(columns), batch)
+    return count, bad
+
+
+def _insert(connection, table: str, columns: list[str], batch: list) -> None:
+    if batch:
+        names = ", ".join(f'"{c}"' for c in columns)
+        connection.exec_driver_sql(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})',
+                                   [tuple(v) for v in batch])
+        batch.clear()
+
+
+_COPY = re.compile(r'^COPY (?:"?[^ ."]+"?\.)?"?(\w+)"? \((.*)\) FROM stdin;$')
+_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _copy_rows(lines: Iterable[str]) -> Iterator[tuple[str, list[str], list]]:
+    """The rows of COPY ... FROM stdin blocks in pg_restore's output (text format: tab-separated,
+    backslash escapes, \\N for NULL; COPY TO never writes octal or hex escapes)."""
+    table, columns = None, []
+    for line in lines:
+        line = line.rstrip("\n")
+        if table is None:
+            match = _COPY.match(line)
+            if match:
+                table, columns = match.group(1), [c.strip().strip('"') for c in match.group(2).split(",")]
+        elif line == "\\.":
+            table = None
+        else:
+            yield table, columns, [_field(f) for f in line.split("\t")]
+
+
+def _stored_text(bytea: str) -> str:
+    """A snapshot as COPY writes its bytea (``\\x`` and hex), read as govflow reads the column."""
+    return CompressedText().process_result_value(bytes.fromhex(bytea[2:]), None)
+
+
+def _field(raw: str):
+    if raw == "\\N":
+        return None
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), raw)

@@ -1,0 +1,269 @@
+"""The inbox (待办): one row per user task, derived from the workflow after every step, and the
+queries people run on it (mine, my group's, overdue, by process, by business key, by title).
+
+Rows are never written by hand: ``derive`` compares the READY user tasks of the workflow with the
+open rows of the instance, opens rows for new tasks (resolving the lane to people) and closes rows
+whose task went away (an interrupting timer, a cancelled branch).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from sqlalchemy import bindparam, delete, func, inspect, select, update
+from sqlalchemy.orm import Session
+
+from ..bpmn.definitions import Definition
+from ..engine.spiff import timer_due
+from ..people.substitution import substitute_for
+from ..store.eventlog import EventBatch
+from ..store.models import Instance, Task, TaskCandidate
+from ..time.timeutil import isoformat, utc
+
+URGENCY = {"一般": 0, "加急": 1, "特急": 2, "特急重要": 3}
+
+
+def derive(session: Session, instance: Instance, ready_tasks: list, definition: Definition, engine,
+           now: datetime, events: EventBatch, rewound: bool = False) -> None:
+    """``ready_tasks``: the workflow's READY tasks, once it has run to its next wait."""
+    db = session.connection()
+    stored = {row.id: row for row in db.execute(_OPEN_ROWS, {"instance": instance.id})}
+    open_rows = {task_id: row for task_id, row in stored.items() if not _closed_here(session, task_id)}
+    ready = {str(t.id): t for t in ready_tasks if t.task_spec.manual}
+    cancelled = [task_id for task_id in open_rows if task_id not in ready]
+    for task_id in cancelled:
+        row = open_rows[task_id]
+        events.record("task_cancelled", "system", now, {"step": row.step_id, "name": row.step_name},
+                      instance.id, task_id)
+    if cancelled:
+        _cancel(session, cancelled, now)
+    fresh = {task_id: task for task_id, task in ready.items() if task_id not in open_rows}
+    if not fresh:
+        return
+    # A task 退回 or 撤回 reset the workflow to keeps its id: its old row opens again. (Any other
+    # READY task is new: SpiffWorkflow gives every task it creates a new id.)
+    known = set(db.scalars(select(_TASKS.c.id).where(_TASKS.c.id.in_(fresh)))) if rewound else set()
+    rows, offered = [], []
+    for task_id, task in fresh.items():
+        values, people = _row_values(instance, task, definition, engine, now)
+        if task_id in known:
+            _reopen(session, task_id, values, people)
+        else:
+            rows.append({"id": task_id, "kind": "task", "parent_task_id": None, "instance_id": instance.id,
+                         "process_id": instance.process_id, **values})
+            offered += [{"task_id": task_id, "person_id": p} for p in people if values["assignee"] is None]
+        payload = {**_created_payload(values, people), **({"reopened": True} if task_id in known else {})}
+        events.record("task_created", "system", now, payload, instance.id, task_id)
+    if rows:         # in Core: nothing of the new rows is read back as objects in the step
+        db.execute(_INSERT_TASKS, rows)
+    if offered:
+        db.execute(_INSERT_CANDIDATES, offered)
+
+
+_TASKS = Task.__table__
+_TASK_MAPPER = inspect(Task)
+_INSERT_TASKS, _INSERT_CANDIDATES = _TASKS.insert(), TaskCandidate.__table__.insert()
+_OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.step_id, _TASKS.c.step_name).where(
+    _TASKS.c.instance_id == bindparam("instance"), _TASKS.c.state == "open", _TASKS.c.kind == "task")
+
+
+def _closed_here(session: Session, task_id: str) -> bool:
+    """Whether this transaction closed the row but has not written it yet (the task being completed):
+    read so, rather than flushed, to keep the step to one flush."""
+    row = session.identity_map.get(_TASK_MAPPER.identity_key_from_primary_key((task_id,)))
+    return row is not None and row.state != "open"
+
+
+def _cancel(session: Session, task_ids: list[str], now: datetime) -> None:
+    """The rows of tasks that went away are cancelled, and their 加签 rows with them."""
+    session.execute(update(Task).where(Task.id.in_(task_ids) | ((Task.kind == "addsign") & (Task.state == "open")
+                                                                & Task.parent_task_id.in_(task_ids)))
+                    .values(state="cancelled", completed_at=now).execution_options(synchronize_session="fetch"))
+
+
+def _row_values(instance, task, definition, engine, now) -> tuple[dict, tuple[str, ...]]:
+    """What the inbox row of a READY task holds, and the people it is offered to."""
+    step = definition.step(task.task_spec.bpmn_id)
+    assignment = engine.runtime.org.resolve_lane(step.lane, task.data, engine.runtime.profile)
+    due_text = _due(task, step, engine)
+    deadline = engine.runtime.computed_deadline(due_text) if due_text else None
+    urgency = task.data.get("urgency") if task.data.get("urgency") in URGENCY else "一般"
+    values = dict(
+        business_key=instance.business_key, title=instance.title, step_id=step.bpmn_id, step_name=step.name,
+        lane=step.lane or "", role=assignment.role, form=step.form, assignee=assignment.assignee, owner=None,
+        created_at=now, due_at=utc(timer_due(due_text)) if due_text else None,
+        due_estimated=bool(deadline and deadline.estimated), due_from=deadline.start if deadline else None,
+        due_workdays=deadline.workdays if deadline else None, urgency=urgency, priority=URGENCY[urgency],
+        state="open", completed_at=None, completed_by=None, acting_for=None, pressed_count=0,
+        last_pressed_at=None, note="", escalate_to=_escalation(step, task, engine),
+        escalate_after=step.escalate_after, escalated_at=None)
+    return values, assignment.people
+
+
+def _reopen(session: Session, task_id: str, values: dict, people: tuple[str, ...]) -> None:
+    row = session.get(Task, task_id)
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id))
+    for name, value in values.items():
+        setattr(row, name, value)
+    if values["assignee"] is None:
+        session.add_all(TaskCandidate(task_id=task_id, person_id=p) for p in people)
+
+
+def _escalation(step, task, engine) -> str | None:
+    """Who hears of the task when it stays overdue (the lane of ``escalateTo``, for this task's data)."""
+    if not step.escalate_to:
+        return None
+    return ",".join(engine.runtime.org.resolve_lane(step.escalate_to, task.data, engine.runtime.profile).people)
+
+
+def _due(task, step, engine) -> str | None:
+    """The step's deadline: the earliest of a boundary timer on it and its ``dueDate`` property."""
+    dues = [d for d in (_boundary_timer_due(task), _due_property(task, step, engine)) if d]
+    return min(dues, key=timer_due) if dues else None
+
+
+def _due_property(task, step, engine) -> str | None:
+    if not step.due:
+        return None
+    value = engine.evaluate(task, step.due)
+    return value if isinstance(value, str) and value else None
+
+
+def _created_payload(row: dict, people: tuple[str, ...]) -> dict:
+    return {"step": row["step_id"], "name": row["step_name"], "lane": row["lane"], "assignee": row["assignee"],
+            "candidates": sorted(people) if row["assignee"] is None else [],
+            "due": isoformat(row["due_at"]) if row["due_at"] else None, "due_estimated": row["due_estimated"]}
+
+
+def _boundary_timer_due(task) -> str | None:
+    """The due time of a timer on the boundary of this task (or of the multi-instance or loop
+    activity it belongs to): that is the step's deadline."""
+    attached = task
+    if attached.parent is not None and isinstance(attached.parent.task_spec, LoopTask):
+        attached = attached.parent
+    split = attached.parent
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return None
+    dues = []
+    for sibling in split.children:
+        spec = sibling.task_spec
+        if isinstance(spec, BoundaryEvent) and isinstance(spec.event_definition, TimerEventDefinition):
+            value = sibling._get_internal_data("event_value")
+            if isinstance(value, str):
+                dues.append(value)
+            elif isinstance(value, dict) and value.get("next"):
+                dues.append(value["next"])
+    return min(dues, key=timer_due) if dues else None
+
+
+_CANDIDATES = (select(TaskCandidate.__table__.c.person_id).where(TaskCandidate.__table__.c.task_id == bindparam("task"))
+               .order_by(TaskCandidate.__table__.c.person_id))
+
+
+def candidates(session: Session, task_id: str) -> list[str]:
+    session.flush()
+    return list(session.connection().scalars(_CANDIDATES, {"task": task_id}))
+
+
+def describe(row: Task, now: datetime, runtime, away: set[str]) -> dict:
+    """A row as the inbox shows it: with names, its deadline, and who acts for its holder while they
+    are away (P1/P2)."""
+    org = runtime.org
+    acting = substitute_for(org, runtime.profile, away, row.assignee) if row.assignee else None
+    return {
+        "id": row.id, "instance_id": row.instance_id, "process_id": row.process_id,
+        "business_key": row.business_key, "title": row.title, "step": row.step_id, "step_name": row.step_name,
+        "lane": row.lane, "role": row.role, "assignee": row.assignee, "assignee_name": org.display_name(row.assignee),
+        "owner": row.owner, "created_at": isoformat(row.created_at),
+        "due_at": isoformat(row.due_at) if row.due_at else None, "due_estimated": row.due_estimated,
+        "overdue": bool(row.due_at and row.due_at < now and row.state == "open"),
+        "urgency": row.urgency, "state": row.state,
+        "completed_at": isoformat(row.completed_at) if row.completed_at else None,
+        "completed_by": row.completed_by, "acting_for": row.acting_for,
+        "pressed_count": row.pressed_count,
+        "last_pressed_at": isoformat(row.last_pressed_at) if row.last_pressed_at else None,
+        "away": bool(row.assignee and row.assignee in away),
+        "acting": acting.to_dict(org) if acting else None,
+    }
+
+
+# -- queries ----------------------------------------------------------------------------------------------
+VIEWS = ("mine", "group", "read", "done", "all")   # 待办, 组待办, 传阅, 已办, 全部
+
+
+@dataclass(frozen=True)
+class Query:
+    view: str = "mine"
+    overdue: bool = False
+    process_id: str | None = None
+    business_key: str | None = None
+    q: str | None = None          # title search
+    urgency: str | None = None
+    due_from: datetime | None = None   # due at or after
+    due_to: datetime | None = None     # due before
+    latest_first: bool = False         # by due date, the latest first
+    within: object = None              # a condition on Instance the rows' instances meet (None: any)
+    limit: int = 50
+    offset: int = 0
+
+
+def search(session: Session, query: Query, people: list[str], now: datetime) -> tuple[list[Task], int]:
+    """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first."""
+    if query.view == "mine":
+        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
+    elif query.view == "group":
+        stmt = _claimable(people)
+    elif query.view == "read":
+        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind == "read")
+    elif query.view == "done":
+        stmt = select(Task).where(Task.state == "completed", Task.completed_by.in_(people), Task.kind != "read")
+    else:
+        stmt = select(Task).where(Task.state == "open")
+    if query.within is not None:
+        stmt = stmt.where(Task.instance_id.in_(select(Instance.id).where(query.within)))
+    if query.overdue:
+        stmt = stmt.where(Task.due_at < now)
+    if query.due_from:
+        stmt = stmt.where(Task.due_at >= query.due_from)
+    if query.due_to:
+        stmt = stmt.where(Task.due_at < query.due_to)
+    if query.process_id:
+        stmt = stmt.where(Task.process_id == query.process_id)
+    if query.business_key:
+        stmt = stmt.where(Task.business_key == query.business_key)
+    if query.urgency:
+        stmt = stmt.where(Task.urgency == query.urgency)
+    if query.q:
+        stmt = stmt.where(Task.title.contains(query.q, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    if query.view == "done":
+        order = (Task.completed_at.desc(),)
+    elif query.latest_first:
+        order = (Task.due_at.is_(None), Task.due_at.desc(), Task.priority.desc(), Task.created_at)
+    else:
+        order = (Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at)
+    rows = session.scalars(stmt.order_by(*order).limit(query.limit).offset(query.offset)).all()
+    return list(rows), total
+
+
+def _claimable(people: list[str]):
+    """Unclaimed open tasks offered to ``people``, found from the candidate index (there are many
+    unassigned tasks in all, few offered to one person)."""
+    stmt = (select(Task).join(TaskCandidate, TaskCandidate.task_id == Task.id)
+            .where(TaskCandidate.person_id.in_(people), Task.state == "open", Task.assignee.is_(None)))
+    return stmt.distinct() if len(people) > 1 else stmt
+
+
+def counts(session: Session, people: list[str], now: datetime) -> dict:
+    mine = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
+    group = _claimable(people)
+    read = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind == "read")
+
+    def count(stmt) -> int:
+        return session.scalar(select(func.count()).select_from(stmt.subquery()))
+    overdue = count(mine.where(Task.due_at < now)) + count(group.where(Task.due_at < now))
+    return {"mine": count(mine), "group": count(group), "read": count(read), "overdue": overdue}
