@@ -242,6 +242,34 @@ def test_a_damaged_backup_never_replaces_a_good_database(one_request, tmp_path, 
     assert_whole(opened(url))
 
 
+def test_verifying_a_backup_copy_never_changes_it(one_request, tmp_path):
+    """`audit verify` opens the file read-only: it used to switch a backup copy to WAL mode."""
+    system, _ = one_request
+    copy = tmp_path / "kept" / "backup.db"
+    assert govflow(system.settings.database_url, "backup", str(copy)).exit_code == 0
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    for _ in range(5):
+        result = govflow(f"sqlite:///{copy}", "audit", "verify")
+        assert result.exit_code == 0 and "事件链完整" in result.output, result.output
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["backup.db"]      # no -wal, no -shm either
+
+
+def test_verifying_a_damaged_file_says_so_in_words(one_request, tmp_path):
+    system, _ = one_request
+    copy = tmp_path / "backup.db"
+    assert govflow(system.settings.database_url, "backup", str(copy)).exit_code == 0
+    whole = copy.read_bytes()
+    copy.write_bytes(whole[:len(whole) // 2])
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    result = govflow(f"sqlite:///{copy}", "audit", "verify")
+    assert result.exit_code == 2, result.output
+    assert "数据库文件已损坏或被截断" in result.output and "Traceback" not in result.output, result.output
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+    missing = govflow(f"sqlite:///{tmp_path}/none.db", "audit", "verify")
+    assert missing.exit_code == 2 and "不存在" in missing.output and not (tmp_path / "none.db").exists()
+
+
 def test_a_file_that_is_no_backup_is_refused(tmp_path):
     junk = tmp_path / "notes.txt"
     junk.write_text("不是备份", encoding="utf-8")
