@@ -7,20 +7,23 @@ serialised and the second one sees that the task is gone.
 """
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import bindparam, create_engine, event, inspect, update
+from sqlalchemy import bindparam, create_engine, event, inspect, literal, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..errors import Conflict, Damaged, GovflowError, Unavailable, StorageFull
+from ..errors import Conflict, Damaged, GovflowError, StorageFull, Unavailable
+from . import idempotency
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,14 +37,19 @@ class Store:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(self.engine.execution_options(govflow_read=True), expire_on_commit=False)
+        self._full_until = 0.0
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: everything in it commits together or not at all. Callables in
-        ``session.info["after_commit"]`` run once it has committed."""
+        ``session.info["after_commit"]`` run once it has committed. The Idempotency-Key of the
+        request being served, if any, is written in the first one that commits."""
         with self._writer() as session:
             with session.begin():
+                claim = idempotency.join(session)     # the request's Idempotency-Key, if it sent one
                 yield session
+            if claim is not None:
+                claim.written = True
             for then in session.info.pop("after_commit", ()):
                 then()
 
@@ -49,6 +57,28 @@ class Store:
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
             yield session
+
+    def health(self) -> GovflowError | None:
+        """None, or what keeps this process from working: the database unreachable, or its disk
+        full (a SQLite file's disk has under ``LOW_DISK`` free; on PostgreSQL, a write here met a
+        full disk within the last minute — the server's disk is not visible from here)."""
+        try:
+            with self.read() as session:
+                session.execute(select(literal(1)))
+        except DBAPIError as err:
+            return fault(err) or Unavailable(UNAVAILABLE, RETRY_AFTER)
+        database = make_url(self.url).database
+        if self.is_sqlite and database and database != ":memory:":
+            if shutil.disk_usage(Path(database).resolve().parent).free < LOW_DISK:
+                return StorageFull(DISK_FULL)
+        if time.monotonic() < self._full_until:
+            return StorageFull(DISK_FULL)
+        return None
+
+    def noticed(self, trouble: GovflowError) -> None:
+        """A fault a request met, remembered for the health check."""
+        if isinstance(trouble, StorageFull):
+            self._full_until = time.monotonic() + 60
 
     def migrate(self) -> None:
         config = AlembicConfig()
@@ -138,6 +168,8 @@ def _sqlite_transactions(engine: Engine, read_only: bool) -> None:
 # SQLite's result codes (sqlite3.h) that are the database's state rather than a bug
 _SQLITE_BUSY, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 5, 10, 11, 13, 14, 26
 RETRY_AFTER = 5       # seconds a client is told to wait while the database is away
+LOW_DISK = 1 << 20    # bytes free under which a SQLite file's disk counts as full
+DISK_FULL = "数据库所在磁盘已满，本次操作未保存；请联系管理员清理磁盘后重试"
 UNAVAILABLE = "数据库暂时无法访问，请稍后重试（重试时带同一个 Idempotency-Key，已办理的不会重复办理）"
 
 
@@ -150,7 +182,7 @@ def fault(err: DBAPIError) -> GovflowError | None:
     if code is not None:
         code &= 0xFF                      # the primary code of an extended one
         if code == _SQLITE_FULL:
-            return StorageFull("数据库所在磁盘已满，本次操作未保存；请联系管理员清理磁盘后重试")
+            return StorageFull(DISK_FULL)
         if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
             return Damaged(f"数据库文件已损坏或被截断，无法读取：{orig}")
         if code in (_SQLITE_BUSY, _SQLITE_IOERR, _SQLITE_CANTOPEN):
@@ -158,7 +190,7 @@ def fault(err: DBAPIError) -> GovflowError | None:
         return None
     state = getattr(orig, "sqlstate", None) or ""
     if state == "53100":                  # disk_full
-        return StorageFull("数据库所在磁盘已满，本次操作未保存；请联系管理员清理磁盘后重试")
+        return StorageFull(DISK_FULL)
     if err.connection_invalidated or state.startswith("08") or state in ("57P01", "57P02", "57P03") or (
             not state and type(orig).__name__ == "OperationalError"):
         return Unavailable(UNAVAILABLE, RETRY_AFTER)
