@@ -2,7 +2,8 @@
 Retry-After (a real PostgreSQL connection through a loopback relay that is then stopped), a full disk
 a 507 (a SQLite file on a real 2 MB tmpfs, filled), the health endpoint says which; a write sent
 again with the same Idempotency-Key is answered as the first time (API and form posts); two hand-
-backs of one 委派 at once: the loser gets 409."""
+backs of one 委派 at once: the loser gets 409; production refuses to start without the settings
+durability rests on (synchronous=FULL, synchronous_commit=on)."""
 from __future__ import annotations
 
 import re
@@ -14,11 +15,16 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from click.testing import CliRunner
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from conftest import REPO, Api, build_system, load_org
 from govflow.app import create_app
+from govflow.cli import main
+from govflow.config import Settings
+from govflow.errors import ValidationFailed
+from govflow.work.system import Govflow
 from govflow.store.models import Event, Task
 from helpers import complete, deploy_xml, start, task
 
@@ -258,3 +264,36 @@ def test_a_full_disk_is_a_507_in_words_and_nothing_is_half_stored(small_disk):
     finally:
         system.store.dispose()
         shutil.rmtree(small_disk, ignore_errors=True)
+
+
+# -- durability settings, checked at start-up in production ---------------------------------------------------
+def production(url: str):
+    return Govflow(Settings(database_url=url, mode="production", home=REPO, secret_key="test"))
+
+
+def test_production_refuses_to_start_on_sqlite_without_synchronous_full(sqlite_system):
+    url = sqlite_system.settings.database_url
+    create_app(system=production(url))                        # FULL, WAL: starts
+    weakened = production(url)
+    event.listen(weakened.store.engine, "connect",            # after govflow's own PRAGMAs
+                 lambda connection, _record: connection.execute("PRAGMA synchronous=NORMAL"))
+    with pytest.raises(ValidationFailed, match="synchronous 为 1.*生产模式拒绝启动"):
+        create_app(system=weakened)
+    weakened.store.dispose()
+    refused = CliRunner().invoke(main, ["--database-url", url, "worker", "--once"],
+                                 env={"GOVFLOW_MODE": "production", "GOVFLOW_HOME": str(REPO)})
+    assert refused.exit_code == 0, refused.output              # the worker's check passes on a sound file
+
+
+@pytest.mark.postgres
+def test_production_refuses_to_start_on_postgres_without_synchronous_commit(pg_database):
+    build_system(pg_database).store.dispose()
+    create_app(system=production(pg_database)).extensions["govflow"].store.dispose()
+    options = make_url(pg_database).query["options"]
+    off = make_url(pg_database).update_query_dict({"options": f"{options} -csynchronous_commit=off"})
+    off_url = off.render_as_string(hide_password=False)
+    with pytest.raises(ValidationFailed, match="synchronous_commit 为 off"):
+        create_app(system=production(off_url))
+    refused = CliRunner().invoke(main, ["--database-url", off_url, "worker", "--once"],
+                                 env={"GOVFLOW_MODE": "production", "GOVFLOW_HOME": str(REPO)})
+    assert refused.exit_code == 2 and "生产模式拒绝启动" in refused.output and "Traceback" not in refused.output

@@ -119,6 +119,8 @@ def serve(ctx, host, port):
 def run_worker(ctx, once, interval):
     """触发到期的定时器。多个 worker 可共用一个 PostgreSQL 数据库。"""
     system = _system(ctx)
+    if system.settings.mode == "production":
+        system.store.check_durability()
     if once:
         click.echo(f"已触发 {worker.run_once(system)} 个定时器")
         return

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..errors import Conflict, Damaged, GovflowError, StorageFull, Unavailable
+from ..errors import Conflict, Damaged, GovflowError, StorageFull, Unavailable, ValidationFailed
 from . import idempotency
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -74,6 +74,23 @@ class Store:
         if time.monotonic() < self._full_until:
             return StorageFull(DISK_FULL)
         return None
+
+    def check_durability(self) -> None:
+        """Refuse to run (in production) unless an answered commit is on disk: SQLite in WAL mode
+        with ``synchronous=FULL``, PostgreSQL with ``synchronous_commit`` and ``fsync`` on. A
+        SIGKILL test cannot see these (the OS still writes the page cache out); a power cut can."""
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                wrong = {"PRAGMA synchronous": ("2", "3"), "PRAGMA journal_mode": ("wal",)}
+            else:
+                wrong = {"SHOW synchronous_commit": ("on", "remote_apply"), "SHOW fsync": ("on",)}
+            for query, allowed in wrong.items():
+                value = str(connection.exec_driver_sql(query).scalar()).lower()
+                if value not in allowed:
+                    setting = query.split()[-1]
+                    raise ValidationFailed(f"数据库的 {setting} 为 {value}，已办结的步骤在断电时可能丢失；"
+                                           f"生产模式拒绝启动：请设为 {' 或 '.join(allowed)}",
+                                           [{"field": setting, "reason": value}])
 
     def noticed(self, trouble: GovflowError) -> None:
         """A fault a request met, remembered for the health check."""
