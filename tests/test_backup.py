@@ -317,8 +317,8 @@ def leftovers(database_url: str) -> list[str]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            return list(connection.scalars(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE '%\\_restoring\\_%' "
-                                                "OR nspname LIKE '%\\_replaced\\_%'")))
+            return list(connection.scalars(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE "
+                                                "'%\\_restoring\\_%' OR nspname LIKE '%\\_replaced\\_%'")))
     finally:
         engine.dispose()
 
@@ -327,7 +327,8 @@ def table_digest(database_url: str) -> tuple:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            return tuple(connection.execute(text("SELECT count(*), max(seq), (SELECT hash FROM chain_head) FROM event")).one())
+            return tuple(connection.execute(text("SELECT count(*), max(seq), (SELECT hash FROM chain_head) "
+                                                 "FROM event")).one())
     finally:
         engine.dispose()
 

@@ -24,8 +24,8 @@ from govflow.app import create_app
 from govflow.cli import main
 from govflow.config import Settings
 from govflow.errors import ValidationFailed
-from govflow.work.system import Govflow
 from govflow.store.models import Event, Task
+from govflow.work.system import Govflow
 from helpers import complete, deploy_xml, start, task
 
 ORG = load_org("bazhou")

@@ -59,7 +59,8 @@ class Check:
 
     def problems(self) -> list[dict]:
         found = [{"field": "事件链", "reason": f.reason} for f in self.chain.findings]
-        return found + [{"field": f"流程实例 {i}", "reason": "快照无法解压或与其校验值不符"} for i in self.bad_snapshots]
+        return found + [{"field": f"流程实例 {i}", "reason": "快照无法解压或与其校验值不符"}
+                        for i in self.bad_snapshots]
 
     def summary(self) -> str:
         return (f"共 {self.chain.events} 条事件，链尾第 {self.chain.head_seq} 条（哈希 {self.head_hash}），"

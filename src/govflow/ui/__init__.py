@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, session, url_for
-
 from sqlalchemy.exc import DBAPIError
 
 from ..api import AUDITOR_READS_ONLY, idempotent
@@ -101,7 +100,8 @@ def require_role(*roles: str) -> None:
 @bp.app_context_processor
 def page_context() -> dict:
     actor = g.get("actor")
-    return {"csrf_token": csrf_token, "idempotency_key": lambda: secrets.token_urlsafe(18), "user": actor, "government": g.org.name if g.get("org") else "",
+    return {"csrf_token": csrf_token, "idempotency_key": lambda: secrets.token_urlsafe(18), "user": actor,
+            "government": g.org.name if g.get("org") else "",
             "is_designer": bool(actor and (actor.has("designer") or actor.has("admin"))),
             "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin")))}
 
