@@ -228,13 +228,14 @@ def small_disk(tmp_path):
 
 
 def fill(directory) -> None:
-    with open(directory / "filler", "wb") as filler:
-        try:
-            while True:
-                filler.write(b"\0" * 65536)
-                filler.flush()
-        except OSError:
-            pass
+    """Write a file until the disk refuses (unbuffered: nothing is left to fail at close)."""
+    with open(directory / "filler", "wb", buffering=0) as filler:
+        for size in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    filler.write(b"\0" * size)
+            except OSError:
+                pass
 
 
 def test_a_full_disk_is_a_507_in_words_and_nothing_is_half_stored(small_disk):

@@ -80,6 +80,9 @@ def bool_arg(name: str) -> bool:
 
 @bp.before_request
 def authenticate():
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and request.method not in READS:
+        idempotency.check_key(key)          # on every write, the public ones too: as documented
     if request.endpoint in PUBLIC:
         return
     header = request.headers.get("Authorization", "")
@@ -91,14 +94,14 @@ def authenticate():
         g.actor = actor_for(system.organisation(session), person)
     if g.actor.has("auditor") and request.method not in READS and request.endpoint != "api.logout":
         raise Forbidden(AUDITOR_READS_ONLY)
-    return idempotent(g.actor.id, request.headers.get("Idempotency-Key"))
+    return idempotent(g.actor.id, key)
 
 
 def idempotent(person: str, key: str | None) -> Response | None:
     """A write sent with an Idempotency-Key (API header, or the pages' hidden field): the first
     answer again if this request was done before, else the key is claimed for its write
     transaction (``store/idempotency.py``)."""
-    if request.method in READS or not key:
+    if request.method in READS or key is None:
         return None
     claim = idempotency.Claim(person, idempotency.check_key(key),
                               idempotency.fingerprint(request.method, request.full_path, request.get_data()))
