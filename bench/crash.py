@@ -429,9 +429,13 @@ def check_once(session, problems: list[str]) -> None:
     problems += [f"(d) task {t} has {n} task_completed events" for t, n in per_task.items() if n != 1]
     problems += [f"(d) task {t} is completed without its event" for t in completed - set(per_task)]
     problems += [f"(d) task_completed event of {t}, whose row is not completed" for t in set(per_task) - completed]
-    numbers = sorted(session.scalars(select(DocumentRegister.sequence)))
-    if numbers != list(range(1, len(numbers) + 1)):
-        problems.append(f"(d) 发文字号 sequences are not 1..n once each: {numbers}")
+    runs: dict[tuple, list[int]] = {}        # a 发文字号 runs 1..n per prefix and year (the clock crosses years)
+    for prefix, year, sequence in session.execute(select(DocumentRegister.prefix, DocumentRegister.year,
+                                                         DocumentRegister.sequence)):
+        runs.setdefault((prefix, year), []).append(sequence)
+    for (prefix, year), numbers in runs.items():
+        if sorted(numbers) != list(range(1, len(numbers) + 1)):
+            problems.append(f"(d) 发文字号 {prefix}〔{year}〕 sequences are not 1..n once each: {sorted(numbers)}")
 
 
 # -- the script ---------------------------------------------------------------------------------------------------
