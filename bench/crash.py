@@ -4,29 +4,37 @@ restart, and check that nothing accepted was lost and every instance is a state 
     python bench/crash.py [--runs 200] [--db sqlite|postgres] [--seed N] [--admin-url URL]
 
 Each run takes a fresh copy of a seeded database (the bazhou organisation, dept_request and
-document_approval deployed, the clock frozen), starts ``govflow serve`` and ``govflow worker`` as
-processes of their own, and drives them over HTTP: three clients start instances of both diagrams
-and complete their tasks; a fourth advances the test clock two days at a time, so that the worker fires
-the deadlines (dept_request's non-interrupting 签发 deadline, document_approval's interrupting
-征求意见 window) while tasks are being completed. Every request whose response said it succeeded
-is recorded. At a random moment the server, the worker or both are killed (SIGKILL, the whole
-process group); what they had in flight has an unknown outcome and is not recorded. The killed
-processes are restarted, each open instance gets one more completion and the due timers are
-drained (the system works on after the crash), everything stops, and the database is checked:
+document_approval deployed, the clock frozen), starts gunicorn with three workers and two
+``govflow worker`` processes, as the README deploys them, and drives them over HTTP: three clients
+start instances of both diagrams and complete their tasks, now and then another client's, so that two
+of them complete the same task and one is refused; a fourth advances the test clock two days at a
+time, so that the workers fire the deadlines (dept_request's non-interrupting 签发 deadline,
+document_approval's interrupting 征求意见 window) while tasks are being completed. Every request whose
+response said it succeeded is recorded, and every completion that was refused. At a random moment
+the server, the workers or both are killed (SIGKILL, the whole process group); what they had in
+flight has an unknown outcome and is not recorded. The killed processes are restarted, each open
+instance gets one more completion and the due timers are drained (the system works on after the
+crash), everything stops, and the database is checked:
 
   (a) every accepted completion is there: its task row completed by that person, its task_completed
-      event; every accepted start has its instance;
+      event; every accepted start has its instance; a refused completion changed nothing (no
+      task_completed event of that person on that task);
   (b) every instance is a state a prefix of the accepted requests produced: its snapshot matches its
       hash and restores, its open inbox rows are exactly the READY user tasks of the restored
       workflow, and ``replay.reexecute`` — the recorded history run again — reproduces the snapshot;
   (c) ``eventlog.verify`` of the whole chain is ok;
-  (d) no task was completed twice, and the 发文字号 run 1..n without duplicates.
+  (d) no task was completed twice, no timer fired twice, and the 发文字号 run 1..n without duplicates;
+  (e) no timer is still due 60 s after the restart.
+
+SIGKILL shows that a step is whole and answered only after its commit; it cannot show a missing
+fsync (the operating system still writes its page cache out): see the README.
 
 Prints one line per run and the totals; exits 1 if any run failed a check.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import threading
@@ -69,6 +77,26 @@ ANSWERS = {
 ANSWERS_BY_PROCESS = {("document_approval", "office_review"): {"decision": "拟办", "opinion": "拟办"}}
 DRIVERS = 3
 ACTIVE_PER_DRIVER = 4
+GUNICORN_WORKERS = 3
+
+
+class Workers:
+    """The timer workers, started, killed and stopped together."""
+
+    def __init__(self, workers: list[Worker]):
+        self.workers = workers
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def kill(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
 TIMED = ("reply_timed", "sign_off")      # steps with a deadline timer: often left for the timer to fire
 
 
@@ -79,6 +107,7 @@ class Accepted:
     starts: list[int] = field(default_factory=list)
     unknown: int = 0
     refused: Counter = field(default_factory=Counter)
+    refused_completions: list[dict] = field(default_factory=list)     # must have changed nothing
     server_errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,10 +131,10 @@ class Driver(threading.Thread):
     """Starts instances and completes their open tasks, as the people who hold them."""
 
     def __init__(self, port: int, tokens: Tokens, url: str, accepted: Accepted, stop: threading.Event,
-                 rng: random.Random):
+                 rng: random.Random, shared: list[int]):
         super().__init__(daemon=True)
         self.client, self.accepted, self.stop, self.rng = Client(port, tokens, 10), accepted, stop, rng
-        self.system, self.active = open_system(url), []
+        self.system, self.active, self.shared = open_system(url), [], shared
 
     def run(self) -> None:
         try:
@@ -125,7 +154,9 @@ class Driver(threading.Thread):
         if len(self.active) < ACTIVE_PER_DRIVER:
             self.start_instance()
             return
-        work = [w for w in open_work(self.system, self.rng.choice(self.active))
+        # now and then another driver's instance: two drivers complete the same task, one is refused
+        pool = self.shared if self.shared and self.rng.random() < 0.3 else self.active
+        work = [w for w in open_work(self.system, self.rng.choice(pool))
                 if w[0].step_id not in TIMED or self.rng.random() < 0.1]
         if work:
             self.complete(*self.rng.choice(work))
@@ -139,6 +170,7 @@ class Driver(threading.Thread):
         if status == 201:
             with self.accepted.lock:
                 self.accepted.starts.append(body["id"])
+                self.shared.append(body["id"])
             self.active.append(body["id"])
         else:
             self._refused(status, body)
@@ -150,6 +182,8 @@ class Driver(threading.Thread):
                 self.accepted.completions.append({"task": row.id, "instance": row.instance_id, "person": person,
                                                   "step": row.step_id})
         else:
+            with self.accepted.lock:
+                self.accepted.refused_completions.append({"task": row.id, "person": person, "status": status})
             self._refused(status, body)
 
     def _refused(self, status: int, body) -> None:
@@ -190,7 +224,9 @@ def advance_clock(port: int, tokens: Tokens, stop: threading.Event, every: float
 # -- one run -------------------------------------------------------------------------------------------------------
 def run_once(databases: Databases, number: int, rng: random.Random, logs: Path) -> RunResult:
     url = databases.fresh()
-    server, worker = Server(url, logs / "server.log"), Worker(url, logs / "worker.log")
+    # as the README deploys them: gunicorn with several workers, and two timer workers sharing the timers
+    server = Server(url, logs / "server.log", workers=GUNICORN_WORKERS)
+    worker = Workers([Worker(url, logs / f"worker{n}.log") for n in (1, 2)])
     killed, at = rng.choice(("server", "server", "worker", "both")), rng.uniform(0.2, 3.0)
     result = RunResult(number, killed, at, Accepted())
     try:
@@ -223,8 +259,10 @@ def run_once(databases: Databases, number: int, rng: random.Random, logs: Path) 
 def drive(server: Server, worker: Worker, tokens: Tokens, url: str, result: RunResult, rng: random.Random) -> None:
     """The clients run until the kill; what they had in flight then has no answer."""
     accepted, stop = result.accepted, threading.Event()
-    warm_up(server.port, tokens, accepted)
-    threads = [Driver(server.port, tokens, url, accepted, stop, random.Random(rng.random())) for _ in range(DRIVERS)]
+    warm_up(server.port, tokens, accepted, url)
+    shared: list[int] = []
+    threads = [Driver(server.port, tokens, url, accepted, stop, random.Random(rng.random()), shared)
+               for _ in range(DRIVERS)]
     threads.append(threading.Thread(target=advance_clock, args=(server.port, tokens, stop, 0.15), daemon=True))
     for thread in threads:
         thread.start()
@@ -238,21 +276,42 @@ def drive(server: Server, worker: Worker, tokens: Tokens, url: str, result: RunR
         thread.join(timeout=30)
 
 
-def warm_up(port: int, tokens: Tokens, accepted: Accepted) -> None:
-    """One start of each diagram before the clock runs: the server parses a definition on first use."""
-    client = Client(port, tokens, 60)
-    for process_id, person, data in STARTS:
-        status, body = client.request("POST", "/api/v1/instances", {"process_id": process_id, "data": data}, person)
-        if status != 201:
-            raise RuntimeError(f"warming up: starting {process_id} answered {status}: {body}")
-        accepted.starts.append(body["id"])
-    client.close()
+def warm_up(port: int, tokens: Tokens, accepted: Accepted, url: str) -> None:
+    """One start of each diagram before the clock runs (the server parses a definition on first use),
+    and the dept_request taken to its 签发 step, whose deadline then falls due in every run."""
+    client, system = Client(port, tokens, 60), open_system(url)
+    try:
+        for process_id, person, data in STARTS:
+            status, body = client.request("POST", "/api/v1/instances", {"process_id": process_id, "data": data},
+                                          person)
+            if status != 201:
+                raise RuntimeError(f"warming up: starting {process_id} answered {status}: {body}")
+            accepted.starts.append(body["id"])
+        timed = accepted.starts[-len(STARTS)]
+        for _ in range(6):
+            work = [w for w in open_work(system, timed) if w[0].step_id not in TIMED]
+            if not work:
+                break
+            row, person = work[0]
+            status, body = complete(client, row, person)
+            if status != 200:
+                raise RuntimeError(f"warming up: completing {row.step_id} answered {status}: {body}")
+            accepted.completions.append({"task": row.id, "instance": timed, "person": person, "step": row.step_id})
+    finally:
+        client.close()
+        system.store.dispose()
 
 
 def work_on(port: int, tokens: Tokens, url: str, accepted: Accepted, result: RunResult) -> None:
-    """After the restart: one more completion on each open instance, and the due timers fired."""
+    """After the restart: a month passes (every deadline still open falls due, so that every run has
+    timers for the restarted workers to fire), then one more completion on each open instance, and
+    the due timers fired again."""
     system, client = open_system(url), Client(port, Tokens(port, tokens.tokens), 30)
     try:
+        status, body = client.request("POST", "/api/v1/clock/advance", {"days": 30}, ADMIN)
+        if status != 200:
+            result.problems.append(f"advancing the clock after the restart: {status} {body}")
+        _, still_due = drain_timers(system)
         with system.store.read() as session:
             running = list(session.scalars(select(Instance.id).where(Instance.status == "running")))
         for instance_id in running:
@@ -264,14 +323,19 @@ def work_on(port: int, tokens: Tokens, url: str, accepted: Accepted, result: Run
                 elif status != 409:        # a timer of the restarted worker may have cancelled it: 409
                     result.problems.append(f"after the restart, completing {row.step_id} of {instance_id}: "
                                            f"{status} {body}")
-        result.timers = drain_timers(system)
+        result.timers, due_again = drain_timers(system)
+        if not result.timers:
+            result.problems.append("(e) no timer fired in the run: it did not test the timers")
+        if still_due or due_again:
+            result.problems.append(f"(e) {still_due + due_again} due timers not fired 60 s after the restart")
     finally:
         client.close()
         system.store.dispose()
 
 
-def drain_timers(system, timeout: float = 20.0) -> int:
-    """Wait until the restarted worker has fired every due timer; the timers fired in the run."""
+def drain_timers(system, timeout: float = 60.0) -> tuple[int, int]:
+    """Wait until the restarted workers have fired every due timer: (the timers fired in the run,
+    those still due when the wait ended)."""
     deadline = time.monotonic() + timeout
     while True:
         with system.store.read() as session:
@@ -280,7 +344,7 @@ def drain_timers(system, timeout: float = 20.0) -> int:
                 Instance.status == "running", Instance.next_timer_at <= now))
             fired = session.scalar(select(func.count()).select_from(Event).where(Event.type == "timer_fired"))
         if not due or time.monotonic() > deadline:
-            return fired
+            return fired, due
         time.sleep(0.1)
 
 
@@ -291,6 +355,8 @@ def check(url: str, result: RunResult) -> None:
     try:
         with system.store.read() as session:
             check_accepted(session, result.accepted, problems)
+            check_refused(session, result.accepted, problems)
+            check_timers_once(session, problems)
             for instance in session.scalars(select(Instance).order_by(Instance.id)):
                 check_instance(system, session, instance, problems)
             chain = eventlog.verify(session)
@@ -334,6 +400,27 @@ def check_instance(system, session, instance: Instance, problems: list[str]) -> 
                  for d in rerun.differences]
 
 
+def check_refused(session, accepted: Accepted, problems: list[str]) -> None:
+    """(a) a completion answered as refused changed nothing: no task_completed event of that person
+    on that task, unless the same person's completion of it was accepted as well."""
+    done = {(c["task"], c["person"]) for c in accepted.completions}
+    for refused in accepted.refused_completions:
+        if (refused["task"], refused["person"]) in done:
+            continue
+        by = session.scalar(select(func.count()).select_from(Event).where(
+            Event.type == "task_completed", Event.task_id == refused["task"], Event.actor == refused["person"]))
+        if by:
+            problems.append(f"(a) completion of {refused['task']} by {refused['person']} answered "
+                            f"{refused['status']}, yet it was done")
+
+
+def check_timers_once(session, problems: list[str]) -> None:
+    """(d) every timer fired once: one timer_fired event per instance, timer and due time."""
+    fired = Counter((e.instance_id, json.loads(e.payload)["timer"], json.loads(e.payload)["due"])
+                    for e in session.scalars(select(Event).where(Event.type == "timer_fired")))
+    problems += [f"(d) timer {t} of instance {i} (due {d}) fired {n} times" for (i, t, d), n in fired.items() if n != 1]
+
+
 def check_once(session, problems: list[str]) -> None:
     """(d) one task_completed event per completed task row, none without; 发文字号 1..n, each once."""
     per_task = dict(session.execute(select(Event.task_id, func.count()).where(Event.type == "task_completed")
@@ -342,9 +429,13 @@ def check_once(session, problems: list[str]) -> None:
     problems += [f"(d) task {t} has {n} task_completed events" for t, n in per_task.items() if n != 1]
     problems += [f"(d) task {t} is completed without its event" for t in completed - set(per_task)]
     problems += [f"(d) task_completed event of {t}, whose row is not completed" for t in set(per_task) - completed]
-    numbers = sorted(session.scalars(select(DocumentRegister.sequence)))
-    if numbers != list(range(1, len(numbers) + 1)):
-        problems.append(f"(d) 发文字号 sequences are not 1..n once each: {numbers}")
+    runs: dict[tuple, list[int]] = {}        # a 发文字号 runs 1..n per prefix and year (the clock crosses years)
+    for prefix, year, sequence in session.execute(select(DocumentRegister.prefix, DocumentRegister.year,
+                                                         DocumentRegister.sequence)):
+        runs.setdefault((prefix, year), []).append(sequence)
+    for (prefix, year), numbers in runs.items():
+        if sorted(numbers) != list(range(1, len(numbers) + 1)):
+            problems.append(f"(d) 发文字号 {prefix}〔{year}〕 sequences are not 1..n once each: {sorted(numbers)}")
 
 
 # -- the script ---------------------------------------------------------------------------------------------------

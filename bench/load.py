@@ -10,8 +10,12 @@ end) gets the bazhou organisation, both diagrams and two dept_request instances 
 people who hold their tasks would: read the inbox (JSON, and now and then the 待办 page), find the
 instance's open task by its business key, open it (the JSON detail, or now and then the task page),
 complete it; when an instance is done the client starts a new one. After ``--seconds`` the clients
-stop and the script prints the requests by kind and status, the latencies (p50, p95, p99) and
-whether any answer was a 5xx; it exits 1 on any 5xx or request without an answer.
+stop and the script prints the requests by kind and status, the latencies (p50, p95, p99). Then
+the database is checked: every start and completion that was answered as done is there (its
+instance; its task row completed by that person, with its task_completed event), every instance's
+snapshot verifies, its inbox is its READY tasks and re-executing its history reproduces it, and the
+event chain verifies. It exits 1 on any 5xx, any request without an answer, any 4xx (no client
+contends with another here, so none is expected), or any of those checks failing.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from crash import Accepted, RunResult, check  # noqa: E402
 from harness import Client, Databases, Server, Tokens, open_system  # noqa: E402
 
 from govflow.people.auth import actor_for  # noqa: E402
@@ -47,13 +52,15 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     failures: list[str] = field(default_factory=list)
+    accepted: Accepted = field(default_factory=Accepted)      # the writes answered as done
+    problems: list[str] = field(default_factory=list)         # what the database check found
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, kind: str, status: int, seconds: float, detail: str = "") -> None:
         with self.lock:
             self.latencies[kind].append(seconds)
             self.statuses[kind][status] += 1
-            if (status >= 500 or status == 0) and len(self.failures) < 20:
+            if (status >= 400 or status == 0) and len(self.failures) < 20:
                 self.failures.append(f"{kind}: {status} {detail}"[:300])
 
 
@@ -121,8 +128,11 @@ class LoadClient(threading.Thread):
             self.call("task page", "GET", f"/tasks/{item['id']}", page=person)
         else:
             self.call("task", "GET", f"/api/v1/tasks/{item['id']}", person=person)
-        self.call("complete", "POST", f"/api/v1/tasks/{item['id']}/complete", {"data": ANSWERS[item["step"]]},
-                  person=person)
+        done = self.call("complete", "POST", f"/api/v1/tasks/{item['id']}/complete",
+                         {"data": ANSWERS[item["step"]]}, person=person)
+        if done is not None:
+            self.tally.accepted.completions.append({"task": item["id"], "instance": item["instance_id"],
+                                                    "person": person, "step": item["step"]})
 
     def open_task(self, key: str):
         for view, person in (("group", self.clerk), ("mine", LEADER), ("mine", self.clerk)):
@@ -138,6 +148,7 @@ class LoadClient(threading.Thread):
                                                                "business_key": key}, person=self.clerk)
         if body:
             self.keys.append(key)
+            self.tally.accepted.starts.append(body["id"])
 
     def call(self, kind: str, method: str, path: str, payload=None, person: str | None = None,
              page: str | None = None):
@@ -148,7 +159,7 @@ class LoadClient(threading.Thread):
         except OSError as err:
             self.tally.add(kind, 0, time.perf_counter() - began, str(err))
             return None
-        self.tally.add(kind, status, time.perf_counter() - began, "" if status < 500 else str(body)[:200])
+        self.tally.add(kind, status, time.perf_counter() - began, "" if status < 400 else str(body)[:200])
         return body if 200 <= status < 300 and not page else None
 
 
@@ -197,6 +208,11 @@ def run(db: str = "sqlite", clients: int = 50, seconds: float = 60, workers: int
             thread.join(timeout=120)
     finally:
         server.stop()
+    try:
+        checked = RunResult(1, "none", 0.0, tally.accepted)
+        check(url, checked)
+        tally.problems = checked.problems
+    finally:
         databases.close()
     report(tally, seconds, out)
     return tally
@@ -217,8 +233,12 @@ def report(tally: Tally, seconds: float, out) -> None:
     print(f"{'all':<12}{len(every):9}  {len(every) / seconds:.0f} requests/s{'':<12}{percentile(every, 50) * 1000:8.0f}"
           f"{percentile(every, 95) * 1000:8.0f}{percentile(every, 99) * 1000:8.0f}", file=out)
     print(f"errors by status: {dict(sorted(errors.items())) or 'none'} (0 = no answer)", file=out)
-    print(f"5xx: {server_errors(tally)} — {'ok' if not failed(tally) else 'FAILED'}", file=out)
-    for failure in tally.failures[:10]:
+    a = tally.accepted
+    print(f"afterwards: {len(a.completions)} accepted completions and {len(a.starts)} starts checked in the "
+          f"database, the chain and every instance's re-execution: {len(tally.problems)} problems", file=out)
+    print(f"5xx: {server_errors(tally)}, unexpected 4xx: {client_errors(tally)} — "
+          f"{'ok' if not failed(tally) else 'FAILED'}", file=out)
+    for failure in tally.failures[:10] + tally.problems[:10]:
         print(f"  {failure}", file=out)
 
 
@@ -226,9 +246,13 @@ def server_errors(tally: Tally) -> int:
     return sum(n for statuses in tally.statuses.values() for s, n in statuses.items() if s >= 500)
 
 
+def client_errors(tally: Tally) -> int:
+    return sum(n for statuses in tally.statuses.values() for s, n in statuses.items() if 400 <= s < 500)
+
+
 def failed(tally: Tally) -> bool:
     unanswered = sum(statuses[0] for statuses in tally.statuses.values())
-    return bool(server_errors(tally) or unanswered)
+    return bool(server_errors(tally) or client_errors(tally) or unanswered or tally.problems)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ PEOPLE = {"holder": "shenkai", "colleague": "jiangjianguo", "other": "shuitianmi
 MATRIX = """
                                                       holder colleague other leader far_leader office designer auditor admin anon
 GET    /api/v1/openapi.json                              200    200      200   200    200        200    200      200     200   200
+GET    /api/v1/health                                    200    200      200   200    200        200    200      200     200   200
 POST   /api/v1/auth/token                                201    201      201   201    201        201    201      201     201   401
 DELETE /api/v1/auth/token                                204    204      204   204    204        204    204      204     204   401
 GET    /api/v1/me                                        200    200      200   200    200        200    200      200     200   401
@@ -196,6 +197,7 @@ def _json(value):
 
 SUBJECTS = {
     "GET /api/v1/openapi.json": Case(None, lambda s: "/openapi.json"),
+    "GET /api/v1/health": Case(None, lambda s: "/health"),
     "POST /api/v1/auth/token": Case(None, lambda s: "/auth/token", lambda w, s, p: {
         "json": {"username": p or "shenkai", "password": "demo" if p else "wrong"}}),
     "DELETE /api/v1/auth/token": Case(None, lambda s: "/auth/token"),

@@ -5,10 +5,13 @@ in a backup is found before anything is restored; a non-empty database is overwr
 --force; on PostgreSQL through pg_dump and pg_restore into a fresh database."""
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import threading
 import uuid
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -175,6 +178,98 @@ def test_a_database_with_data_is_overwritten_only_with_force(one_request, tmp_pa
     assert len(all_events(system)) == head(forced.output)[0] < moved_on
 
 
+def fingerprint(path) -> tuple:
+    """The bytes of a SQLite database as it lies on disk: the file and what its -wal holds (a reader
+    may leave an empty one)."""
+    return tuple(hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() and p.stat().st_size else None
+                 for p in (path, path.with_name(path.name + "-wal")))
+
+
+def page_of(path, table: str) -> tuple[int, int]:
+    """(offset, size) of a b-tree leaf page of ``table`` in the file."""
+    with closing(sqlite3.connect(path)) as connection:
+        size = connection.execute("PRAGMA page_size").fetchone()[0]
+        page = connection.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno",
+                                  (table,)).fetchone()[0]
+    return (page - 1) * size, size
+
+
+def zero_task_page(path) -> None:
+    offset, _ = page_of(path, "task")
+    with open(path, "r+b") as file:
+        file.seek(offset + 8)
+        file.write(bytes(2048))
+
+
+def cut_tail(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:-1000])
+
+
+def spoil_a_snapshot(path) -> None:
+    """Bytes inside an instance's deflated snapshot changed: the page's structure stays sound (SQLite's
+    own check passes), its content does not inflate."""
+    with closing(sqlite3.connect(path)) as connection:
+        deflated = connection.execute("SELECT snapshot FROM instance ORDER BY id LIMIT 1").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    at = data.find(deflated[:64])
+    assert at > 0
+    data[at + 10:at + 60] = b"\xff" * 50
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage, says", [
+    (zero_task_page, "SQLite 完整性检查未通过"),
+    (cut_tail, "已损坏"),
+    (spoil_a_snapshot, "快照无法解压或与其校验值不符"),
+])
+def test_a_damaged_backup_never_replaces_a_good_database(one_request, tmp_path, damage, says):
+    """Even with --force: the whole backup is checked in a new file first, and the target keeps its
+    exact bytes when anything in it fails."""
+    system, _ = one_request
+    url, target = system.settings.database_url, Path(system.settings.database_url.split("///", 1)[1])
+    copy = tmp_path / "backup.db"
+    assert govflow(url, "backup", str(copy)).exit_code == 0
+    system.store.dispose()
+    damage(copy)
+    before = fingerprint(target)
+    result = govflow(url, "restore", "--force", str(copy))
+    assert result.exit_code == 2, result.output
+    assert says in result.output and "未作任何改动" in result.output and "Traceback" not in result.output, result.output
+    assert "校验通过" not in result.output
+    assert fingerprint(target) == before
+    assert not target.with_name(target.name + ".restoring").exists()
+    assert_whole(opened(url))
+
+
+def test_verifying_a_backup_copy_never_changes_it(one_request, tmp_path):
+    """`audit verify` opens the file read-only: it used to switch a backup copy to WAL mode."""
+    system, _ = one_request
+    copy = tmp_path / "kept" / "backup.db"
+    assert govflow(system.settings.database_url, "backup", str(copy)).exit_code == 0
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    for _ in range(5):
+        result = govflow(f"sqlite:///{copy}", "audit", "verify")
+        assert result.exit_code == 0 and "事件链完整" in result.output, result.output
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["backup.db"]      # no -wal, no -shm either
+
+
+def test_verifying_a_damaged_file_says_so_in_words(one_request, tmp_path):
+    system, _ = one_request
+    copy = tmp_path / "backup.db"
+    assert govflow(system.settings.database_url, "backup", str(copy)).exit_code == 0
+    whole = copy.read_bytes()
+    copy.write_bytes(whole[:len(whole) // 2])
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    result = govflow(f"sqlite:///{copy}", "audit", "verify")
+    assert result.exit_code == 2, result.output
+    assert "数据库文件已损坏或被截断" in result.output and "Traceback" not in result.output, result.output
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+    missing = govflow(f"sqlite:///{tmp_path}/none.db", "audit", "verify")
+    assert missing.exit_code == 2 and "不存在" in missing.output and not (tmp_path / "none.db").exists()
+
+
 def test_a_file_that_is_no_backup_is_refused(tmp_path):
     junk = tmp_path / "notes.txt"
     junk.write_text("不是备份", encoding="utf-8")
@@ -217,6 +312,47 @@ def schemas_in(database_url: str, name: str) -> int:
         engine.dispose()
 
 
+def leftovers(database_url: str) -> list[str]:
+    """Scratch schemas a restore left behind."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE "
+                                                "'%\\_restoring\\_%' OR nspname LIKE '%\\_replaced\\_%'")))
+    finally:
+        engine.dispose()
+
+
+def table_digest(database_url: str) -> tuple:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return tuple(connection.execute(text("SELECT count(*), max(seq), (SELECT hash FROM chain_head) "
+                                                 "FROM event")).one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_damaged_postgres_archive_leaves_the_target_as_it_was(pg_database, tmp_path):
+    system = build_system(pg_database)
+    try:
+        deploy_xml(system, (REPO / "processes" / "dept_request.bpmn").read_bytes())
+        step(system, new_request(system, 1))
+        archive = tmp_path / "govflow.dump"
+        assert govflow(pg_database, "backup", str(archive)).exit_code == 0
+        step(system, new_request(system, 2))                 # the live database moves on
+    finally:
+        system.store.dispose()
+    before = table_digest(pg_database)
+    cut = tmp_path / "cut.dump"
+    cut.write_bytes(archive.read_bytes()[:-4000])
+    result = govflow(pg_database, "restore", "--force", str(cut))
+    assert result.exit_code == 2 and "未作任何改动" in result.output and "Traceback" not in result.output, result.output
+    assert table_digest(pg_database) == before
+    assert not leftovers(pg_database)
+
+
 @pytest.mark.postgres
 def test_a_postgres_backup_round_trips_through_pg_dump_and_pg_restore(pg_database, fresh_database, tmp_path):
     system = build_system(pg_database)
@@ -231,20 +367,24 @@ def test_a_postgres_backup_round_trips_through_pg_dump_and_pg_restore(pg_databas
     finally:
         system.store.dispose()
 
-    elsewhere = make_url(fresh_database).update_query_dict({"options": "-csearch_path=elsewhere"})
-    refused = govflow(elsewhere.render_as_string(hide_password=False), "restore", str(archive))
-    assert refused.exit_code == 2 and "备份中的数据在模式" in refused.output and "未作任何改动" in refused.output
-    assert not schemas_in(fresh_database, make_url(pg_database).query["options"].split("=", 1)[1])
-    restored = govflow(fresh_database, "restore", str(archive))
+    origin = make_url(pg_database).query["options"].split("=", 1)[1]
+    restored = govflow(fresh_database, "restore", str(archive))           # the schema of the same name
     assert restored.exit_code == 0, restored.output
     assert head(restored.output) == head(taken.output)
-    again = opened(fresh_database)
-    try:
-        assert_whole(again)
-        assert step(again, instance_id)
-        assert_whole(again)
-    finally:
-        again.store.dispose()
+    elsewhere = make_url(fresh_database).update_query_dict({"options": "-csearch_path=elsewhere"})
+    moved = govflow(elsewhere.render_as_string(hide_password=False), "restore", str(archive))   # any other name
+    assert moved.exit_code == 0, moved.output
+    assert head(moved.output) == head(taken.output)
+    assert schemas_in(fresh_database, "elsewhere") == 1 and schemas_in(fresh_database, origin) == 1
+    for url in (fresh_database, elsewhere.render_as_string(hide_password=False)):
+        again = opened(url)
+        try:
+            assert_whole(again)
+            assert step(again, instance_id)
+            assert_whole(again)
+        finally:
+            again.store.dispose()
+    assert not leftovers(fresh_database)
     refused = govflow(fresh_database, "restore", str(archive))
     assert refused.exit_code == 2 and "目标数据库不是空的" in refused.output
     forced = govflow(fresh_database, "restore", "--force", str(archive))

@@ -15,6 +15,8 @@ from .work.system import Govflow
 
 def create_app(settings: Settings | None = None, system: Govflow | None = None) -> Flask:
     system = system or Govflow(settings or Settings.from_env())
+    if system.settings.mode == "production":
+        system.store.check_durability()
     app = Flask(__name__)
     app.request_class = GovflowRequest
     app.url_map.converters["int"] = RowId         # before the blueprints add their routes

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from . import profiles
 from .audit import backup, exports, replay
@@ -15,10 +17,10 @@ from .bpmn.deploy import deploy as deploy_file
 from .bpmn.xml import MAX_BYTES as MAX_BPMN_BYTES
 from .config import Settings
 from .engine import forms
-from .errors import GovflowError, ValidationFailed
+from .errors import GovflowError, NotFound, ValidationFailed
 from .people import auth
 from .people.org import Organisation
-from .store import eventlog
+from .store import database, eventlog
 from .time.timeutil import isoformat, parse_moment
 from .work import admin, instances, worker
 from .work.system import Govflow
@@ -27,7 +29,10 @@ from .work.system import Govflow
 class _Command(click.Group):
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except DBAPIError as err:
+                raise database.fault(err) or GovflowError(f"数据库操作失败：{err.orig}") from None
         except GovflowError as err:
             click.echo(f"错误：{err.message}", err=True)
             for detail in err.details[:50]:
@@ -114,6 +119,8 @@ def serve(ctx, host, port):
 def run_worker(ctx, once, interval):
     """触发到期的定时器。多个 worker 可共用一个 PostgreSQL 数据库。"""
     system = _system(ctx)
+    if system.settings.mode == "production":
+        system.store.check_durability()
     if once:
         click.echo(f"已触发 {worker.run_once(system)} 个定时器")
         return
@@ -159,8 +166,12 @@ def audit_verify(ctx, instance_id, anchor_file):
     if anchor_file and instance_id:
         raise click.UsageError("--anchor 校验整条事件链，不能与 --instance 同用")
     anchor = _read_anchor(anchor_file) if anchor_file else None
-    with _system(ctx).store.read() as session:
-        result = eventlog.verify_anchor(session, anchor) if anchor else eventlog.verify(session, instance_id)
+    store = _read_only_store(ctx)
+    try:
+        with store.read() as session:
+            result = eventlog.verify_anchor(session, anchor) if anchor else eventlog.verify(session, instance_id)
+    finally:
+        store.dispose()
     if result.ok:
         click.echo(f"事件链完整：共 {result.events} 条事件，链尾第 {result.head_seq} 条")
         if anchor:
@@ -171,6 +182,16 @@ def audit_verify(ctx, instance_id, anchor_file):
     for finding in result.findings[1:20]:
         click.echo(f"  - {finding.reason}", err=True)
     sys.exit(1)
+
+
+def _read_only_store(ctx) -> database.Store:
+    """An auditor's look at a database (often a backup copy): SQLite opened read-only, so that
+    checking a file never changes it."""
+    url = Settings.from_env(database_url=ctx.obj.database_url).database_url
+    path = make_url(url).database if url.startswith("sqlite") else None
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise NotFound(f"数据库文件 {path} 不存在")
+    return database.Store(url, read_only=True)
 
 
 def _read_anchor(path: str) -> dict:

@@ -72,3 +72,26 @@ class TooManyAttempts(GovflowError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(GovflowError):
+    """The database cannot be reached (or is locked past the wait): nothing was done; try again
+    after ``retry_after`` seconds."""
+    status = 503
+    code = "database_unavailable"
+
+    def __init__(self, message: str, retry_after: int = 5):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageFull(GovflowError):
+    """The database's disk is full: nothing was stored."""
+    status = 507
+    code = "storage_full"
+
+
+class Damaged(GovflowError):
+    """A database file SQLite finds damaged (a page that is not one, a file cut short)."""
+    status = 500
+    code = "database_damaged"

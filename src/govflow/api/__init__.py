@@ -4,17 +4,19 @@ call a service in one transaction, answer. Errors become JSON in Chinese in one 
 Layer 11, a face: imports only ``audit`` and the layers below it."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ..engine import forms
-from ..errors import Forbidden, GovflowError, TooManyAttempts, Unauthorized, ValidationFailed
+from ..errors import Forbidden, GovflowError, Unauthorized, ValidationFailed
 from ..people.auth import Actor, actor_for, person_for_token
+from ..store import database, idempotency
 from ..work.system import Govflow
 from .openapi import SCHEMAS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-PUBLIC = {"api.login", "api.openapi"}
+PUBLIC = {"api.login", "api.openapi", "api.health"}
 READS = ("GET", "HEAD", "OPTIONS")
 AUDITOR_READS_ONLY = "审计人员只能查阅，不能办理或更改"      # auditors read everything and change nothing
 
@@ -78,6 +80,9 @@ def bool_arg(name: str) -> bool:
 
 @bp.before_request
 def authenticate():
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and request.method not in READS:
+        idempotency.check_key(key)          # on every write, the public ones too: as documented
     if request.endpoint in PUBLIC:
         return
     header = request.headers.get("Authorization", "")
@@ -89,12 +94,73 @@ def authenticate():
         g.actor = actor_for(system.organisation(session), person)
     if g.actor.has("auditor") and request.method not in READS and request.endpoint != "api.logout":
         raise Forbidden(AUDITOR_READS_ONLY)
+    return idempotent(g.actor.id, key)
+
+
+def idempotent(person: str, key: str | None) -> Response | None:
+    """A write sent with an Idempotency-Key (API header, or the pages' hidden field): the first
+    answer again if this request was done before, else the key is claimed for its write
+    transaction (``store/idempotency.py``)."""
+    if request.method in READS or key is None:
+        return None
+    claim = idempotency.Claim(person, idempotency.check_key(key),
+                              idempotency.fingerprint(request.method, request.full_path, request.get_data()))
+    system = gf()
+    with system.store.read() as session:
+        done = idempotency.earlier(session, claim)
+    if done is not None:
+        headers = {"Idempotent-Replayed": "true", **({"Location": done.location} if done.location else {})}
+        return Response(done.body, done.status, headers=headers, content_type=done.content_type)
+    idempotency.begin(claim)
+    return None
+
+
+@bp.after_app_request
+def remember_answer(response: Response) -> Response:
+    """The answer of a write whose key row committed, kept for its retries (pages and API alike)."""
+    claim = idempotency.end()
+    if claim is not None and claim.written and response.status_code < 500 and not response.is_streamed:
+        with gf().store.write() as session:
+            idempotency.answer(session, claim, response.status_code, response.content_type,
+                               response.headers.get("Location"), response.get_data())
+    return response
+
+
+@bp.teardown_app_request
+def forget_claim(_error) -> None:
+    idempotency.end()          # a request that failed before its answer leaves no claim to the next
+
+
+@bp.get("/health")
+def health():
+    """What a load balancer or a monitor asks: 200, or 503 / 507 with the reason in words."""
+    trouble = gf().store.health()
+    if trouble is None:
+        return jsonify({"status": "ok", "message": "数据库可以访问，磁盘未满"})
+    return _answer(trouble, {"status": trouble.code})
 
 
 @bp.errorhandler(GovflowError)
 def govflow_error(err: GovflowError):
-    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooManyAttempts) else {}
-    return jsonify(err.to_dict()), err.status, headers
+    return _answer(err)
+
+
+def _answer(err: GovflowError, extra: dict | None = None):
+    retry_after = getattr(err, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return jsonify({**(extra or {}), **err.to_dict()}), err.status, headers
+
+
+@bp.errorhandler(DBAPIError)
+def database_fault(err: DBAPIError):
+    """The database unreachable (503 with Retry-After) or its disk full (507), in words; any other
+    database error is a bug (500, logged)."""
+    fault = database.fault(err)
+    if fault is None:
+        return unexpected(err)
+    current_app.logger.warning("database fault: %s", err.orig)
+    gf().store.noticed(fault)
+    return _answer(fault)
 
 
 _HTTP_MESSAGES = {404: "没有这个接口", 405: "该接口不支持此请求方法", 413: "请求体过大（上限 8 MB）",

@@ -167,7 +167,21 @@ PATHS = {
     "/instances/{instance_id}/replay": {"get": _op("回放：实例在某条事件时的状态",
                                                    params=[_path("instance_id", "integer"), _query("seq", "integer")])},
     "/openapi.json": {"get": _op("本文档", public=True)},
+    "/health": {"get": {**_op("健康检查：数据库可否访问、磁盘是否已满（503、507 时说明原因）", public=True),
+                        "responses": {"200": {"description": "正常"}, "503": {"description": "数据库无法访问"},
+                                      "507": {"description": "数据库所在磁盘已满"}}}},
 }
+
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "重试时带同一个键：已办理的请求返回第一次的结果，不会重复办理（保留 24 小时）",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[!-~]+$"}}
+_FAULTS = {"503": {"description": "数据库暂时无法访问（Retry-After 秒后重试）"},
+           "507": {"description": "数据库所在磁盘已满，未保存"}}
+for _operations in PATHS.values():        # every write takes an Idempotency-Key and may meet a fault
+    for _method, _operation in _operations.items():
+        if _method in ("post", "put", "delete"):
+            _operation["parameters"] = [*_operation.get("parameters", []), IDEMPOTENCY_KEY]
+            _operation["responses"].update(_FAULTS)
 
 
 def document() -> dict:

@@ -5,25 +5,34 @@ transaction, so the copy is the state after some commit and never half a step; c
 a live WAL database is not (the last steps may be in the -wal file, or half-written in it).
 PostgreSQL: ``pg_dump`` in custom format, which reads everything in one snapshot.
 
-A backup is checked after it is written and before it is restored: its hash chain verifies and
-every instance's snapshot matches the hash its last step wrote. A PostgreSQL archive is read back
-with ``pg_restore`` (its event rows into a scratch SQLite file, to walk the chain in order), so the
-check needs no database of its own.
+A backup is checked after it is written: its hash chain verifies and every instance's snapshot
+matches the hash its last step wrote. A PostgreSQL archive is read back with ``pg_restore`` (its
+event rows into a scratch SQLite file, to walk the chain in order), so that check needs no database
+of its own.
+
+A restore never writes into the target until the whole backup has passed: SQLite's file is copied
+next to the target and checked there (``PRAGMA integrity_check``, every row of every table, every
+snapshot inflated and hashed, the chain), then moved over it; a PostgreSQL archive is listed
+(``pg_restore --list``), restored into a scratch schema of the target database, checked the same
+way, and swapped in by renaming schemas in one transaction. Any failure drops the scratch copy and
+leaves the target as it was, byte for byte.
 """
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+import zlib
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import LargeBinary, create_engine, func, inspect, select, text, type_coerce
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -50,7 +59,8 @@ class Check:
 
     def problems(self) -> list[dict]:
         found = [{"field": "事件链", "reason": f.reason} for f in self.chain.findings]
-        return found + [{"field": f"流程实例 {i}", "reason": "快照与其校验值不符"} for i in self.bad_snapshots]
+        return found + [{"field": f"流程实例 {i}", "reason": "快照无法解压或与其校验值不符"}
+                        for i in self.bad_snapshots]
 
     def summary(self) -> str:
         return (f"共 {self.chain.events} 条事件，链尾第 {self.chain.head_seq} 条（哈希 {self.head_hash}），"
@@ -86,62 +96,77 @@ def backup(database_url: str, output: Path) -> Check:
 
 
 def restore(database_url: str, source: Path, force: bool = False) -> Check:
-    """Replace the database's content with the backup's. The backup is checked first (a broken one
-    changes nothing), a database that holds anything is overwritten only with ``force``, and the
-    restored database is checked again."""
+    """Replace the database's content with the backup's. The backup is restored into a new file or
+    schema and checked whole there; only then does it take the target's place. A database that
+    holds anything is replaced only with ``force``; a broken backup changes nothing."""
     kind = _kind(source)
     if kind != ("sqlite" if _is_sqlite(database_url) else "pg"):
         raise ValidationFailed("备份与目标数据库的类型不符：SQLite 的备份只能恢复到 SQLite，"
                                "pg_dump 的备份只能恢复到 PostgreSQL")
-    expected = check_backup(source)
-    if not expected.ok:
-        raise BackupBroken(f"备份 {source} 未通过校验，未作任何改动：{expected.problems()[0]['reason']}", expected)
     if kind == "sqlite":
-        _sqlite_restore(source, _sqlite_path(database_url), force)
-    else:
-        _pg_restore(database_url, source, force)
-    engine = create_engine(database_url)
-    try:
-        with Session(engine) as session:
-            restored = check_session(session)
-    finally:
-        engine.dispose()
-    if not restored.ok or (restored.chain.head_seq, restored.head_hash) != (expected.chain.head_seq,
-                                                                           expected.head_hash):
-        raise BackupBroken("恢复后的数据库与备份不一致，请勿启用，换用其他备份重新恢复", restored)
-    return restored
+        return _sqlite_restore(source, _sqlite_path(database_url), force)
+    return _pg_restore(database_url, source, force)
+
+
+def _refused(source: Path, check: Check) -> BackupBroken:
+    return BackupBroken(f"备份 {source} 未通过校验，未作任何改动：{check.problems()[0]['reason']}", check)
 
 
 def check_backup(path: Path) -> Check:
     """Open a backup file (SQLite copy or pg_dump archive) without changing it, and check it."""
+    if _kind(path) == "pg":
+        return _check_archive(path)
+    return _check_sqlite_file(path)
+
+
+def _check_sqlite_file(path: Path) -> Check:
+    """A SQLite file that nothing else has open, read-only and ``immutable`` (no journal, no lock
+    file, not a byte written): SQLite's own page check, then every row of every table, then
+    govflow's checks."""
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(f"file:{path}?mode=ro&immutable=1",
+                                                                        uri=True))
     try:
-        if _kind(path) == "pg":
-            return _check_archive(path)
-        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True))
-        try:
-            with Session(engine) as session:
-                return check_session(session)
-        finally:
-            engine.dispose()
+        with engine.connect() as connection:
+            damage = [row[0] for row in connection.exec_driver_sql("PRAGMA integrity_check(20)")]
+            if damage != ["ok"]:
+                raise ValidationFailed(f"{path} 已损坏（SQLite 完整性检查未通过：{'；'.join(damage[:3])}），"
+                                       "未作任何改动", [{"field": "文件", "reason": d} for d in damage])
+        with Session(engine) as session:
+            return check_session(session)
     except (DBAPIError, sqlite3.Error) as err:
-        raise ValidationFailed(f"无法读取备份 {path} 中的数据（表结构与本版本 govflow 不符或文件已损坏）："
-                               f"{getattr(err, 'orig', err)}") from None
+        raise ValidationFailed(f"无法读取 {path} 中的数据（文件已损坏、被截断，或表结构与本版本 govflow 不符），"
+                               f"未作任何改动：{getattr(err, 'orig', err)}") from None
+    finally:
+        engine.dispose()
 
 
 def check_session(session: Session) -> Check:
-    if not inspect(session.connection()).has_table("event"):
+    """Every row of every table read (a damaged page shows as an error), then the chain and the
+    snapshots: each inflated and hashed, one that does not inflate is a bad snapshot."""
+    connection = session.connection()
+    tables = inspect(connection).get_table_names()
+    if "event" not in tables:
         raise ValidationFailed("其中没有 govflow 的数据（找不到事件表）")
+    for table in tables:
+        for _ in connection.execute(text(f'SELECT * FROM "{table}"')).yield_per(2000):
+            pass
     chain = eventlog.verify(session)
-    snapshots = session.execute(select(Instance.id, Instance.snapshot, Instance.snapshot_hash))
-    count, bad = _snapshots(snapshots)
+    raw = type_coerce(Instance.snapshot, LargeBinary)     # inflated here, where a bad one is a finding
+    count, bad = _snapshots(session.execute(select(Instance.id, raw, Instance.snapshot_hash)))
     head = session.get(ChainHead, 1)
     return Check(chain, head.hash if head else eventlog.GENESIS, count, bad)
 
 
 def _snapshots(rows: Iterable[tuple]) -> tuple[int, list[int]]:
+    """(instances, those whose deflated snapshot does not inflate or does not match its hash)."""
     count, bad = 0, []
-    for instance_id, snapshot, digest in rows:
+    for instance_id, deflated, digest in rows:
         count += 1
+        try:
+            snapshot = CompressedText().process_result_value(deflated, None)
+        except (zlib.error, UnicodeDecodeError):
+            bad.append(int(instance_id))
+            continue
         if snapshot_digest(snapshot) != digest:
             bad.append(int(instance_id))
     return count, bad
@@ -183,28 +208,55 @@ def _sqlite_copy(source: Path, target: Path) -> None:
         dst.execute("PRAGMA journal_mode=DELETE")
 
 
-def _sqlite_restore(source: Path, target: Path, force: bool) -> None:
-    """Copy the backup next to the target, then move it into place; the old -wal and -shm files go
-    first, or SQLite would replay the old database's last steps into the restored one."""
+def _sqlite_restore(source: Path, target: Path, force: bool) -> Check:
+    """Copy the backup next to the target, check the copy whole, then move it into place (after
+    fsync, so that a power cut leaves one database or the other); the old -wal and -shm files go
+    just before, or SQLite would replay the old database's last steps into the restored one."""
     if target.is_file():
-        _refuse_unless_empty(f"sqlite:///{target}", force)
+        _refuse_unless_empty(_read_only_sqlite(target), force)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".restoring")
     partial.unlink(missing_ok=True)
-    _sqlite_copy(source, partial)
+    try:
+        shutil.copyfile(source, partial)
+        _fsync(partial)
+        check = _check_sqlite_file(partial)
+        if not check.ok:
+            raise _refused(source, check)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     for suffix in ("-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.replace(partial, target)
+    _fsync(target.parent)
+    return check
 
 
-def _refuse_unless_empty(database_url: str, force: bool) -> None:
-    engine = create_engine(database_url)
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _read_only_sqlite(path: Path):
+    """The target opened read-only: looking at it must not checkpoint its WAL into the file."""
+    return create_engine("sqlite://", creator=lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+
+
+def _refuse_unless_empty(engine, force: bool) -> None:
     try:
         with engine.connect() as connection:
-            has_events = inspect(connection).has_table("event")
-            events = connection.scalar(select(func.count()).select_from(Event)) if has_events else 0
+            _refuse_unless_empty_in(connection, force)
     finally:
         engine.dispose()
+
+
+def _refuse_unless_empty_in(connection, force: bool) -> None:
+    has_events = inspect(connection).has_table("event")
+    events = connection.scalar(select(func.count()).select_from(Event)) if has_events else 0
     if events and not force:
         raise Conflict(f"目标数据库不是空的（已有 {events} 条事件），未作任何改动；"
                        "确需用备份覆盖，请先停止服务与 worker，再加 --force")
@@ -262,36 +314,132 @@ def _archive_schema(path: Path, listing: str) -> str:
     return schemas[0]
 
 
-def _pg_restore(database_url: str, source: Path, force: bool) -> None:
-    """Restore into the schema the backup came from, creating it if need be, in one transaction."""
+def _pg_restore(database_url: str, source: Path, force: bool) -> Check:
+    """Into the schema the target connection names first (any name: the archive's own is rewritten),
+    by way of a scratch schema beside it that takes its place only once it has passed every check."""
     conninfo, env = _libpq(database_url)
     listing = _run([_tool("pg_restore"), "--list", str(source)], env, "读取备份目录").stdout
-    schema = _archive_schema(source, listing)
-    _prepare_schema(database_url, schema, force)
-    # The schema itself exists by now (public always does): restoring its CREATE would fail.
+    origin = _archive_schema(source, listing)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            target = _target_schema(connection)
+            _refuse_unless_empty_in(connection, force)
+    finally:
+        engine.dispose()
+    scratch = f"{target[:40]}_restoring_{secrets.token_hex(4)}"
+    try:
+        _pg_restore_into(conninfo, env, source, listing, origin, scratch)
+        check = _check_schema(database_url, scratch)
+        if not check.ok:
+            raise _refused(source, check)
+        _swap_in(database_url, scratch, target, force)
+    finally:
+        _drop_schema(database_url, scratch)
+    return check
+
+
+def _target_schema(connection) -> str:
+    """The first schema of the connection's search_path, whether or not it exists yet."""
+    names = [n.strip().strip('"') for n in connection.scalar(text("SHOW search_path")).split(",") if n.strip()]
+    user = connection.scalar(text("SELECT current_user"))
+    names = [user if n == "$user" else n for n in names]
+    existing = set(connection.scalars(text("SELECT nspname FROM pg_namespace")))
+    return next((n for n in names if n != user or n in existing), "public")
+
+
+def _pg_restore_into(conninfo: str, env: dict, source: Path, listing: str, origin: str, scratch: str) -> None:
+    """pg_restore writes the archive as SQL (its own CREATE SCHEMA left out), the schema's name is
+    rewritten outside the COPY data, and psql runs it in one transaction into ``scratch``."""
     wanted = "\n".join(line for line in listing.splitlines()
-                       if not re.search(rf" (SCHEMA - |COMMENT - SCHEMA ){re.escape(schema)} ", line))
-    with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8") as use_list:
-        use_list.write(wanted + "\n")
-        use_list.flush()
-        _run([_tool("pg_restore"), "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges",
-              *(["--clean", "--if-exists"] if force else []), f"--use-list={use_list.name}",
-              f"--dbname={conninfo}", str(source)], env, "pg_restore 恢复")
+                       if not re.search(rf" (SCHEMA - |COMMENT - SCHEMA ){re.escape(origin)} ", line))
+    with tempfile.TemporaryDirectory() as work:
+        use_list, errors = Path(work) / "use.list", Path(work) / "errors"
+        use_list.write_text(wanted + "\n", encoding="utf-8")
+        with open(errors, "w+", encoding="utf-8") as restore_errors, open(Path(work) / "psql", "w+") as psql_errors:
+            dump = subprocess.Popen([_tool("pg_restore"), "--no-owner", "--no-privileges", f"--use-list={use_list}",
+                                     "--file=-", str(source)], env=env, stdout=subprocess.PIPE,
+                                    stderr=restore_errors, text=True, encoding="utf-8")
+            load = subprocess.Popen([_tool("psql"), "--quiet", "--no-psqlrc", "--single-transaction",
+                                     "--set=ON_ERROR_STOP=1", f"--dbname={conninfo}", "--file=-"], env=env,
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=psql_errors,
+                                    text=True, encoding="utf-8")
+            try:
+                load.stdin.write(f'CREATE SCHEMA "{scratch}";\n')
+                for line in _renamed(dump.stdout, origin, scratch):
+                    load.stdin.write(line)
+                load.stdin.close()
+            except BrokenPipeError:
+                pass
+            dump.wait()
+            load.wait()
+            for process, log, what in ((dump, restore_errors, "读取备份"), (load, psql_errors, "恢复到临时模式")):
+                if process.returncode != 0:
+                    log.seek(0)
+                    raise ValidationFailed(f"备份 {source} 无法恢复（{what}失败），未作任何改动："
+                                           f"{log.read().strip()[-2000:]}")
 
 
-def _prepare_schema(database_url: str, schema: str, force: bool) -> None:
+def _renamed(lines: Iterable[str], origin: str, scratch: str) -> Iterator[str]:
+    """The SQL with ``origin.`` (or ``"origin".``) as ``"scratch".``; rows of COPY blocks pass as
+    they are, so no data is ever rewritten."""
+    qualified = re.compile(rf'(?<![\w$"])(?:{re.escape(origin)}|"{re.escape(origin)}")\.')
+    in_copy = False
+    for line in lines:
+        if in_copy:
+            in_copy = line != "\\.\n"
+            yield line
+            continue
+        line = qualified.sub(f'"{scratch}".', line)
+        in_copy = line.startswith("COPY ") and line.rstrip().endswith("FROM stdin;")
+        yield line
+
+
+def _schema_url(database_url: str, schema: str) -> str:
+    return make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+
+
+def _check_schema(database_url: str, schema: str) -> Check:
+    engine = create_engine(_schema_url(database_url, schema))
+    try:
+        with Session(engine) as session:
+            return check_session(session)
+    except DBAPIError as err:
+        raise ValidationFailed(f"恢复出的数据无法读取，未作任何改动：{err.orig}") from None
+    finally:
+        engine.dispose()
+
+
+def _swap_in(database_url: str, scratch: str, target: str, force: bool) -> None:
+    """One transaction: the target (if any) renamed aside and dropped, the scratch schema renamed to
+    the target's name. Readers see the old schema or the new one, never a mix."""
+    engine = create_engine(_schema_url(database_url, target))
+    aside = f"{target[:40]}_replaced_{secrets.token_hex(4)}"
+    try:
+        with engine.begin() as connection:
+            if connection.scalar(text("SELECT count(*) FROM pg_namespace WHERE nspname = :n"), {"n": target}):
+                _refuse_unless_empty_in(connection, force)
+                connection.execute(text(f'ALTER SCHEMA "{_quoted(target)}" RENAME TO "{aside}"'))
+                connection.execute(text(f'ALTER SCHEMA "{scratch}" RENAME TO "{_quoted(target)}"'))
+                connection.execute(text(f'DROP SCHEMA "{aside}" CASCADE'))
+            else:
+                connection.execute(text(f'ALTER SCHEMA "{scratch}" RENAME TO "{_quoted(target)}"'))
+    finally:
+        engine.dispose()
+
+
+def _drop_schema(database_url: str, schema: str) -> None:
     engine = create_engine(database_url)
     try:
         with engine.begin() as connection:
-            quoted = schema.replace('"', '""')
-            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{quoted}"'))
-            current = connection.scalar(text("SELECT current_schema()"))
-            if current != schema:         # leaving the block rolls the CREATE SCHEMA back
-                raise ValidationFailed(f"备份中的数据在模式“{schema}”，而目标连接的当前模式是“{current}”，"
-                                       f"未作任何改动：请在连接串中加 options=-csearch_path={schema}")
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     finally:
         engine.dispose()
-    _refuse_unless_empty(database_url, force)
+
+
+def _quoted(name: str) -> str:
+    return name.replace('"', '""')
 
 
 def _check_archive(path: Path) -> Check:
@@ -328,7 +476,7 @@ def _load_rows(connection, rows: Iterable[tuple[str, list[str], list]]) -> tuple
     for table, columns, values in rows:
         if table == "instance":
             row = dict(zip(columns, values, strict=True))
-            one_count, one_bad = _snapshots([(row["id"], _stored_text(row["snapshot"]), row["snapshot_hash"])])
+            one_count, one_bad = _snapshots([(row["id"], _bytea(row["snapshot"]), row["snapshot_hash"])])
             count, bad = count + one_count, bad + one_bad
             continue
         batch = batches.setdefault((table, tuple(columns)), [])
@@ -368,9 +516,9 @@ def _copy_rows(lines: Iterable[str]) -> Iterator[tuple[str, list[str], list]]:
             yield table, columns, [_field(f) for f in line.split("\t")]
 
 
-def _stored_text(bytea: str) -> str:
-    """A snapshot as COPY writes its bytea (``\\x`` and hex), read as govflow reads the column."""
-    return CompressedText().process_result_value(bytes.fromhex(bytea[2:]), None)
+def _bytea(value: str) -> bytes:
+    """A bytea as COPY writes it (``\\x`` and hex)."""
+    return bytes.fromhex(value[2:])
 
 
 def _field(raw: str):

@@ -135,6 +135,21 @@ class Revision(Base):
     token: Mapped[str] = mapped_column(String(32))
 
 
+class IdempotentRequest(Base):
+    """A write sent with an ``Idempotency-Key``: written in the transaction of the write itself
+    (so it exists exactly when the write committed), then given the answer, which a retry with the
+    same key gets instead of a second write. ``status`` is null while the answer is not recorded."""
+    __tablename__ = "idempotent_request"
+    person: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))      # method, path and body, hashed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(String(2000))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
 class ClockSetting(Base):
     """The demo/test clock: a frozen instant or an offset from the real time. One row."""
     __tablename__ = "clock_setting"

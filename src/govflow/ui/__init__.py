@@ -14,10 +14,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, session, url_for
+from sqlalchemy.exc import DBAPIError
 
-from ..api import AUDITOR_READS_ONLY
+from ..api import AUDITOR_READS_ONLY, idempotent
 from ..errors import GovflowError, Unauthorized
 from ..people import auth
+from ..store import database
 from ..time.timeutil import chinese_date, chinese_moment, parse_moment
 from ..work.system import Govflow
 
@@ -82,6 +84,10 @@ def login_required(view):
             check_csrf()
             if g.actor.has("auditor") and request.endpoint != "ui.logout":
                 abort(403, AUDITOR_READS_ONLY)
+            # a form sent twice (a double click, a retry after the connection dropped) is done once
+            replayed = idempotent(g.actor.id, request.form.get("idempotency_key"))
+            if replayed is not None:
+                return replayed
         return view(*args, **kwargs)
     return wrapped
 
@@ -94,7 +100,8 @@ def require_role(*roles: str) -> None:
 @bp.app_context_processor
 def page_context() -> dict:
     actor = g.get("actor")
-    return {"csrf_token": csrf_token, "user": actor, "government": g.org.name if g.get("org") else "",
+    return {"csrf_token": csrf_token, "idempotency_key": lambda: secrets.token_urlsafe(18), "user": actor,
+            "government": g.org.name if g.get("org") else "",
             "is_designer": bool(actor and (actor.has("designer") or actor.has("admin"))),
             "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin")))}
 
@@ -147,7 +154,20 @@ def pager(args, page: int) -> str:
 @bp.app_errorhandler(GovflowError)
 def govflow_error(err: GovflowError):
     """A page's refusal in words (the API answers its own errors as JSON)."""
-    return render_template("error.html", message=err.message), err.status
+    retry_after = getattr(err, "retry_after", None)
+    return render_template("error.html", message=err.message), err.status, (
+        {"Retry-After": str(retry_after)} if retry_after else {})
+
+
+@bp.app_errorhandler(DBAPIError)
+def database_fault(err: DBAPIError):
+    """A page met the database unreachable (503) or its disk full (507): said in words."""
+    fault = database.fault(err)
+    if fault is None:
+        current_app.logger.exception("unexpected database error")
+        return render_template("error.html", message="服务器内部错误，已记录，请联系管理员"), 500
+    gf().store.noticed(fault)
+    return govflow_error(fault)
 
 
 from . import audit, designer, inbox, instances, ledgers, login, replay, start, tasks  # noqa: E402,F401  (pages)

@@ -259,12 +259,22 @@ def resolve(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str
     """The delegate hands the task back to its owner, with an opinion."""
     step, row = locked(gf, session, task_id)
     _open(step, row)
+    if row.owner is None and _last_delegation(session, row.id) == "delegation_returned":
+        raise Conflict("该委派已被交回（可能是同时提交了两次），无需再次交回")
     if row.owner is None or row.assignee != actor.id:
         raise Forbidden("只有被委派人可以交回委派任务")
     owner = row.owner
     row.assignee, row.owner = owner, None
     _record(step, "delegation_returned", actor, row, {"to": owner, "note": short_text(note)})
     return row
+
+
+def _last_delegation(session: Session, task_id: str) -> str | None:
+    """The last 委派 event of a task: a hand-back that finds the task already handed back lost a
+    race (409), it was not refused a right (403)."""
+    return session.scalar(select(Event.type).where(Event.task_id == task_id,
+                                                   Event.type.in_(("task_delegated", "delegation_returned")))
+                          .order_by(Event.seq.desc()).limit(1))
 
 
 def comment(gf: Govflow, session: Session, actor: Actor, task_id: str, text: str) -> Task:
