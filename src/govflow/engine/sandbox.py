@@ -13,8 +13,10 @@ upload diagrams, so every piece of code is
    each shared reference counted at each use — what a copy or a snapshot of the result would hold;
 3. run with a whitelist of builtins under a bound on opcodes enforced by a trace function.
 
-``script_workers`` runs all of it in a worker process under an operating-system memory limit and a
-wall-clock timeout, in case something the budget does not see gets through.
+Scripts run in a worker process (``script_workers``) under an operating-system memory limit and a
+wall-clock timeout, in case something the budget does not see gets through; expressions (conditions,
+deadlines), which hold no statements, run here under the same budgets, and the trace function
+stops them at the same wall-clock limit.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import gc
 import math
 import re
 import sys
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,6 +56,10 @@ class ScriptLimitExceeded(BaseException):
 
 class ScriptFailed(Exception):
     """A script or expression hit a limit of the gate (time, size, a refused attribute)."""
+
+
+class OutOfMemory(ScriptFailed):
+    """Memory ran out while a script ran (``script_workers``' operating-system limit)."""
 
 
 _FORBIDDEN_NODES = {
@@ -96,6 +103,7 @@ _MUTATING = {"append", "extend", "pop", "insert", "remove", "sort", "reverse", "
 class _Run:
     steps: int
     budget: int = MAX_BUDGET
+    deadline: float | None = None     # time.monotonic() past which the run stops (not deterministic)
 
     def charge(self, n: int, weight: int | None = None) -> None:
         """A result of length ``n`` (at most MAX_LENGTH) standing for ``weight`` elements (``n`` unless
@@ -644,6 +652,8 @@ def _tracer(run: _Run):
             run.steps -= 1
             if run.steps < 0:
                 raise ScriptLimitExceeded(f"脚本运行超过 {MAX_STEPS:,} 步（是否有死循环？）")
+            if run.deadline is not None and run.steps % 256 == 0 and time.monotonic() > run.deadline:
+                raise ScriptLimitExceeded("运行超过时限（一个步骤的脚本和条件合计），已被终止")
         return trace
     return trace
 
@@ -657,8 +667,8 @@ def _guards(run: _Run) -> dict:
             "_shown_": _guarded_shown(run), "_spread_": _guarded_spread(run), "_use_": _guarded_use(run)}
 
 
-def _run(code, scope: dict, mode: str, steps: int):
-    run = _Run(steps=steps)
+def _run(code, scope: dict, mode: str, steps: int, deadline: float | None = None):
+    run = _Run(steps=steps, deadline=deadline)
     scope.update(_guards(run))
     previous, collecting = sys.gettrace(), gc.isenabled()
     # A full collection of a large heap would be charged to whatever script happened to trigger
@@ -672,7 +682,7 @@ def _run(code, scope: dict, mode: str, steps: int):
     except RecursionError:
         raise ScriptFailed("递归层数过深") from None
     except MemoryError:
-        raise ScriptFailed("脚本占用内存超出限制") from None
+        raise OutOfMemory("脚本占用内存超出限制") from None
     finally:
         sys.settrace(previous)
         if collecting:
@@ -697,11 +707,12 @@ def trusted(functions: dict) -> dict:
     return {name: _untraced(func) for name, func in functions.items()}
 
 
-def evaluate(expression: str, names: dict, functions: dict | None = None, steps: int = MAX_STEPS):
+def evaluate(expression: str, names: dict, functions: dict | None = None, steps: int = MAX_STEPS,
+             deadline: float | None = None):
     """Evaluate a checked expression with ``names`` (task data) and helper ``functions`` visible."""
     code = compile_checked(expression, "eval")
     scope = {**(functions or {}), **names}
-    return _run(code, scope, "eval", steps)
+    return _run(code, scope, "eval", steps, deadline)
 
 
 def execute(script: str, names: dict, functions: dict | None = None, steps: int = MAX_STEPS) -> dict:

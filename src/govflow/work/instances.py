@@ -221,7 +221,7 @@ def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: di
 
 def _step(gf: Govflow, session: Session, instance: Instance, definition: Definition, now: datetime,
           runtime: Runtime) -> Step:
-    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id)
+    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id, gf.scripts)
     return Step(gf, session, instance, definition, engine, now, EventBatch())
 
 
@@ -293,7 +293,7 @@ def load(gf: Govflow, session: Session, instance: Instance):
     """The instance's workflow, to read (nothing of what is done to it is stored)."""
     definition = gf.definitions.get(session, instance.process_version_id)
     now, runtime = gf.moment(session)
-    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id)
+    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id, gf.scripts)
     return restore(instance, definition, engine)
 
 
