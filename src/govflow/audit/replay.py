@@ -285,7 +285,8 @@ def reexecute(gf: Govflow, session: Session, instance: Instance) -> Result:
 def _compare_snapshot(gf: Govflow, session: Session, instance: Instance, replay: Replay) -> None:
     last = replay.events[-1].seq
     try:
-        stored = instances.restore(instance, replay.definition, ReplayEngine(gf.runtime(session), instance, []))
+        engine = ReplayEngine(gf.runtime(session), instance, [], gf.scripts)
+        stored = instances.restore(instance, replay.definition, engine)
     except ProcessFailed as refused:
         replay.differences.append(Difference(last, refused.message))
         return
