@@ -66,8 +66,8 @@ def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path}/govflow.db"
 
 
-def build_system(database_url: str, profile: str = "bazhou", now: datetime = MONDAY_9AM) -> Govflow:
-    system = Govflow(Settings(database_url=database_url, mode="test", home=REPO, secret_key="test"))
+def build_system(database_url: str, profile: str = "bazhou", now: datetime = MONDAY_9AM, **settings) -> Govflow:
+    system = Govflow(Settings(database_url=database_url, mode="test", home=REPO, secret_key="test", **settings))
     system.store.migrate()
     with system.store.write() as session:
         admin.load_organisation(system, session, load_org(profile), "test")

@@ -18,6 +18,11 @@ class Settings:
     home: Path = Path(".")            # where processes/, forms/ and orgs/ are
     secret_key: str = ""
     token_hours: int = 12
+    # diagram code runs in worker processes: the address space of each, one step's wall clock for its
+    # scripts and expressions together, how many run at once
+    script_memory_mb: int = 512
+    script_seconds: float = 3.0
+    script_workers: int = 4
 
     @property
     def forms_dir(self) -> Path:
@@ -36,6 +41,9 @@ class Settings:
             "home": Path(env.get("GOVFLOW_HOME", ".")),
             "secret_key": env.get("GOVFLOW_SECRET_KEY") or secrets.token_hex(32),
             "token_hours": int(env.get("GOVFLOW_TOKEN_HOURS", "12")),
+            "script_memory_mb": int(env.get("GOVFLOW_SCRIPT_MEMORY_MB", "512")),
+            "script_seconds": float(env.get("GOVFLOW_SCRIPT_SECONDS", "3")),
+            "script_workers": int(env.get("GOVFLOW_SCRIPT_WORKERS", "4")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:

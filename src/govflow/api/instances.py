@@ -18,10 +18,12 @@ from . import actor, body, bp, gf, int_arg
 @bp.post("/instances")
 def start_instance():
     data, user, system = body("StartInstance"), actor(), gf()
+    with system.store.read() as session:        # the form's checks never run under the write lock
+        version = instances.check_start(system, session, data["process_id"], data.get("data", {}))
     try:
         with system.store.write() as session:
             instance = instances.start(system, session, user, data["process_id"], data.get("data", {}),
-                                       data.get("business_key"), data.get("title"))
+                                       data.get("business_key"), data.get("title"), version)
             shown = instances.show(system, session, instance)
     except RuleBlocked as blocked:
         instances.record_violation(system, user.id, blocked, context={"process_id": data["process_id"]})

@@ -8,7 +8,7 @@ from ..people.access import acting_people, sees_everything, unless_all
 from ..people.substitution import away_at
 from ..store.models import Task
 from ..work import circulation, inbox, rewind, task_detail, tasks
-from ..work.instances import record_violation
+from ..work.instances import check_completion, record_violation
 from . import actor, body, bool_arg, bp, gf, int_arg
 
 
@@ -49,9 +49,11 @@ def _done(row: Task):
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str):
     data, user, system = body("CompleteTask"), actor(), gf()
+    with system.store.read() as session:        # the form's checks never run under the write lock
+        check_completion(system, session, task_id, data["data"])
     try:
         with system.store.write() as session:
-            row = tasks.complete(system, session, user, task_id, data["data"])
+            row = tasks.complete(system, session, user, task_id, data["data"], checked=True)
             result = _done(row)
     except RuleBlocked as blocked:
         record_violation(system, user.id, blocked, _instance_of(task_id), task_id)

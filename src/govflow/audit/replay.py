@@ -60,13 +60,14 @@ class Diverged(Exception):
 class ReplayEngine(GovScriptEngine):
     """Each step's clock is set from its events; operators answer with what they answered then."""
 
-    def __init__(self, runtime, instance: Instance, differences: list[Difference]):
-        super().__init__(runtime, instance.started_at, instance.id, instance.process_id)
+    def __init__(self, runtime, instance: Instance, differences: list[Difference], workers):
+        super().__init__(runtime, instance.started_at, instance.id, instance.process_id, workers)
         self.differences = differences
         self.expected: list[Recorded] = []
 
     def begin(self, step: Step) -> None:
         self.clock = FrozenClock(step.at)
+        self.environment.begin_step()
         self.expected = [e for e in step.events if e.type == "service_task"]
 
     def call_service(self, task, operation_name, operation_params, **kwargs):
@@ -95,7 +96,7 @@ class Replay:
         self.events = [Recorded.of(e) for e in session.scalars(
             select(Event).where(Event.instance_id == instance.id).order_by(Event.instance_seq))]
         self.differences: list[Difference] = []
-        self.engine = ReplayEngine(gf.runtime(session), instance, self.differences)
+        self.engine = ReplayEngine(gf.runtime(session), instance, self.differences, gf.scripts)
         self.workflow = None
         self.recorded_of: dict[str, str] = {}   # re-run task id -> recorded task id
         self.rerun_of: dict[str, UUID] = {}     # recorded task id -> re-run task id
@@ -284,7 +285,8 @@ def reexecute(gf: Govflow, session: Session, instance: Instance) -> Result:
 def _compare_snapshot(gf: Govflow, session: Session, instance: Instance, replay: Replay) -> None:
     last = replay.events[-1].seq
     try:
-        stored = instances.restore(instance, replay.definition, ReplayEngine(gf.runtime(session), instance, []))
+        engine = ReplayEngine(gf.runtime(session), instance, [], gf.scripts)
+        stored = instances.restore(instance, replay.definition, engine)
     except ProcessFailed as refused:
         replay.differences.append(Difference(last, refused.message))
         return

@@ -4,10 +4,15 @@ checked with messages in Chinese, one per field."""
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
 from pathlib import Path
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
+import re2
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema.exceptions import SchemaError, ValidationError
+from referencing import Registry
+from referencing.exceptions import NoSuchResource
 
 from ..errors import ValidationFailed
 from .data import check_data
@@ -35,11 +40,21 @@ def load(forms_dir: Path, name: str) -> tuple[str, dict]:
     return text, check_schema_text(text, name)
 
 
+MAX_FORM_BYTES = 1024 * 1024     # a form is a few kilobytes; a request body may be 8 MB
+MAX_FORM_DEPTH = 64
+_REFERENCES = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
 def check_schema_text(text: str, name: str) -> dict:
+    if len(text.encode("utf-8")) > MAX_FORM_BYTES:
+        raise FormInvalid(f"表单 {name} 过大（上限 {MAX_FORM_BYTES // 1024} KB）")
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as err:
         raise FormInvalid(f"表单 {name} 不是合法的 JSON：第 {err.lineno} 行：{err.msg}") from None
+    except RecursionError:
+        raise FormInvalid(f"表单 {name} 的 JSON 嵌套层数过深") from None
+    _check_nodes(schema, name)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
@@ -49,9 +64,83 @@ def check_schema_text(text: str, name: str) -> dict:
     return schema
 
 
+def _check_nodes(schema, name: str) -> None:
+    """Nesting, references and patterns, walked without recursion: a reference may only point into
+    the form itself (``#/…``: a form must never make the server fetch a URL or read a file), and a
+    pattern must compile on the linear-time engine (no backreferences or lookarounds)."""
+    pending = [(schema, ())]
+    while pending:
+        node, path = pending.pop()
+        if len(path) > MAX_FORM_DEPTH:
+            raise FormInvalid(f"表单 {name} 嵌套层数过深（上限 {MAX_FORM_DEPTH}）")
+        if isinstance(node, list):
+            pending.extend((item, (*path, str(i))) for i, item in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key in _REFERENCES:
+            target = node.get(key)
+            if isinstance(target, str) and not (target == "#" or target.startswith("#/")):
+                raise FormInvalid(f"表单 {name} 的字段“{_field(path)}”引用了外部定义 {target[:80]}："
+                                  "只允许引用本表单内的定义（#/…）")
+        if "$id" in node:
+            raise FormInvalid(f"表单 {name} 的字段“{_field(path)}”不得使用 $id（会改变引用的基准地址）")
+        if isinstance(node.get("pattern"), str):
+            _compiled(node["pattern"], name, _field(path))
+        if isinstance(node.get("patternProperties"), dict):
+            for pattern in node["patternProperties"]:
+                _compiled(pattern, name, _field(path))
+        pending.extend((value, (*path, str(key))) for key, value in node.items())
+
+
+def _field(path: tuple) -> str:
+    """The data field a schema path is about: the names under ``properties``."""
+    names = [path[i + 1] for i in range(len(path) - 1) if path[i] == "properties"]
+    return ".".join(names) or "(表单)"
+
+
+_RE2 = re2.Options()
+_RE2.log_errors = False
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str, name: str = "", field: str = ""):
+    """A form's pattern on RE2, whose matching time is linear in the text (``^(a+)+$`` never
+    backtracks); ECMA-262's ``\\uXXXX`` is RE2's ``\\x{XXXX}``."""
+    try:
+        return re2.compile(_UNICODE_ESCAPE.sub(r"\\x{\1}", pattern), options=_RE2)
+    except re2.error:
+        raise FormInvalid(f"表单 {name} 的字段“{field}”的 pattern 不受支持（不得使用反向引用、环视等）："
+                          f"{pattern[:80]}") from None
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, patterns, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        compiled = _compiled(pattern)
+        for key, value in instance.items():
+            if compiled.search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+_FormValidator = validators.extend(Draft202012Validator, {"pattern": _pattern,
+                                                          "patternProperties": _pattern_properties})
+
+
+def _no_retrieval(uri: str):
+    raise NoSuchResource(ref=uri)    # a form deployed before references were checked: still never fetched
+
+
 def validator(schema: dict) -> Draft202012Validator:
     """Built once per form (with its definition) and reused for every submission."""
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return _FormValidator(schema, format_checker=FormatChecker(), registry=Registry(retrieve=_no_retrieval))
 
 
 def validate(checker: Draft202012Validator, data, what: str = "表单") -> None:
@@ -59,7 +148,11 @@ def validate(checker: Draft202012Validator, data, what: str = "表单") -> None:
     if not isinstance(data, dict):
         raise ValidationFailed(f"{what}数据须为 JSON 对象", [{"field": "data", "reason": "须为 JSON 对象"}])
     check_data(data, where=f"{what}数据")
-    errors = sorted(checker.iter_errors(data), key=lambda e: list(e.absolute_path))
+    try:
+        errors = sorted(checker.iter_errors(data), key=lambda e: list(e.absolute_path))
+    except Exception as err:  # noqa: BLE001 - an unresolvable reference or pattern: never echo what came back
+        raise ValidationFailed(f"{what}的定义无法使用（{type(err).__name__}），请联系流程设计人员",
+                               [{"field": "form", "reason": "表单定义无法使用"}]) from None
     if errors:
         details = [_detail(checker.schema, e) for e in errors]
         raise ValidationFailed(f"{what}填写有误：" + "；".join(d["reason"] for d in details[:5]), details)

@@ -6,10 +6,17 @@ upload diagrams, so every piece of code is
 
 1. parsed and checked statically: no imports, no dunder or private names or attributes, no
    ``try``/``with``/``class``/``global``/async, no attribute assignment;
-2. rewritten so that attribute reads go through ``_getattr_`` (an allowlist per type) and the
-   operators that can allocate without bound (``*``, ``**``, ``+``, ``<<``, ``%``) and ``range`` check
-   the size of their result *before* computing it, against a per-run allocation budget;
-3. run with a whitelist of builtins under a wall-clock bound enforced by a trace function.
+2. rewritten so that attribute reads go through ``_getattr_`` (an allowlist per type) and whatever
+   builds a value is charged *before* it is built against a per-run budget of elements: the operators
+   that allocate (``*``, ``**``, ``+``, ``<<``, ``%``), ``range``, f-strings, ``join``, and every
+   reference put into a container (literals, comprehensions, ``append``, ``d[k] = v``, ``[a] * n``),
+   each shared reference counted at each use — what a copy or a snapshot of the result would hold;
+3. run with a whitelist of builtins under a bound on opcodes enforced by a trace function.
+
+Scripts run in a worker process (``script_workers``) under an operating-system memory limit and a
+wall-clock timeout, in case something the budget does not see gets through; expressions (conditions,
+deadlines), which hold no statements, run here under the same budgets, and the trace function
+stops them at the same wall-clock limit.
 """
 from __future__ import annotations
 
@@ -17,7 +24,9 @@ import ast
 import builtins
 import gc
 import math
+import re
 import sys
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,6 +37,7 @@ MAX_STEPS = 1_000_000
 MAX_LENGTH = 100_000         # largest string/list one operation may build
 MAX_BUDGET = 5_000_000       # elements all operations of one run may build together
 MAX_INT_BITS = 4_096
+MAX_NESTING = 100            # containers inside containers a charged value may have
 
 
 class ScriptRejected(Exception):
@@ -46,6 +56,10 @@ class ScriptLimitExceeded(BaseException):
 
 class ScriptFailed(Exception):
     """A script or expression hit a limit of the gate (time, size, a refused attribute)."""
+
+
+class OutOfMemory(ScriptFailed):
+    """Memory ran out while a script ran (``script_workers``' operating-system limit)."""
 
 
 _FORBIDDEN_NODES = {
@@ -89,13 +103,21 @@ _MUTATING = {"append", "extend", "pop", "insert", "remove", "sort", "reverse", "
 class _Run:
     steps: int
     budget: int = MAX_BUDGET
+    deadline: float | None = None     # time.monotonic() past which the run stops (not deterministic)
 
-    def charge(self, n: int) -> None:
+    def charge(self, n: int, weight: int | None = None) -> None:
+        """A result of length ``n`` (at most MAX_LENGTH) standing for ``weight`` elements (``n`` unless
+        its items are containers or text themselves)."""
         if n > MAX_LENGTH:
             raise ScriptLimitExceeded(f"单次运算结果过大（{n} > {MAX_LENGTH}）")
-        self.budget -= n
+        self.budget -= n if weight is None else weight
         if self.budget < 0:
-            raise ScriptLimitExceeded("脚本占用内存超出限制")
+            raise ScriptLimitExceeded(f"脚本占用内存超出限制（所建数据超过 {MAX_BUDGET:,} 个元素）")
+
+    def use(self, *values) -> None:
+        """References about to be put into a container: each is charged what it stands for."""
+        for value in values:
+            self.charge(0, weight(value, max(self.budget, 0)))
 
 
 class _Checker(ast.NodeVisitor):
@@ -116,6 +138,13 @@ class _Checker(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node):
         _check_name(node.name, node)
+        self.generic_visit(node)
+
+    def visit_arguments(self, node):
+        # f(x, x) would hand back a tuple of references the budget never saw: doubled in a loop, 2**40
+        if node.vararg or node.kwarg:
+            extra = node.vararg or node.kwarg
+            raise ScriptRejected("不允许 *args / **kwargs 形式的参数", getattr(extra, "lineno", None))
         self.generic_visit(node)
 
     def visit_Attribute(self, node):
@@ -150,6 +179,59 @@ def _check_name(name: str, node) -> None:
         raise ScriptRejected(f"不允许使用以下划线开头的名称 {name}", getattr(node, "lineno", None))
     if name == "typename":
         raise ScriptRejected("typename 是保留名称（会破坏流程快照）", getattr(node, "lineno", None))
+
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+_SCALARS = {int, float, bool, type(None)}
+
+
+def weight(value, limit: int = MAX_BUDGET) -> int:
+    """How many elements ``value`` stands for with every shared reference counted at each use (what a
+    copy, a text or a snapshot of it holds): ``[s] * 10000`` is 10,000 times ``s``. Stops, raising, once
+    it passes ``limit``; the walk visits each object once, so it costs no more than the value weighs."""
+    if isinstance(value, (str, bytes)):
+        return len(value) + 1
+    if not isinstance(value, _CONTAINERS):
+        return 1
+    previous = sys.gettrace()
+    sys.settrace(None)        # govflow's bookkeeping, not the diagram's opcodes
+    try:
+        return _weigh(value, {}, limit, 0)
+    finally:
+        sys.settrace(previous)
+
+
+def _weigh(value, seen: dict, limit: int, depth: int) -> int:
+    if isinstance(value, (str, bytes)):
+        return len(value) + 1
+    if not isinstance(value, _CONTAINERS):
+        return 1
+    known = seen.get(id(value))
+    if known is not None:
+        if known < 0:
+            raise ScriptLimitExceeded("数据中有循环引用（容器包含它自己）")
+        return known
+    if depth > MAX_NESTING:
+        raise ScriptLimitExceeded(f"数据嵌套超过 {MAX_NESTING} 层")
+    seen[id(value)] = -1
+    items = [*value, *value.values()] if isinstance(value, dict) else list(value)
+    total = 1 + len(items)                  # each item at least 1
+    kinds = set(map(type, items))           # the common cases decided at C speed: numbers, texts
+    if kinds <= _SCALARS:
+        items = ()
+    elif kinds <= {str}:
+        total, items = total + sum(map(len, items)), ()
+    for item in items:
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, _CONTAINERS):
+            total += _weigh(item, seen, limit, depth + 1) - 1
+            if total > limit:
+                raise ScriptLimitExceeded(f"脚本占用内存超出限制（所建数据超过 {MAX_BUDGET:,} 个元素）")
+    if total > limit:
+        raise ScriptLimitExceeded(f"脚本占用内存超出限制（所建数据超过 {MAX_BUDGET:,} 个元素）")
+    seen[id(value)] = total
+    return total
 
 
 _BINOPS = {ast.Mult: "mul", ast.Pow: "pow", ast.Add: "add", ast.LShift: "lshift", ast.Mod: "mod"}
@@ -190,8 +272,40 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Dict(self, node):
         self.generic_visit(node)
-        node.values = [ast.Call(ast.Name("_spread_", ast.Load()), [value], []) if key is None else value
+        node.keys = [_used(key) for key in node.keys]
+        node.values = [ast.Call(ast.Name("_spread_", ast.Load()), [value], []) if key is None else _used(value)
                        for key, value in zip(node.keys, node.values, strict=True)]
+        return node
+
+    def visit_List(self, node):
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            node.elts = [_used(e) for e in node.elts]
+        return node
+
+    visit_Tuple = visit_List
+
+    def visit_Set(self, node):
+        self.generic_visit(node)
+        node.elts = [_used(e) for e in node.elts]
+        return node
+
+    def visit_ListComp(self, node):
+        self.generic_visit(node)
+        node.elt = _used(node.elt)
+        return node
+
+    visit_SetComp = visit_ListComp
+
+    def visit_DictComp(self, node):
+        self.generic_visit(node)
+        node.key, node.value = _used(node.key), _used(node.value)
+        return node
+
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        if any(isinstance(n, ast.Subscript) for target in node.targets for n in ast.walk(target)):
+            node.value = _used(node.value)      # d[k] = v puts a reference into a container
         return node
 
     def visit_AugAssign(self, node):
@@ -204,9 +318,25 @@ class _Rewriter(ast.NodeTransformer):
         return ast.copy_location(ast.Assign([node.target], value), node)
 
 
+_FRESH = (ast.Constant, ast.Starred, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
+          ast.DictComp, ast.JoinedStr, ast.Compare, ast.UnaryOp)
+
+
+def _used(node):
+    """``node`` charged at each use when it goes into a container. Not a constant, nor a value just
+    built (a literal, a comparison, an operator's result): what built it was charged already."""
+    if node is None or isinstance(node, _FRESH) or (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_op_"):
+        return node
+    return ast.copy_location(ast.Call(ast.Name("_use_", ast.Load()), [node], []), node)
+
+
 def _as_load(target):
     clone = ast.parse(ast.unparse(target), mode="eval").body
     return _Rewriter().visit(clone)
+
+
+_FILENAME = "<diagram>"
 
 
 @lru_cache(maxsize=4096)
@@ -218,7 +348,7 @@ def compile_checked(source: str, mode: str):
         raise ScriptRejected(f"语法错误：{err.msg}", err.lineno) from None
     _Checker(mode).visit(tree)
     tree = ast.fix_missing_locations(_Rewriter().visit(tree))
-    return compile(tree, "<diagram>", mode)
+    return compile(tree, _FILENAME, mode)
 
 
 def check(source: str, mode: str) -> None:
@@ -296,8 +426,11 @@ def _guarded_op(run: _Run):
         if kind == "mul":
             if isinstance(a, int) and isinstance(b, (str, list, tuple)):
                 a, b = b, a
-            if isinstance(a, (str, list, tuple)) and isinstance(b, int):
+            if isinstance(a, str) and isinstance(b, int):
                 run.charge(len(a) * max(b, 0))
+            elif isinstance(a, (list, tuple)) and isinstance(b, int):
+                times = max(b, 0)       # [s] * n holds s n times: charged so, before it is built
+                run.charge(len(a) * times, (weight(a, max(run.budget, 0)) - 1) * times)
             elif isinstance(a, int) and isinstance(b, int):
                 _check_bits(a.bit_length() + b.bit_length())
             return a * b
@@ -310,17 +443,18 @@ def _guarded_op(run: _Run):
                 _check_bits(b + (a.bit_length() if isinstance(a, int) else 0))
             return a << b
         if kind == "add":
-            if isinstance(a, (str, list, tuple)) and isinstance(b, (str, list, tuple)):
+            if isinstance(a, str) and isinstance(b, str):
                 run.charge(len(a) + len(b))
+            elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+                budget = max(run.budget, 0)
+                run.charge(len(a) + len(b), weight(a, budget) + weight(b, budget))
             return a + b
         if kind == "mod":
             if isinstance(a, str):
                 _check_percent_format(a)
-                for item in b if isinstance(b, tuple) else (b,):
-                    _check_shown(run, item)
-                result = a % b
-                run.charge(len(result))
-                return result
+                size = _formatted_length(a, b)
+                run.charge(size)           # before formatting: '%(a)s' * 6000 % {...} is refused unbuilt
+                return a % b
             return a % b
         raise AssertionError(kind)
     return op
@@ -336,6 +470,27 @@ def _check_percent_format(fmt: str) -> None:
         raise ScriptLimitExceeded("格式说明过宽")
 
 
+_CONVERSION = re.compile(r"%(?:\(([^)]*)\))?[#0 +-]*(\d*)(?:\.(\d*))?[hlL]?(.?)")
+
+
+def _formatted_length(fmt: str, args) -> int:
+    """An upper bound of the length of ``fmt % args``, from the conversions and what each shows."""
+    values = args if isinstance(args, tuple) else (args,)
+    total, position = len(fmt), 0
+    for key, width, precision, conversion in _CONVERSION.findall(fmt):
+        if conversion == "%":
+            continue
+        if key and isinstance(args, dict):
+            value = args.get(key)
+        else:
+            value = values[position] if position < len(values) else None
+            position += 1
+        total += int(width or 0) + int(precision or 0) + _shown_length(value)
+        if total > MAX_LENGTH:
+            raise ScriptLimitExceeded(f"单次运算结果过大（格式化结果超过 {MAX_LENGTH}）")
+    return total
+
+
 def _guarded_getattr(run: _Run):
     def getattr_(obj, name):
         allowed = _SAFE_METHODS.get(type(obj))
@@ -346,20 +501,35 @@ def _guarded_getattr(run: _Run):
             return lambda items: _join(run, obj, items)
         if isinstance(obj, str) and name == "replace":
             return lambda old, new, *count: _replace(run, obj, old, new, *count)
-        if name in _GROWING:
+        if name in _EXTENDING:
+            return _charging_arguments(run, method, materialise=True)
+        if name in _INSERTING:
             return _charging_arguments(run, method)
-        return _charging_result(run, method)
+        if name in _COPYING:
+            return _charging_result(run, method)
+        return method      # reads (get, index, find…) and removals build nothing
     return getattr_
 
 
-_GROWING = {"extend", "update", "union"}   # grow by their arguments: charge those before
+_EXTENDING = {"extend", "update", "union"}                # grow by the items of their arguments
+_INSERTING = {"append", "insert", "add", "setdefault"}    # grow by their arguments themselves
+_COPYING = {"copy", "split", "rsplit", "splitlines", "intersection", "difference", "lower", "upper", "strip",
+            "lstrip", "rstrip", "title", "capitalize"}    # a new value bounded by their input
 
 
-def _charging_arguments(run: _Run, method):
+def _charging_arguments(run: _Run, method, materialise: bool = False):
+    """Charge what the arguments stand for before they go in; an iterator (``zip(x, x)``) is made a
+    list first, so that what it yields is charged too."""
     def call(*args):
-        run.charge(sum(_size(a) for a in args))
+        if materialise:
+            args = tuple(_materialised(a) for a in args)
+        run.use(*args)
         return method(*args)
     return call
+
+
+def _materialised(value):
+    return value if isinstance(value, (str, bytes, range, *_CONTAINERS)) else list(value)
 
 
 def _charging_result(run: _Run, function):
@@ -367,16 +537,27 @@ def _charging_result(run: _Run, function):
     the result is charged, so that a loop of copies runs out of budget."""
     def call(*args, **kwargs):
         result = function(*args, **kwargs)
-        run.charge(_size(result))
+        run.use(result)
         return result
     return call
 
 
 def _guarded_spread(run: _Run):
     def spread(value):
-        run.charge(_size(value))
+        value = _materialised(value)
+        if isinstance(value, range):
+            run.charge(len(value))
+        else:
+            run.use(value)
         return value
     return spread
+
+
+def _guarded_use(run: _Run):
+    def use(value):
+        run.use(value)
+        return value
+    return use
 
 
 def _join(run: _Run, sep: str, items):
@@ -391,9 +572,14 @@ def _replace(run: _Run, text: str, old: str, new: str, *count):
     return text.replace(old, new, *count)
 
 
-def _check_shown(run: _Run, value, limit: int = MAX_LENGTH) -> None:
-    """Refuse to turn ``value`` into text when its text would be too long. Containers may hold the
-    same large object many times, so the size of their text is estimated by walking them."""
+def _check_shown(run: _Run, value) -> None:
+    """Refuse to turn ``value`` into text when its text would be too long."""
+    run.charge(_shown_length(value))
+
+
+def _shown_length(value, limit: int = MAX_LENGTH) -> int:
+    """The length of ``value``'s text, estimated before it is made. Containers may hold the same large
+    object many times, so they are walked, each use counted; the walk stops past ``limit``."""
     pending, total = [value], 0
     while pending:
         item = pending.pop()
@@ -405,10 +591,14 @@ def _check_shown(run: _Run, value, limit: int = MAX_LENGTH) -> None:
             pending.extend(item.values())
             total += 2 + 4 * len(item)
         else:
-            total += len(item) + 2 if isinstance(item, str) else 24
+            total += len(item) + 2 if isinstance(item, str) else _digits(item)
         if total > limit:
             raise ScriptLimitExceeded("转换成文本的内容过长")
-    run.charge(total)
+    return total
+
+
+def _digits(value) -> int:
+    return value.bit_length() * 10 // 33 + 2 if isinstance(value, int) else 24    # log10(2) < 10/33
 
 
 def _guarded_shown(run: _Run):
@@ -429,7 +619,7 @@ def _guarded_sum(run: _Run):
     def sum_(items, start=0):
         items = list(items)
         if not isinstance(start, (int, float)):
-            run.charge(_size(start) + sum(_size(i) for i in items))
+            run.use(start, *items)
         return sum(items, start)
     return sum_
 
@@ -452,13 +642,18 @@ _SAFE_BUILTINS = {
 
 def _tracer(run: _Run):
     # Opcode events, not line events: a one-line ``while True: pass`` never starts a new line.
+    # Only the diagram's own frames are counted: the guards' work is bounded by the element budget.
     def trace(frame, event, arg):
         if event == "call":
+            if frame.f_code.co_filename != _FILENAME:
+                return None
             frame.f_trace_opcodes = True
         else:
             run.steps -= 1
             if run.steps < 0:
                 raise ScriptLimitExceeded(f"脚本运行超过 {MAX_STEPS:,} 步（是否有死循环？）")
+            if run.deadline is not None and run.steps % 256 == 0 and time.monotonic() > run.deadline:
+                raise ScriptLimitExceeded("运行超过时限（一个步骤的脚本和条件合计），已被终止")
         return trace
     return trace
 
@@ -469,11 +664,11 @@ def _guards(run: _Run) -> dict:
     allowed = dict(_SAFE_BUILTINS, **copying, range=_guarded_range(run), str=_guarded_str(run),
                    sum=_guarded_sum(run))
     return {"__builtins__": allowed, "_getattr_": _guarded_getattr(run), "_op_": _guarded_op(run),
-            "_shown_": _guarded_shown(run), "_spread_": _guarded_spread(run)}
+            "_shown_": _guarded_shown(run), "_spread_": _guarded_spread(run), "_use_": _guarded_use(run)}
 
 
-def _run(code, scope: dict, mode: str, steps: int):
-    run = _Run(steps=steps)
+def _run(code, scope: dict, mode: str, steps: int, deadline: float | None = None):
+    run = _Run(steps=steps, deadline=deadline)
     scope.update(_guards(run))
     previous, collecting = sys.gettrace(), gc.isenabled()
     # A full collection of a large heap would be charged to whatever script happened to trigger
@@ -487,7 +682,7 @@ def _run(code, scope: dict, mode: str, steps: int):
     except RecursionError:
         raise ScriptFailed("递归层数过深") from None
     except MemoryError:
-        raise ScriptFailed("脚本占用内存超出限制") from None
+        raise OutOfMemory("脚本占用内存超出限制") from None
     finally:
         sys.settrace(previous)
         if collecting:
@@ -512,11 +707,12 @@ def trusted(functions: dict) -> dict:
     return {name: _untraced(func) for name, func in functions.items()}
 
 
-def evaluate(expression: str, names: dict, functions: dict | None = None, steps: int = MAX_STEPS):
+def evaluate(expression: str, names: dict, functions: dict | None = None, steps: int = MAX_STEPS,
+             deadline: float | None = None):
     """Evaluate a checked expression with ``names`` (task data) and helper ``functions`` visible."""
     code = compile_checked(expression, "eval")
     scope = {**(functions or {}), **names}
-    return _run(code, scope, "eval", steps)
+    return _run(code, scope, "eval", steps, deadline)
 
 
 def execute(script: str, names: dict, functions: dict | None = None, steps: int = MAX_STEPS) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -20,6 +21,7 @@ from ..errors import GovflowError, RuleBlocked
 from ..time.timeutil import SHANGHAI, isoformat, parse_moment
 from . import operators, sandbox
 from .data import check_data, copied
+from .script_workers import ScriptWorkers
 
 
 @dataclass
@@ -29,30 +31,55 @@ class StepRecord:
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    """Diagram code through the sandbox; ``self.globals`` are govflow's helper functions."""
+    """Diagram code through the sandbox: scripts in a worker process (``script_workers``), expressions
+    here; ``self.globals`` are govflow's helper functions, which run here when a script calls them.
+    A step's scripts and expressions share one allowance of time (``Limits.seconds``): what scripts
+    computed as their worker measured it, what expressions took here."""
+
+    def __init__(self, workers: ScriptWorkers, functions: dict):
+        super().__init__(sandbox.trusted(functions))
+        self.workers = workers
+        self.spent = 0.0        # seconds the step's code computed so far
+
+    def begin_step(self) -> None:
+        self.spent = 0.0
 
     def evaluate(self, expression, context, external_context=None):
-        return sandbox.evaluate(expression, {**(external_context or {}), **context}, self.globals)
+        began = time.monotonic()
+        try:
+            return sandbox.evaluate(expression, {**(external_context or {}), **context}, self.globals,
+                                    deadline=began + self._left())
+        finally:
+            self.spent += time.monotonic() - began
 
     def execute(self, script, context, external_context=None):
-        # Run on a deep copy: nested task data is shared by reference between tasks (trap 4), so a
-        # script editing it in place would change other branches and finished tasks.
-        names = copied({**(external_context or {}), **context})
-        result = sandbox.execute(script, names, self.globals)
+        # The worker has its own copy: nested task data is shared by reference between tasks (trap 4),
+        # and a script editing it in place must not change other branches and finished tasks.
+        names = {**(external_context or {}), **context}
+        began = time.monotonic()
+        try:
+            result, computed = self.workers.execute(script, names, self.globals, self._left())
+        except sandbox.ScriptFailed:
+            self.spent += time.monotonic() - began
+            raise
+        self.spent += computed
         check_data(result, where="脚本结果")
         context.clear()
         context.update(result)
         return True
 
+    def _left(self) -> float:
+        return self.workers.limits.seconds - self.spent
+
 
 class GovScriptEngine(PythonScriptEngine):
-    def __init__(self, runtime, now: datetime, instance_id: int | None, process_id: str):
+    def __init__(self, runtime, now: datetime, instance_id: int | None, process_id: str, workers: ScriptWorkers):
         self.runtime = runtime
         self.clock = FrozenClock(now)
         self.record = StepRecord()
         self.instance_id = instance_id
         self.process_id = process_id
-        super().__init__(environment=SandboxEnvironment(sandbox.trusted(self._functions())))
+        super().__init__(environment=SandboxEnvironment(workers, self._functions()))
 
     def _functions(self) -> dict:
         return {

@@ -34,8 +34,10 @@ def start_process(process_id: str):
     if request.method == "POST":
         data = schema_form.read(schema, request.form)
         try:
+            with system.store.read() as db:     # the form's checks never run under the write lock
+                version = instances.check_start(system, db, process_id, data)
             with system.store.write() as db:
-                instance = instances.start(system, db, g.actor, process_id, data)
+                instance = instances.start(system, db, g.actor, process_id, data, checked_version=version)
                 started = instance.id, instance.title
         except RuleBlocked as refused:
             instances.record_violation(system, g.actor.id, refused, context={"process_id": process_id})

@@ -31,8 +31,10 @@ def submit_task(task_id: str):
     schema = schema or {"type": "object"}
     data = schema_form.read(schema, request.form)
     try:
+        with system.store.read() as db:     # the form's checks never run under the write lock
+            instances.check_completion(system, db, task_id, data)
         with system.store.write() as db:
-            row = tasks.complete(system, db, g.actor, task_id, data)
+            row = tasks.complete(system, db, g.actor, task_id, data, checked=True)
             step_name = row.step_name
     except RuleBlocked as blocked:
         instances.record_violation(system, g.actor.id, blocked, _instance_of(task_id), task_id)

@@ -193,15 +193,29 @@ def _next_timer(workflow) -> datetime | None:
 
 
 # -- start ------------------------------------------------------------------------------------------------
-def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: dict,
-          business_key: str | None = None, title: str | None = None) -> Instance:
+def check_start(gf: Govflow, session: Session, process_id: str, data) -> int:
+    """The start data checked against the latest version's start form, in a read transaction before
+    the write one opens (a form's patterns and size checks never run under the write lock); returns
+    the version checked, which ``start`` then need not check again."""
     definition = gf.definitions.latest(session, process_id)
+    _check_start_data(definition, data)
+    return definition.version_id
+
+
+def _check_start_data(definition: Definition, data) -> None:
     if definition.start_form:
         forms.validate(definition.validators[definition.start_form], data, "启动")
     elif not isinstance(data, dict):
         raise ValidationFailed("启动数据须为对象", [{"field": "data", "reason": "须为 JSON 对象"}])
     else:
         check_data(data, "启动数据")
+
+
+def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: dict,
+          business_key: str | None = None, title: str | None = None, checked_version: int | None = None) -> Instance:
+    definition = gf.definitions.latest(session, process_id)
+    if definition.version_id != checked_version:      # a version deployed since the check: check again
+        _check_start_data(definition, data)
     now, runtime = gf.moment(session)
     data = copy.deepcopy(data)
     data.update({k: v for k, v in (("title", title), ("business_key", business_key)) if v})
@@ -221,7 +235,7 @@ def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: di
 
 def _step(gf: Govflow, session: Session, instance: Instance, definition: Definition, now: datetime,
           runtime: Runtime) -> Step:
-    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id)
+    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id, gf.scripts)
     return Step(gf, session, instance, definition, engine, now, EventBatch())
 
 
@@ -243,8 +257,25 @@ def open_step(gf: Govflow, session: Session, instance_id: int) -> Step:
 
 
 # -- complete a user task -----------------------------------------------------------------------------------
+def check_completion(gf: Govflow, session: Session, task_id: str, data) -> None:
+    """The submitted data checked against the task's form, in a read transaction before the write one
+    opens; ``complete(checked=True)`` then does not check it again (a task's form never changes)."""
+    row = session.get(Task, task_id)
+    if row is None or row.kind != "task":
+        return                      # the step says why (not found, 传阅件, 加签 with its own form)
+    definition = gf.definitions.get(session, session.get(Instance, row.instance_id).process_version_id)
+    _check_form(definition, definition.step(row.step_id).form, data)
+
+
+def _check_form(definition: Definition, form: str | None, data) -> None:
+    if form:
+        forms.validate(definition.validators[form], data)
+    else:
+        check_data(data, "表单数据")
+
+
 def complete(step: Step, row: Task, actor: Actor, data: dict, acting_for: str | None,
-             extra: dict | None = None, added: dict | None = None) -> None:
+             extra: dict | None = None, added: dict | None = None, checked: bool = False) -> None:
     """Complete ``row``'s task with the submitted form ``data`` (the row is locked and checked by
     the caller: see ``tasks.complete``); ``added`` (the 加签 opinions) joins it once it is valid."""
     workflow = step.restore()
@@ -252,10 +283,8 @@ def complete(step: Step, row: Task, actor: Actor, data: dict, acting_for: str | 
     if task is None or task.state != TaskState.READY:
         raise Conflict("该任务已不在待办状态（可能已被他人办理或已撤销）")
     form_step = step.definition.step(task.task_spec.bpmn_id)
-    if form_step.form:
-        forms.validate(step.definition.validators[form_step.form], data)
-    else:
-        check_data(data, "表单数据")
+    if not checked:
+        _check_form(step.definition, form_step.form, data)
     submitted = {**copy.deepcopy(data), **(added or {})}
     if form_step.variable:
         task.data[form_step.variable] = submitted
@@ -293,7 +322,7 @@ def load(gf: Govflow, session: Session, instance: Instance):
     """The instance's workflow, to read (nothing of what is done to it is stored)."""
     definition = gf.definitions.get(session, instance.process_version_id)
     now, runtime = gf.moment(session)
-    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id)
+    engine = GovScriptEngine(runtime, now, instance.id, instance.process_id, gf.scripts)
     return restore(instance, definition, engine)
 
 

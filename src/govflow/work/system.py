@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from .. import profiles
 from ..bpmn.definitions import DefinitionCache
 from ..config import Settings
+from ..engine.script_workers import Limits, ScriptWorkers
 from ..errors import NotFound
 from ..people.org import Organisation
 from ..records.runtime import Runtime
@@ -38,6 +39,8 @@ class Govflow:
         self.clock = Clock(adjustable=settings.mode != "production")
         self.definitions = DefinitionCache()
         self.workflows = WorkflowCache()
+        self.scripts = ScriptWorkers.shared(Limits(settings.script_memory_mb, settings.script_seconds,
+                                                   settings.script_workers))
         self._org: tuple[int, Organisation] | None = None
         self._calendar_rows: tuple[str, tuple[dict, frozenset]] | None = None
 

@@ -114,7 +114,8 @@ def _substitution_payload(stand: Standing) -> dict:
 
 
 # -- operations -------------------------------------------------------------------------------------------
-def complete(gf: Govflow, session: Session, actor: Actor, task_id: str, data: dict) -> Task:
+def complete(gf: Govflow, session: Session, actor: Actor, task_id: str, data: dict, checked: bool = False) -> Task:
+    """``checked``: the caller ran ``instances.check_completion`` before opening the transaction."""
     step, row = locked(gf, session, task_id)
     if row.kind == "read":
         raise Conflict("传阅件只需标记已阅")
@@ -130,7 +131,7 @@ def complete(gf: Govflow, session: Session, actor: Actor, task_id: str, data: di
     acting = _substitution_payload(stand)
     if acting:
         step.events.record("substitution", actor.id, step.now, acting, row.instance_id, row.id)
-    instances.complete(step, row, actor, data, stand.acting_for, acting, added)
+    instances.complete(step, row, actor, data, stand.acting_for, acting, added, checked)
     return row
 
 
