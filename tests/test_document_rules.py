@@ -151,6 +151,17 @@ def test_a_document_copying_80_percent_of_its_higher_document(pid):
     assert all("第五十二条" in v.article and "连续 8 字" in v.message for v in found)
 
 
+@pytest.mark.parametrize("pid, article", [
+    ("dazu", None), ("chongqing", None),           # 大足 四十九 / 重庆 五十二: no word on republishing
+    ("bazhou", "第五十二条"), ("ziyang", "第五十条"), ("dongchang", "第三十条"),
+])
+def test_republishing_a_published_higher_document_is_refused(pid, article):
+    doc = document(pid, doc_type="通知", title="关于转发《重庆市城市排水管理办法》的通知", republishes=True)
+    found = [v for v in findings(pid, doc) if v.rule == "D9"]
+    assert [article in v.article and "不再翻印、转发" in v.message for v in found] == ([True] if article else [])
+    assert [v for v in findings(pid, document(pid, doc_type="通知")) if v.rule == "D9"] == []
+
+
 def test_the_sending_units_own_signoff_is_checked_where_the_rules_require_it():
     doc = document("bazhou", signoff={})
     assert {(v.rule, "第五十条" in v.article) for v in findings("bazhou", doc)} == {("D4", True)}

@@ -129,6 +129,9 @@ def fewer_documents(doc: Document, profile: Profile) -> list[Violation]:
                                    f"正文约 {share:.0%} 与上位文件相同，超过 {float(limit.value):.0%}，不予发文"
                                    f"（计算方法：正文中与上位文件有连续 {SHINGLE} 字相同的字数占正文字数的比例，"
                                    "不计空白和标点）", certain=False))
+    republish = profile.param("no_republish")
+    if republish.is_set and doc.republishes:
+        found.append(Violation("D9", republish.article, f"本文翻印、转发已公开发布的上级文件，不予发文：“{republish.quote}”"))
     plan = profile.param("annual_plan_required")
     if plan.is_set and not doc.in_annual_plan and not doc.plan_approval.strip():
         found.append(Violation("D9", plan.article, "未列入年度发文计划的公文须经一事一批"))
