@@ -281,3 +281,18 @@ def test_text_heuristics_are_findings_to_confirm_missing_papers_are_certain():
 def test_consent_without_words_is_enough_unless_the_rules_ask_for_a_written_opinion(pid, blocks):
     meaning, found = rules.signature(document(pid), "同意", "", PROFILES[pid])
     assert bool(found) == blocks and (meaning == "同意") != blocks                 # 大足 四十七: 明确意见
+
+
+@pytest.mark.parametrize("pid, allowed", [
+    ("dazu", False), ("chongqing", False), ("bazhou", False), ("dongchang", False),
+    ("ziyang", True),                  # 资阳 四十七: 由市政府秘书长、副秘书长批示后直接转交有关部门办理
+])
+def test_only_ziyang_forwards_a_document_to_the_department_concerned(pid, allowed):
+    org, doc = ORGS[pid], document(pid)
+    _, other = two_departments(org)
+    found = rules.forwarding(doc, other, PROFILES[pid], org)
+    assert (found == []) == allowed and all(v.rule == "D5" for v in found)
+    if allowed:        # not to the sending unit itself, nor to the office
+        to_itself = rules.forwarding(doc, doc.department, PROFILES[pid], org)
+        assert [v.article for v in to_itself] == ["资阳市人民政府工作规则 第四十七条"]
+        assert rules.forwarding(doc, org.office_id, PROFILES[pid], org)

@@ -10,9 +10,8 @@ import os
 import subprocess
 import sys
 
-from govflow import profiles
-
 from conftest import REPO
+from govflow import profiles
 
 RULE_TESTS = ["tests/test_document_rules.py", "tests/test_topic_rules.py", "tests/test_org.py"]
 
