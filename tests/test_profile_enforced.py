@@ -13,7 +13,8 @@ import sys
 from conftest import REPO
 from govflow import profiles
 
-RULE_TESTS = ["tests/test_document_rules.py", "tests/test_topic_rules.py", "tests/test_org.py"]
+RULE_TESTS = ["tests/test_document_rules.py", "tests/test_topic_rules.py", "tests/test_org.py",
+              "tests/test_leave_rules.py"]
 
 
 def test_every_profile_value_is_read_by_a_rule_check(tmp_path):
