@@ -36,8 +36,9 @@ def notice_problems(person_id: str, starts_at: datetime, asked_at: datetime, pro
     latest = starts_at.astimezone(SHANGHAI).date() - timedelta(days=days)
     if asked_at.astimezone(SHANGHAI).date() <= latest:
         return []
-    return [Violation("P3", rule.article, f"部门主要负责人外出须提前 {days} 天请假：{starts_at.astimezone(SHANGHAI):%Y-%m-%d} "
-                                          f"开始的外出最迟应于 {latest.isoformat()} 提出（“{rule.quote}”）")]
+    begins = starts_at.astimezone(SHANGHAI).date().isoformat()
+    return [Violation("P3", rule.article, f"部门主要负责人外出须提前 {days} 天请假：{begins} 开始的外出"
+                                          f"最迟应于 {latest.isoformat()} 提出（“{rule.quote}”）")]
 
 
 def approvers(person_id: str, starts_at: datetime, ends_at: datetime, profile: Profile,
@@ -52,7 +53,8 @@ def approvers(person_id: str, starts_at: datetime, ends_at: datetime, profile: P
     for post in chain:
         who = org.portfolio_leader(person.department) if post == "portfolio_leader" else org.head()
         if who is None:
-            raise ValidationFailed(f"{org.departments[person.department].name}没有分管领导，无法确定请假审批人（{rule.article}）",
+            name = org.departments[person.department].name
+            raise ValidationFailed(f"{name}没有分管领导，无法确定请假审批人（{rule.article}）",
                                    [{"field": "person", "reason": rule.article}])
         if who.id not in found:
             found.append(who.id)
