@@ -18,7 +18,7 @@ from govflow.time.timeutil import SHANGHAI
 from govflow.work import admin
 from govflow.work.system import Govflow
 
-pytest_plugins = ["procedures", "browser"]      # fixtures the procedure and the browser tests share
+pytest_plugins = ["procedures", "browser", "profile_reads"]   # shared fixtures; profile reads (on demand)
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PG_URL = os.environ.get("GOVFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

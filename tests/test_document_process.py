@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from conftest import REPO, Api, build_system, load_org
 from govflow.app import create_app
-from govflow.errors import Conflict, ValidationFailed
+from govflow.errors import Conflict, RuleBlocked, ValidationFailed
 from govflow.records.numbering import Numbering, format_number
 from govflow.store.models import DocumentRegister, Instance
 from govflow.work import admin, circulation, rewind, tasks, worker
-from helpers import actor, complete, count, deploy_xml, events, holder, open_tasks, task, workflow
+from govflow.work.inbox import candidates
+from helpers import actor, complete, count, deploy_xml, events, holder, instance, open_tasks, task, workflow
 from helpers import start as start_instance
 
 DIAGRAM = (REPO / "processes" / "document_approval.bpmn").read_bytes()
@@ -388,3 +389,44 @@ def test_the_office_may_pass_a_heuristic_finding_it_has_checked(bazhou):
     complete(bazhou, people.clerk, task(bazhou, instance_id, "office_review").id,
              {"decision": "拟办", "opinion": "经核，两项属同一事项的组成部分"})
     assert [t.step_id for t in open_tasks(bazhou, instance_id)] == ["signing"]
+
+
+@pytest.fixture
+def ziyang(database_url):
+    system = system_for(database_url, "ziyang")
+    yield system
+    system.store.dispose()
+
+
+def test_ziyang_forwards_a_matter_within_a_departments_scope_to_that_department(ziyang):
+    # 资阳 四十七: 由市政府秘书长、副秘书长批示后直接转交有关部门办理，主办部门应及时办理并反馈结果
+    people = People("ziyang")
+    instance_id = start_instance(ziyang, people.sender, "document_approval", people.document(departments=[]))
+    complete(ziyang, people.clerk, task(ziyang, instance_id, "receipt").id, {"received": True})
+    complete(ziyang, people.clerk, task(ziyang, instance_id, "office_review").id,
+             {"decision": "转部门办理", "opinion": "属有关部门职责，拟转办", "forward_to": people.other})
+    instruction = task(ziyang, instance_id, "forward_approve")
+    with ziyang.store.read() as session:
+        offered = set(candidates(session, instruction.id))
+    assert instruction.assignee is None and offered == {
+        p.id for post in ("secretary_general", "deputy_secretary_general") for p in people.org.with_post(post)}
+    deputy = people.org.with_post("deputy_secretary_general")[0].id
+    complete(ziyang, deputy, instruction.id, {"decision": "转交有关部门办理", "opinion": "请市住建局研处并反馈"})
+    handle = task(ziyang, instance_id, "department_handle")
+    staff = people.org.with_post("dept_staff", people.other)[0].id
+    complete(ziyang, staff, handle.id, {"result": "已答复报送单位"})
+    assert instance(ziyang, instance_id).status == "completed" and open_tasks(ziyang, instance_id) == []
+    assert workflow(ziyang, instance_id).data["feedback"] == {"result": "已答复报送单位"}
+
+
+def test_where_the_rules_have_no_forwarding_the_office_review_may_not_forward(bazhou):
+    people = People("bazhou")
+    instance_id = start_instance(bazhou, people.sender, "document_approval", people.document(departments=[]))
+    complete(bazhou, people.clerk, task(bazhou, instance_id, "receipt").id, {"received": True})
+    review = task(bazhou, instance_id, "office_review")
+    with pytest.raises(RuleBlocked) as refused:
+        complete(bazhou, people.clerk, review.id,
+                 {"decision": "转部门办理", "opinion": "拟转办", "forward_to": people.other})
+    [violation] = refused.value.violations
+    assert violation.rule == "D5" and "第五十条" in violation.article and "转交有关部门办理" in violation.message
+    assert task(bazhou, instance_id, "office_review").id == review.id           # nothing moved

@@ -151,6 +151,17 @@ def test_a_document_copying_80_percent_of_its_higher_document(pid):
     assert all("第五十二条" in v.article and "连续 8 字" in v.message for v in found)
 
 
+@pytest.mark.parametrize("pid, article", [
+    ("dazu", None), ("chongqing", None),           # 大足 四十九 / 重庆 五十二: no word on republishing
+    ("bazhou", "第五十二条"), ("ziyang", "第五十条"), ("dongchang", "第三十条"),
+])
+def test_republishing_a_published_higher_document_is_refused(pid, article):
+    doc = document(pid, doc_type="通知", title="关于转发《重庆市城市排水管理办法》的通知", republishes=True)
+    found = [v for v in findings(pid, doc) if v.rule == "D9"]
+    assert [article in v.article and "不再翻印、转发" in v.message for v in found] == ([True] if article else [])
+    assert [v for v in findings(pid, document(pid, doc_type="通知")) if v.rule == "D9"] == []
+
+
 def test_the_sending_units_own_signoff_is_checked_where_the_rules_require_it():
     doc = document("bazhou", signoff={})
     assert {(v.rule, "第五十条" in v.article) for v in findings("bazhou", doc)} == {("D4", True)}
@@ -270,3 +281,18 @@ def test_text_heuristics_are_findings_to_confirm_missing_papers_are_certain():
 def test_consent_without_words_is_enough_unless_the_rules_ask_for_a_written_opinion(pid, blocks):
     meaning, found = rules.signature(document(pid), "同意", "", PROFILES[pid])
     assert bool(found) == blocks and (meaning == "同意") != blocks                 # 大足 四十七: 明确意见
+
+
+@pytest.mark.parametrize("pid, allowed", [
+    ("dazu", False), ("chongqing", False), ("bazhou", False), ("dongchang", False),
+    ("ziyang", True),                  # 资阳 四十七: 由市政府秘书长、副秘书长批示后直接转交有关部门办理
+])
+def test_only_ziyang_forwards_a_document_to_the_department_concerned(pid, allowed):
+    org, doc = ORGS[pid], document(pid)
+    _, other = two_departments(org)
+    found = rules.forwarding(doc, other, PROFILES[pid], org)
+    assert (found == []) == allowed and all(v.rule == "D5" for v in found)
+    if allowed:        # not to the sending unit itself, nor to the office
+        to_itself = rules.forwarding(doc, doc.department, PROFILES[pid], org)
+        assert [v.article for v in to_itself] == ["资阳市人民政府工作规则 第四十七条"]
+        assert rules.forwarding(doc, org.office_id, PROFILES[pid], org)

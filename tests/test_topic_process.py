@@ -468,3 +468,29 @@ def test_meetings_on_a_weekly_cadence_keep_their_weekday_after_a_holiday(make):
                                       datetime(2026, 9, 25, 9, 0, tzinfo=SHANGHAI), count=5)
         days = [m.scheduled_at.astimezone(SHANGHAI).date().isoformat() for m in made]
     assert days == ["2026-09-30", "2026-10-08", "2026-10-14", "2026-10-21", "2026-10-28"]
+
+
+def test_bazhou_minutes_hold_a_passed_document_to_its_two_workday_signature_limit(make):
+    """巴州常务会议规则 第二十一条 (送签 2 工作日) and 第二十二条 (报区委 3 工作日): the 办结时限 of such a
+    decision may not be later, so its 督办事项 tracks the rule's limit."""
+    system = make("bazhou")
+    org = load_org("bazhou")
+    meeting_id, meeting_instance = convened(system, "2026-11-26T09:00:00+08:00")     # a Thursday
+    instance_id = scheduled_topic(system, org)
+    lead = simple_topic(org)["department"]
+    to_sign_in(system, org, meeting_instance)
+    clerk = org.with_post("office_clerk", org.office_id)[0].id
+    complete(system, clerk, task(system, meeting_instance, "sign_in").id,
+             {"present": list(org.meeting_members), "absent": []})
+    decision = {"task": "修改完善停车管理办法后送签", "lead_unit": lead, "due_on": "2026-12-31", "document": True}
+    reporter = org.with_post("dept_head", lead)[0].id
+    complete(system, clerk, task(system, instance_id, "hearing").id,
+             {"outcome": "通过", "conclusion": "原则同意", "decisions": [decision], "presenters_present": [reporter]})
+    complete(system, clerk, task(system, meeting_instance, "hold").id, {"closed": True})
+    draft = task(system, meeting_instance, "draft_minutes")
+    with pytest.raises(RuleBlocked) as refused:
+        complete(system, clerk, draft.id, {"decisions": [decision]})
+    [violation] = refused.value.violations
+    assert violation.article == "巴州常务会议规则 第二十一条" and "2026-11-30 前" in violation.message
+    complete(system, clerk, draft.id, {"decisions": [{**decision, "due_on": "2026-11-30"}]})
+    assert task(system, meeting_instance, "sign").assignee == org.head().id

@@ -246,6 +246,39 @@ def test_minutes_on_funds_are_countersigned_by_the_leader_in_charge_only_in_dazu
     assert meeting_rules.countersigners(decisions[1:], PROFILES[pid], org) == []
 
 
+# -- T11 deadlines after the meeting: 送签, 印发, 报区委 ------------------------------------------------------------
+HELD = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)        # a Monday with no holiday in the next two weeks
+
+
+@pytest.mark.parametrize("pid, decision, expected", [
+    # 巴州常务会议规则 第二十一条: 会后2个工作日内送签；须作重大修改的 5 个工作日
+    ("bazhou", {"document": True}, [("送签", "2026-11-25", "巴州常务会议规则 第二十一条")]),
+    ("bazhou", {"document": True, "major_revision": True}, [("送签", "2026-11-30", "巴州常务会议规则 第二十一条")]),
+    # 巴州常务会议规则 第二十二条: 需报区委审定的事项，会后3个工作日内报区委
+    ("bazhou", {"party_committee": True}, [("报区委", "2026-11-26", "巴州常务会议规则 第二十二条")]),
+    # 东昌 二十二: 讨论通过决定印发的文件，会议结束后7个工作日内印发
+    ("dongchang", {"document": True}, [("印发", "2026-12-02", "通化市东昌区人民政府工作规则 第二十二条")]),
+    ("dongchang", {"party_committee": True}, []),
+    *[(pid, {"document": True, "party_committee": True}, []) for pid in ("dazu", "chongqing", "ziyang")],
+])
+def test_the_limits_after_the_meeting(pid, decision, expected):
+    found = meeting_rules.after_meeting(decision, HELD, PROFILES[pid], WorkdayCalendar())
+    assert [(f["step"], f["due_on"], f["article"]) for f in found] == expected
+
+
+@pytest.mark.parametrize("pid", PIDS)
+def test_a_decision_due_after_its_limit_is_refused(pid):
+    late = {"task": "印发停车管理办法", "lead_unit": lead_department(pid), "due_on": "2026-12-31", "document": True,
+            "party_committee": True}
+    found = meeting_rules.after_meeting_limits([late], HELD, PROFILES[pid], WorkdayCalendar())
+    expected = {"bazhou": ["第二十一条", "第二十二条"], "dongchang": ["第二十二条"]}.get(pid, [])
+    assert [v.rule for v in found] == ["T11"] * len(expected)
+    assert all(article in v.article and "第 1 项决定须于会后" in v.message
+               for v, article in zip(found, expected, strict=True))
+    in_time = {**late, "due_on": "2026-11-25"}
+    assert meeting_rules.after_meeting_limits([in_time], HELD, PROFILES[pid], WorkdayCalendar()) == []
+
+
 # -- T12 emergencies --------------------------------------------------------------------------------------------
 EMERGENCY = {   # (post, may decide at once?) → the article quoted when refused
     "bazhou": ({"head": True, "deputy": True, "office_director": True, "dept_head": False},

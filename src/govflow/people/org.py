@@ -15,6 +15,7 @@ from ..errors import ValidationFailed
 
 POSTS = {
     "head": "主要领导", "executive_deputy": "常务副职", "deputy": "副职", "secretary_general": "秘书长",
+    "deputy_secretary_general": "副秘书长",
     "office_director": "办公室主任", "office_deputy_director": "办公室副主任", "office_clerk": "办公室工作人员",
     "dept_head": "部门主要负责人", "dept_deputy": "部门副职", "dept_staff": "部门工作人员",
 }
@@ -52,7 +53,8 @@ class Person:
 class LaneRole:
     """What a lane name means: a post (``head``…), a post relative to a department named in the
     data (``dept_staff`` of ``data["department"]``), a person named in the data (``person`` in
-    ``data["signer"]``), or the staff of the departments with a duty (``duty`` 合法性审查)."""
+    ``data["signer"]``), any of several posts (``any_post``, space-separated), or the staff of the
+    departments with a duty (``duty`` 合法性审查)."""
     role: str
     key: str | None = None
 
@@ -68,6 +70,7 @@ LANE_ROLES = {
     "分管副区长": _PORTFOLIO, "分管副市长": _PORTFOLIO, "分管领导": _PORTFOLIO,
     "办公室主任": LaneRole("office_director"), "办公厅主任": LaneRole("office_director"),
     "秘书长": LaneRole("secretary_general"),
+    "秘书长、副秘书长": LaneRole("any_post", "secretary_general deputy_secretary_general"),
     "办公室": _OFFICE, "办公厅": _OFFICE, "文书": _OFFICE,
     "承办单位": LaneRole("dept_staff", "department"), "主办单位": LaneRole("dept_staff", "department"),
     "承办单位负责人": LaneRole("dept_head", "department"), "主办单位负责人": LaneRole("dept_head", "department"),
@@ -77,6 +80,7 @@ LANE_ROLES = {
     "公平竞争审查": LaneRole("duty", "公平竞争审查"), "市场监管局": LaneRole("duty", "公平竞争审查"),
     "督查": LaneRole("duty", "督查"), "督查室": LaneRole("duty", "督查"), "目标绩效": LaneRole("duty", "目标绩效"),
     "协办单位": LaneRole("dept_staff", "assisting_unit"),   # a multi-instance's item: one assisting unit
+    "转办单位": LaneRole("dept_staff", "forward_to"),     # the department a document is forwarded to (D5)
     "事项分管领导": LaneRole("person", "leader"),   # the leader the data names (a 督办事项's 分管领导)
     "签发人": LaneRole("person", "signer"), "会签领导": LaneRole("person", "reviewer"),
     "审核领导": LaneRole("person", "reviewer"), "审批人": LaneRole("person", "approver"),
@@ -248,6 +252,8 @@ class Organisation:
             department = self._department_from(data, lane.key)
             posts = (profile.value("consult_reply_signers") if profile else None) or ["dept_head", "dept_deputy"]
             return [p.id for post in posts for p in self.with_post(post, department)]
+        if lane.role == "any_post":
+            return [p.id for post in lane.key.split() for p in self.with_post(post)]
         if lane.role == "office_clerk":
             return [p.id for p in self.with_post("office_clerk", self.office_id)]
         if lane.key is None:

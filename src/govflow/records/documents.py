@@ -33,6 +33,7 @@ class Document:
     attachments: tuple[str, ...] = ()
     body: str = ""
     higher_document: str = ""            # the text of its 上位文件, to measure repetition (D9)
+    republishes: bool = False            # 翻印、转发 a higher-level document already published (D9)
     validity_years: int | None = None
     signoff: dict = field(default_factory=dict)      # the sending unit's own sign-off (D4)
     addressed_to_leader: str = ""        # a person id when sent to a leader directly (D1)
@@ -54,7 +55,8 @@ class Document:
             secrecy=data.get("secrecy", "无"), category=data["category"], issuer=data.get("issuer", "政府"),
             departments=tuple(d for d in data.get("departments", []) if d != data["department"]),
             attachments=tuple(data.get("attachments", [])), body=data.get("body", ""),
-            higher_document=data.get("higher_document", ""), validity_years=data.get("validity_years"),
+            higher_document=data.get("higher_document", ""), republishes=bool(data.get("republishes")),
+            validity_years=data.get("validity_years"),
             signoff=dict(data.get("signoff") or {}), addressed_to_leader=data.get("addressed_to_leader", ""),
             direct_reason=data.get("direct_reason", ""),
             within_department_authority=bool(data.get("within_department_authority")),

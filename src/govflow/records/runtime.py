@@ -39,6 +39,7 @@ class Runtime:
         self.numbering = Numbering(session)   # both written in the step's own transaction
         self.meetings = Meetings(session)
         self.followups = Followups(session)
+        self.session = session                # for the people layer's own records (an approved leave)
         self.starts: list[StartRequest] = []
 
     def request_start(self, request: StartRequest) -> None:

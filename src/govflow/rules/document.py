@@ -129,6 +129,10 @@ def fewer_documents(doc: Document, profile: Profile) -> list[Violation]:
                                    f"正文约 {share:.0%} 与上位文件相同，超过 {float(limit.value):.0%}，不予发文"
                                    f"（计算方法：正文中与上位文件有连续 {SHINGLE} 字相同的字数占正文字数的比例，"
                                    "不计空白和标点）", certain=False))
+    republish = profile.param("no_republish")
+    if republish.is_set and doc.republishes:
+        found.append(Violation("D9", republish.article,
+                               f"本文翻印、转发已公开发布的上级文件，不予发文：“{republish.quote}”"))
     plan = profile.param("annual_plan_required")
     if plan.is_set and not doc.in_annual_plan and not doc.plan_approval.strip():
         found.append(Violation("D9", plan.article, "未列入年度发文计划的公文须经一事一批"))
@@ -181,6 +185,22 @@ def review(doc: Document, profile: Profile, org: Organisation, calendar: Workday
     return [*single_channel(doc, profile), *document_rules(doc, profile), *internal_signoff(doc, profile, org),
             *lead_time(doc, profile, calendar, today), *fewer_documents(doc, profile),
             *normative_document(doc, profile), *lower_government(doc, profile)]
+
+
+# -- D5 forwarding to the department concerned ------------------------------------------------------------
+def forwarding(doc: Document, forward_to: str, profile: Profile, org: Organisation) -> list[Violation]:
+    """资阳 四十七: a matter within a department's scope that it can answer is forwarded to it
+    (转有关部门办理) on the 秘书长's or 副秘书长's instruction — a third outcome of the office review,
+    only where the rules provide it."""
+    rule, review = profile.param("office_forwards_to_department"), profile.param("office_review")
+    office = profile.titles.get("office", "办公室")
+    if not rule.is_set:
+        return [Violation("D5", review.article if review.is_set else "",
+                          f"本级规则未规定{office}可将公文直接转交有关部门办理：请提出拟办意见或退文")]
+    department = org.departments.get(forward_to)
+    if department is None or forward_to in (org.office_id, doc.department):
+        return [Violation("D5", rule.article, "转交办理须指明职责范围内能明确答复的有关部门（不能是报送单位或办公室）")]
+    return []
 
 
 # -- D6 who signs ------------------------------------------------------------------------------------------
@@ -344,6 +364,17 @@ def intake_operator(ctx: OperatorContext) -> dict:
     rule = profile.param("document_time_limit_wd")
     return {"days": time_limit(doc, profile), "from": isoformat(ctx.now), "sign_days": sign_workdays(doc, profile),
             "article": rule.article if rule.is_set else "", "department": doc.department}
+
+
+@operator("document.forward", "转有关部门办理：属部门职责范围内且能明确答复的事项（D5，资阳 四十七）", rule="D5")
+def forward_operator(ctx: OperatorContext, decision: dict) -> dict:
+    """``decision``: the office review's form (its ``forward_to``: the department)."""
+    doc, runtime = _doc(ctx), ctx.runtime
+    forward_to = decision.get("forward_to") or ""
+    block_if(forwarding(doc, forward_to, runtime.profile, runtime.org))
+    rule = runtime.profile.param("office_forwards_to_department")
+    return {"forward_to": forward_to, "department_name": runtime.org.departments[forward_to].name,
+            "article": rule.article}
 
 
 @operator("document.routing", "拟办分送：征求意见的部门、审核会签的领导与签发人（D3 D6）", rule="D6")

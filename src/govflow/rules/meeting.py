@@ -4,7 +4,7 @@ profile, and the operators of processes/standing_meeting.bpmn and of the topic's
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 from ..engine.operators import OperatorContext, operator
 from ..errors import ValidationFailed
@@ -14,6 +14,7 @@ from ..profiles import Profile
 from ..records.meetings import check_decisions
 from ..records.runtime import StartRequest
 from ..time.timeutil import SHANGHAI, isoformat
+from ..time.workdays import WorkdayCalendar
 from . import Violation, block_if
 from .topic import materials_due
 
@@ -159,6 +160,40 @@ def _next_meeting(ctx: OperatorContext, meeting):
     return later
 
 
+# -- T11 deadlines after the meeting ---------------------------------------------------------------------------
+def after_meeting(decision: dict, held_at: datetime, profile: Profile, calendar: WorkdayCalendar) -> list[dict]:
+    """The limits the rules set, in 工作日 after the meeting, for a decision the minutes mark as a
+    document passed by the meeting (``document``; ``major_revision`` when it must be reworked) or
+    as a matter the 区委 must decide (``party_committee``): 巴州常务会议规则 第二十一条 送签,
+    第二十二条 报区委, 东昌 二十二 印发."""
+    found = []
+    sign, issue = profile.param("signature_after_meeting_wd"), profile.param("issue_after_meeting_wd")
+    report = profile.param("party_committee_report_wd")
+    if decision.get("document") and sign.is_set:
+        found.append(("送签", int(sign.value["major_revision" if decision.get("major_revision") else "normal"]),
+                      sign.article))
+    if decision.get("document") and issue.is_set:
+        found.append(("印发", int(issue.value), issue.article))
+    if decision.get("party_committee") and report.is_set:
+        found.append(("报区委", int(report.value), report.article))
+    return [{"step": step, "workdays": days, "due_on": calendar.add_workdays(held_at, days).at.date().isoformat(),
+             "article": article} for step, days, article in found]
+
+
+def after_meeting_limits(decisions: list[dict], held_at: datetime, profile: Profile,
+                         calendar: WorkdayCalendar) -> list[Violation]:
+    """A decision's 办结时限 may not be later than a limit the rules set after the meeting: the
+    督办事项 made from it then tracks that limit (overdue red, 催办)."""
+    found = []
+    for number, decision in enumerate(decisions, start=1):
+        for limit in after_meeting(decision, held_at, profile, calendar):
+            if (decision.get("due_on") or "") > limit["due_on"]:
+                found.append(Violation("T11", limit["article"],
+                                       f"第 {number} 项决定须于会后 {limit['workdays']} 个工作日内{limit['step']}"
+                                       f"（{limit['due_on']} 前），办结时限 {decision['due_on']} 晚于此"))
+    return found
+
+
 def _day(meeting) -> date:
     return meeting.scheduled_at.astimezone(SHANGHAI).date()
 
@@ -271,6 +306,7 @@ def minutes_check_operator(ctx: OperatorContext, minutes: dict) -> dict:
     meeting = _meeting(ctx)
     agenda = {i.id for i in runtime.meetings.agenda(meeting.id) if i.status == "decided"}
     decisions = check_decisions(minutes.get("decisions", []), runtime.org.departments, _day(meeting), agenda)
+    block_if(after_meeting_limits(decisions, meeting.scheduled_at, runtime.profile, runtime.calendar))
     signer = runtime.profile.value("minutes_signer") or "head"
     return {"decisions": decisions, "countersigners": countersigners(decisions, runtime.profile, runtime.org),
             "signer": runtime.org.with_post(signer)[0].id}

@@ -106,6 +106,8 @@ class Leave(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     recorded_by: Mapped[str] = mapped_column(String(40))
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # the 请销假 procedure that approved it
+    approved_by: Mapped[str] = mapped_column(String(200), default="", server_default="")   # person ids, comma-separated
 
 
 # -- calendar and clock -------------------------------------------------------------------------------
