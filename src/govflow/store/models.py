@@ -180,6 +180,8 @@ class Instance(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     department: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)   # 承办单位, from its data
     secrecy: Mapped[str] = mapped_column(String(10), default="", server_default="")        # 密级, from its data
+    urgency: Mapped[str] = mapped_column(String(10), default="一般", server_default="一般")   # 紧急程度, from its data
+    search_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)   # of its indexed document
     snapshot: Mapped[str] = mapped_column(CompressedText)        # SpiffWorkflow's JSON, without the spec
     snapshot_hash: Mapped[str] = mapped_column(String(64))
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
