@@ -150,4 +150,4 @@ def govflow_error(err: GovflowError):
     return render_template("error.html", message=err.message), err.status
 
 
-from . import audit, designer, inbox, instances, ledgers, login, replay, start, tasks  # noqa: E402,F401  (pages)
+from . import audit, designer, inbox, instances, ledgers, login, replay, search, start, tasks  # noqa: E402,F401  (pages)
