@@ -110,7 +110,7 @@ def test_a_secret_matter_is_found_only_by_those_who_may_see_it_not_even_counted_
         assert body["total"] == sees_secret + sees_plain, person
         if not sees_secret:
             assert "任免" not in json.dumps(body, ensure_ascii=False), person    # nor in a snippet
-            assert api.get("/search?q=任免", person).get_json() == {"items": [], "total": 0}, person
+            assert api.get("/search?q=任免", person).get_json() == {"items": [], "total": 0, "more": False}, person
     assert found(documents, "shenkai", "任免")["items"][0]["title"] == SECRET
 
 
@@ -132,3 +132,33 @@ def test_odd_queries_answer_normally(documents, query):
 def test_bad_queries_are_refused_with_a_clear_message(documents, args, message):
     answer = Api(create_app(system=documents)).get("/search", "shenkai", query_string=args)
     assert answer.status_code == 422 and message in answer.get_json()["message"], answer.get_json()
+
+
+def test_the_set_form_of_the_access_condition_selects_what_the_row_form_does(documents):
+    """access.visible_among_many (the search's) against access.visible_instances, for everyone of
+    test_secrecy, over a 机密 document with a 分发范围, a plain one, one handed on by 转办 and one 委派."""
+    from sqlalchemy import select
+
+    from govflow.people import access
+    from govflow.store.models import Instance
+    from govflow.work import tasks
+    made = [secret(documents), *(start_instance(documents, "shenkai", "document_approval", document(f"关于{n}的请示"))
+                                 for n in ("校舍维修", "站台照明", "河道整治"))]
+    receipt = open_tasks(documents, made[2])[0].id
+    with documents.store.write() as session:
+        tasks.claim(documents, session, actor(documents, "songyang"), receipt)
+        tasks.transfer(documents, session, actor(documents, "songyang"), receipt, "qiaohui")
+    receipt = open_tasks(documents, made[3])[0].id
+    with documents.store.write() as session:
+        tasks.claim(documents, session, actor(documents, "songyang"), receipt)
+        tasks.delegate(documents, session, actor(documents, "songyang"), receipt, "shuitianming")
+    for person in SEEN:
+        who = actor(documents, person)
+        with documents.store.read() as session:
+            now, runtime = documents.moment(session)
+            people = access.acting_people(session, runtime.org, who, now)
+            rows = access.visible_instances(runtime.org, who, people)
+            sets = access.visible_among_many(runtime.org, who, people)
+            by_rows = set(session.scalars(select(Instance.id).where(rows)))
+            by_sets = set(session.scalars(select(Instance.id).where(*([] if sets is None else [sets]))))
+        assert by_rows == by_sets, person

@@ -9,7 +9,7 @@ from . import actor, bp, gf, int_arg
 
 @bp.get("/search")
 def search_matters():
-    query = search.Query.parse(request.args, int_arg("limit", 20, 1, 100), int_arg("offset", 0, 0, 100_000))
+    query = search.Query.parse(request.args, int_arg("limit", 20, 1, 100), int_arg("offset", 0, 0, search.COUNT_CAP))
     system = gf()
     with system.store.read() as session:
         return jsonify(search.search(system, session, actor(), query))

@@ -198,6 +198,7 @@ class Task(Base):
         Index("ix_task_state_due", "state", "due_at"),
         Index("ix_task_process_state", "process_id", "state"),
         Index("ix_task_done_by", "completed_by", "completed_at"),
+        Index("ix_task_owner", "owner"),        # 委派: whose delegated tasks (the search reads them as a set)
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)        # SpiffWorkflow task id
     kind: Mapped[str] = mapped_column(String(10), default="task")         # task | addsign | read

@@ -33,6 +33,7 @@ from .system import Govflow
 
 STATUSES = {"running": "办理中", "completed": "已办结"}
 SNIPPET = 40      # characters either side of the first hit
+COUNT_CAP = 1000  # matches counted exactly; beyond, "1000 件以上" (nobody pages through more)
 
 
 # -- the document -------------------------------------------------------------------------------------------
@@ -122,13 +123,16 @@ def search(gf: Govflow, session: Session, actor: Actor, query: Query) -> dict:
     people = access.acting_people(session, runtime.org, actor, now)
     conditions = [Instance.id.in_(fulltext.matching(analyzed, gf.store.is_sqlite)),
                   *_filters(query)]
-    within = access.unless_all(runtime.org, actor, people)
+    within = access.visible_among_many(runtime.org, actor, people)
     if within is not None:
         conditions.append(within)
-    total = session.scalar(select(func.count()).select_from(Instance).where(*conditions))
+    # Newest first by id (ids grow with time): the page is read walking the matches backwards and
+    # stops at its last row; the count stops at COUNT_CAP, so a common word costs what a rare one does.
+    matched = select(Instance.id).where(*conditions).order_by(Instance.id.desc())
+    total = session.scalar(select(func.count()).select_from(matched.limit(COUNT_CAP + 1).subquery()))
     rows = session.execute(select(Instance, ProcessVersion.name).join(
         ProcessVersion, ProcessVersion.id == Instance.process_version_id).where(*conditions)
-        .order_by(Instance.started_at.desc(), Instance.id.desc()).limit(query.limit).offset(query.offset)).all()
+        .order_by(Instance.id.desc()).limit(query.limit).offset(query.offset)).all()
     bodies = fulltext.bodies(session, [instance.id for instance, _ in rows])
     needles = analyzed.needles()
     org = runtime.org
@@ -138,7 +142,7 @@ def search(gf: Govflow, session: Session, actor: Actor, query: Query) -> dict:
               "department_name": org.departments[i.department].name if i.department in org.departments else "",
               "urgency": i.urgency, "secrecy": i.secrecy, "snippet": snippet(bodies.get(i.id, ""), needles)}
              for i, name in rows]
-    return {"items": items, "total": total}
+    return {"items": items, "total": min(total, COUNT_CAP), "more": total > COUNT_CAP}
 
 
 def _filters(query: Query) -> list:

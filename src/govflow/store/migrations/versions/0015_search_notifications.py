@@ -17,6 +17,7 @@ def upgrade() -> None:
     with op.batch_alter_table("instance", schema=None) as batch_op:
         batch_op.add_column(sa.Column("urgency", sa.String(length=10), nullable=False, server_default="一般"))
         batch_op.add_column(sa.Column("search_digest", sa.String(length=64), nullable=True))
+    op.create_index("ix_task_owner", "task", ["owner"], unique=False)
     if op.get_bind().dialect.name == "sqlite":
         # unicode61 keeps each of govflow's terms whole (they are letters or digits only); body is the
         # text snippets are cut from, not indexed
@@ -30,6 +31,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE search_index")
+    op.drop_index("ix_task_owner", table_name="task")
     with op.batch_alter_table("instance", schema=None) as batch_op:
         batch_op.drop_column("search_digest")
         batch_op.drop_column("urgency")
