@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -198,7 +199,10 @@ class Task(Base):
         Index("ix_task_state_due", "state", "due_at"),
         Index("ix_task_process_state", "process_id", "state"),
         Index("ix_task_done_by", "completed_by", "completed_at"),
-        Index("ix_task_owner", "owner"),        # 委派: whose delegated tasks (the search reads them as a set)
+        # 委派: whose delegated tasks (the search reads them as a set); partial, or its statistics (almost
+        # every owner is empty) make it look worse than a scan of the table
+        Index("ix_task_owner", "owner", sqlite_where=text("owner IS NOT NULL"),
+              postgresql_where=text("owner IS NOT NULL")),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)        # SpiffWorkflow task id
     kind: Mapped[str] = mapped_column(String(10), default="task")         # task | addsign | read

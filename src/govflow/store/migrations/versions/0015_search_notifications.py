@@ -17,7 +17,8 @@ def upgrade() -> None:
     with op.batch_alter_table("instance", schema=None) as batch_op:
         batch_op.add_column(sa.Column("urgency", sa.String(length=10), nullable=False, server_default="一般"))
         batch_op.add_column(sa.Column("search_digest", sa.String(length=64), nullable=True))
-    op.create_index("ix_task_owner", "task", ["owner"], unique=False)
+    op.create_index("ix_task_owner", "task", ["owner"], unique=False, sqlite_where=sa.text("owner IS NOT NULL"),
+                    postgresql_where=sa.text("owner IS NOT NULL"))
     if op.get_bind().dialect.name == "sqlite":
         # unicode61 keeps each of govflow's terms whole (they are letters or digits only); body is the
         # text snippets are cut from, not indexed
