@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -41,8 +40,8 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 PROCESSES = ("document_approval", "topic_submission", "decision_followup", "standing_meeting", "dept_request")
 PLACES = ["城区", "江北", "曾口镇", "回风", "东城街道", "西城", "梁永镇", "清江", "玉堆", "鼎山镇", "大和乡", "平梁"]
-THINGS = ["公交站台", "老旧小区", "排水管网", "校舍", "农贸市场", "乡村道路", "防汛设施", "污水处理厂", "社区卫生服务中心",
-          "停车场", "河道", "路灯", "公共厕所", "体育场馆", "养老服务中心", "背街小巷", "供水管道", "垃圾中转站"]
+THINGS = ["公交站台", "老旧小区", "排水管网", "校舍", "农贸市场", "乡村道路", "防汛设施", "污水处理厂",
+          "社区卫生服务中心", "停车场", "河道", "路灯", "公共厕所", "体育场馆", "养老服务中心", "背街小巷", "供水管道", "垃圾中转站"]
 ACTIONS = ["改造", "维修", "建设", "整治", "提升", "扩建", "检查", "招标", "验收", "搬迁"]
 KINDS = ["请示", "报告", "通知", "意见", "函", "方案", "纪要"]
 OPINIONS = ["拟同意，请领导审示", "请财政局核实资金来源", "建议先行开展安全生产检查", "同意，按程序办理", "请尽快落实",
@@ -75,8 +74,8 @@ def fill(system: Govflow, matters: int, tasks: int, rng: random.Random) -> None:
             "id": n + 1, "process_id": p, "version": 1, "name": p, "bpmn_hash": "0" * 64, "forms": "{}",
             "filename": f"{p}.bpmn", "deployed_at": NOW, "deployed_by": "bench"} for n, p in enumerate(PROCESSES)])
     per_task = max(1, tasks // max(1, matters))
-    replace = (text("INSERT INTO search_index (rowid, terms, body) VALUES (:id, :terms, :body)") if sqlite else
-               text("INSERT INTO search_index (instance_id, terms, body) VALUES (:id, CAST(:terms AS tsvector), :body)"))
+    replace = text("INSERT INTO search_index (rowid, terms, body) VALUES (:id, :terms, :body)" if sqlite else
+                   "INSERT INTO search_index (instance_id, terms, body) VALUES (:id, CAST(:terms AS tsvector), :body)")
     for first in range(1, matters + 1, 10_000):
         rows, documents, task_rows = [], [], []
         for i in range(first, min(first + 10_000, matters + 1)):
@@ -179,7 +178,7 @@ def run(label: str, url: str, args) -> list[float]:
     print(f"{label}: {args.matters:,} matters, {counted:,} tasks written in {time.perf_counter() - began:.0f} s")
     results, p95s = measure(system, args.runs, random.Random(7)), []
     for length, ways in results.items():
-        (s50, s95, shits), (l50, l95, lhits) = ways["search"], ways["like"]
+        (s50, s95, shits), (l50, l95, _) = ways["search"], ways["like"]
         p95s.append(s95)
         print(f"  {label} {length}-char terms  search p50 {s50:6.1f} ms  p95 {s95:6.1f} ms   "
               f"LIKE p50 {l50:7.1f} ms  p95 {l95:7.1f} ms   LIKE/search p95 {l95 / s95:5.1f}x   "

@@ -101,8 +101,8 @@ class Query:
         if urgency is not None and urgency not in URGENCY:
             raise ValidationFailed(f"紧急程度须为 {'、'.join(URGENCY)} 之一", [{"field": "urgency", "reason": urgency[:40]}])
         return cls(text=args.get("q") or "", process_id=args.get("process_id") or None, status=status,
-                   since=_day(args, "from"), until=_day(args, "to"), department=args.get("department") or None,
-                   urgency=urgency, limit=limit, offset=offset)
+                   since=_day(args, "from"), until=_day(args, "to"),
+                   department=args.get("department") or None, urgency=urgency, limit=limit, offset=offset)
 
 
 def _day(args, name: str) -> date | None:
