@@ -99,7 +99,8 @@ class Query:
             raise ValidationFailed("status 须为 running（办理中）或 completed（已办结）",
                                    [{"field": "status", "reason": status[:40]}])
         if urgency is not None and urgency not in URGENCY:
-            raise ValidationFailed(f"紧急程度须为 {'、'.join(URGENCY)} 之一", [{"field": "urgency", "reason": urgency[:40]}])
+            raise ValidationFailed(f"紧急程度须为 {'、'.join(URGENCY)} 之一",
+                                   [{"field": "urgency", "reason": urgency[:40]}])
         return cls(text=args.get("q") or "", process_id=args.get("process_id") or None, status=status,
                    since=_day(args, "from"), until=_day(args, "to"),
                    department=args.get("department") or None, urgency=urgency, limit=limit, offset=offset)
