@@ -80,6 +80,7 @@ POST   /api/v1/tasks/<task_id>/addsign                   201    403      403   4
 POST   /api/v1/tasks/<task_id>/read                      200    403      403   403    403        403    403      403     403   401
 POST   /api/v1/tasks/<task_id>/comments                  201    201      403   201    403        403    403      403     201   401
 POST   /api/v1/tasks/<task_id>/press                     403    403      403   200    403        403    403      403     200   401
+GET    /api/v1/search                                    ✓      ✓        ∅     ✓      ∅          ∅      ∅        ✓       ✓     401
 GET    /api/v1/followups                                 ✓      ✓        ∅     ✓      ∅          ✓      ✓        ✓       ✓     401
 GET    /api/v1/followups/<int:item_id>                   200    200      404   200    404        200    200      200     200   401
 GET    /api/v1/followups/summary                         200    200      200   200    200        200    200      200     200   401
@@ -114,7 +115,7 @@ def parse(text: str) -> dict[tuple[str, str], dict[str, str]]:
 
 
 EXPECTED = parse(MATRIX)
-LISTS = {"/api/v1/instances": "instance_id", "/api/v1/tasks": "task_id", "/api/v1/followups": "item_id"}  # the subject's
+LISTS = {"/api/v1/instances": "instance_id", "/api/v1/search": "instance_id", "/api/v1/tasks": "task_id", "/api/v1/followups": "item_id"}  # the subject's
 
 
 @dataclass
@@ -251,6 +252,7 @@ SUBJECTS = {
     "POST /api/v1/tasks/<task_id>/comments": Case("followup", lambda s: f"/tasks/{s['task_id']}/comments",
                                                   _json({"text": "请抓紧办理"})),
     "POST /api/v1/tasks/<task_id>/press": Case("followup", lambda s: f"/tasks/{s['task_id']}/press", _json({})),
+    "GET /api/v1/search": Case("followup", lambda s: "/search?q=占道经营&limit=100"),
     "GET /api/v1/followups": Case("followup", lambda s: "/followups"),
     "GET /api/v1/followups/<int:item_id>": Case("followup", lambda s: f"/followups/{s['item_id']}"),
     "GET /api/v1/followups/summary": Case(None, lambda s: "/followups/summary?quarter=2026Q4"),

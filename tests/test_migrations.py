@@ -17,10 +17,16 @@ def test_migrations_match_the_models(database_url):
     store = Store(database_url)
     store.migrate()
     with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # the search index is the backend's own (an FTS5 table and its shadow tables, or a tsvector
+        # table): the migration builds it, store/fulltext.py writes it, no model describes it
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": _not_search})
         differences = compare_metadata(context, Base.metadata)
     store.dispose()
     assert differences == []
+
+
+def _not_search(name, type_, _parent) -> bool:
+    return not (type_ in ("table", "index") and (name or "").startswith(("search_index", "ix_search_index")))
 
 
 def test_migrating_twice_changes_nothing(database_url):
@@ -28,7 +34,7 @@ def test_migrating_twice_changes_nothing(database_url):
     store.migrate()
     store.migrate()
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0014"
+        assert MigrationContext.configure(connection).get_current_revision() == "0015"
     store.dispose()
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, false, or_, select, true
+from sqlalchemy import and_, delete, exists, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from .. import profiles
@@ -84,6 +84,29 @@ def listed_instances(org: Organisation, actor: Actor, people: list[str]):
     departments, portfolio = _reach(org, people)
     reached = Instance.department.in_(departments | portfolio) if departments | portfolio else false()
     return or_(handled_by(people, departments), reached)
+
+
+def visible_among_many(org: Organisation, actor: Actor, people: list[str]):
+    """``visible_instances`` written for filtering many rows (a search's matches): what ``people``
+    handle is read once per query as sets of instance ids, from the indexes on the task columns,
+    instead of looking at each row's tasks — a person handles a few thousand instances at most, a
+    common word matches tens of thousands. None for those who see every instance."""
+    if actor.has("auditor"):
+        return None
+    departments, portfolio = _reach(org, people)
+    handled = or_(Instance.started_by.in_(people), Instance.id.in_(union(
+        select(Task.instance_id).where(Task.assignee.in_(people)),
+        select(Task.instance_id).where(Task.completed_by.in_(people)),
+        select(Task.instance_id).where(Task.owner.in_(people)),
+        select(Task.instance_id).join(TaskCandidate, TaskCandidate.task_id == Task.id)
+        .where(TaskCandidate.person_id.in_(people)),
+        select(Distribution.instance_id).where(or_(
+            and_(Distribution.kind == "person", Distribution.ref.in_(people)),
+            and_(Distribution.kind == "department", Distribution.ref.in_(departments)))))))
+    if actor.has("admin"):
+        return or_(Instance.secrecy == "", handled)
+    reached = Instance.department.in_(departments | portfolio) if departments | portfolio else false()
+    return or_(and_(Instance.secrecy == "", reached), handled)
 
 
 def unless_all(org: Organisation, actor: Actor, people: list[str]):

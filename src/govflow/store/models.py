@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -197,6 +198,8 @@ class Instance(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     department: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)   # 承办单位, from its data
     secrecy: Mapped[str] = mapped_column(String(10), default="", server_default="")        # 密级, from its data
+    urgency: Mapped[str] = mapped_column(String(10), default="一般", server_default="一般")   # 紧急程度, from its data
+    search_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)   # of its indexed document
     snapshot: Mapped[str] = mapped_column(CompressedText)        # SpiffWorkflow's JSON, without the spec
     snapshot_hash: Mapped[str] = mapped_column(String(64))
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
@@ -213,6 +216,10 @@ class Task(Base):
         Index("ix_task_state_due", "state", "due_at"),
         Index("ix_task_process_state", "process_id", "state"),
         Index("ix_task_done_by", "completed_by", "completed_at"),
+        # 委派: whose delegated tasks (the search reads them as a set); partial, or its statistics (almost
+        # every owner is empty) make it look worse than a scan of the table
+        Index("ix_task_owner", "owner", sqlite_where=text("owner IS NOT NULL"),
+              postgresql_where=text("owner IS NOT NULL")),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)        # SpiffWorkflow task id
     kind: Mapped[str] = mapped_column(String(10), default="task")         # task | addsign | read

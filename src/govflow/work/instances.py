@@ -31,7 +31,7 @@ from ..store.eventlog import EventBatch
 from ..store.models import Instance, Task
 from ..store.workflow_cache import WorkflowCache
 from ..time.timeutil import isoformat, utc
-from . import inbox
+from . import inbox, search
 from .system import Govflow
 
 
@@ -71,13 +71,14 @@ class Step:
             self.events.record("service_task", "system", self.now, call, self.instance.id)
         data = current_data(workflow)
         self._label(data)
+        digest = search.index(self.session, self.instance, data, self.engine.runtime.org)
         with engine_errors():
             inbox.derive(self.session, self.instance, ready, self.definition, self.engine, self.now, self.events,
                          self.rewound)
         if workflow.is_completed() and self.instance.status == "running":
             self.instance.status, self.instance.ended_at = "completed", self.now
             self.events.record("instance_ended", "system", self.now, {"data": data}, self.instance.id)
-        self.save(workflow)
+        self.save(workflow, **({"search_digest": digest} if digest else {}))
         self._start_requested()
 
     def _start_requested(self) -> None:
@@ -99,13 +100,13 @@ class Step:
             if request.on_started:
                 request.on_started(started.id)
 
-    def save(self, workflow) -> None:
-        """Store the snapshot, the next timer and the step's events."""
+    def save(self, workflow, **columns) -> None:
+        """Store the snapshot, the next timer (and ``columns`` of the instance) and the step's events."""
         compaction.compact(workflow, operators.irreversible)
         snapshot = spiff.dump(workflow)
         digest = snapshot_digest(snapshot)
         write_row(self.session, self.instance, snapshot=snapshot, snapshot_hash=digest,
-                  next_timer_at=_next_timer(workflow))
+                  next_timer_at=_next_timer(workflow), **columns)
         kept = self.gf.workflows
         self.session.info.setdefault("after_commit", []).append(
             lambda instance_id=self.instance.id: kept.keep(instance_id, digest, snapshot, workflow))
@@ -115,6 +116,8 @@ class Step:
         """The instance's title and business key (议题编号, 发文字号…) follow its data; its open
         tasks carry them for the inbox. So do who may see it: its department, 密级 and 分发范围."""
         access.label(self.session, self.engine.runtime.org, self.instance, data)
+        if data.get("urgency") in inbox.URGENCY and data["urgency"] != self.instance.urgency:
+            self.instance.urgency = data["urgency"]
         title = _text(data.get("title")) or self.instance.title
         key = _text(data.get("business_key")) or self.instance.business_key
         if (title, key) != (self.instance.title, self.instance.business_key):
