@@ -150,7 +150,9 @@ def _read(schema: dict, posted: MultiDict, name: str):
     if kind == "group":
         return _read_object(schema, posted, name + ".") or None
     if kind == "rows":
-        rows = [_read_object(_items(schema), posted, f"{name}.{i}.") for i in _row_indices(posted, name)]
+        # An unticked box in a row says nothing: a row of unticked boxes is the blank row left over.
+        rows = [{k: v for k, v in _read_object(_items(schema), posted, f"{name}.{i}.").items() if v is not False}
+                for i in _row_indices(posted, name)]
         return [row for row in rows if row] or None
     if kind in ("checks", "many"):
         return [v for v in posted.getlist(name) if v] or None
