@@ -96,7 +96,11 @@ def page_context() -> dict:
     actor = g.get("actor")
     return {"csrf_token": csrf_token, "user": actor, "government": g.org.name if g.get("org") else "",
             "is_designer": bool(actor and (actor.has("designer") or actor.has("admin"))),
-            "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin")))}
+            "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin"))),
+            "handed_by": HANDED_BY}
+
+
+HANDED_BY = {"task": "委派", "addsign": "加签", "read": "传阅"}     # what the owner of a row of each kind did
 
 
 def _moment(value) -> datetime | None:

@@ -175,7 +175,7 @@ def describe(row: Task, now: datetime, runtime, away: set[str]) -> dict:
     org = runtime.org
     acting = substitute_for(org, runtime.profile, away, row.assignee) if row.assignee else None
     return {
-        "id": row.id, "instance_id": row.instance_id, "process_id": row.process_id,
+        "id": row.id, "kind": row.kind, "instance_id": row.instance_id, "process_id": row.process_id,
         "business_key": row.business_key, "title": row.title, "step": row.step_id, "step_name": row.step_name,
         "lane": row.lane, "role": row.role, "assignee": row.assignee, "assignee_name": org.display_name(row.assignee),
         "owner": row.owner, "created_at": isoformat(row.created_at),

@@ -1,0 +1,119 @@
+"""Staff at work in a real browser (巴州区): 加签 and 委派 as the people asked see them, a refusal
+in the service's own words, a returned task's reason, the meeting's steps and the words of the
+inbox. Each step a person takes is taken through the pages; the matter is brought to that step
+through the services."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from browser import shot
+from govflow.store.models import Event, Task
+from helpers import complete, open_tasks, start, task
+from test_document_process import People
+
+
+def open_task(page, title: str, tab: str = "mine"):
+    page.goto(f"/inbox?view={tab}")
+    page.click(f"table.inbox a:has-text('{title}')")
+    page.wait_for_selector("h1")
+
+
+def act(page, action: str, fields: dict, selects: dict | None = None) -> None:
+    """Opens the action's fold on the task page, fills it and sends it."""
+    box = page.locator(f"details[data-action='{action}']")
+    box.locator("summary").click()
+    for name, value in (selects or {}).items():
+        box.locator(f"select[name='{name}']").select_option(value)
+    for name, value in fields.items():
+        box.locator(f"[name='{name}']").fill(value)
+    box.locator("form button").click()
+    page.wait_for_load_state()
+
+
+def received(system, people: People, **changes) -> int:
+    instance_id = start(system, people.sender, "document_approval", people.document(departments=[], **changes))
+    complete(system, people.clerk, task(system, instance_id, "receipt").id, {"received": True})
+    return instance_id
+
+
+def _events(system, kind: str) -> list[Event]:
+    with system.store.read() as db:
+        return list(db.scalars(select(Event).where(Event.type == kind).order_by(Event.seq)))
+
+
+def test_an_added_signer_signs_under_his_own_name_and_the_holder_then_submits(browse, site):
+    people = People("bazhou")
+    instance_id = received(site, people)
+    director = browse(people.clerk)                                                # 钟杰, 办公室
+    open_task(director, "排水管网", tab="group")
+    act(director, "addsign", {"note": "请常务副区长把关资金规模"}, {"to": "zengfei"})
+    assert "已加签" in director.locator(".notice").inner_text()
+
+    deputy = browse("zengfei")                                                     # 曾飞, 常务副区长
+    row = deputy.locator("table.inbox tr[data-task]").filter(has_text="排水管网")
+    assert "钟杰 加签" in row.inner_text() and "委派" not in row.inner_text()
+    open_task(deputy, "排水管网")
+    page_text = deputy.locator("main").inner_text()
+    assert "钟杰请您对此件签署加签意见：请常务副区长把关资金规模" in page_text
+    assert "此环节由" not in page_text and deputy.locator("details[data-action='resolve']").count() == 0
+    deputy.check("input[name='f.decision'][value='不同意']")
+    deputy.fill("[name='f.opinion']", "资金规模过大，建议压缩至200万元")
+    shot(deputy, "addsign-form")
+    deputy.click("form.task-form button:has-text('提交')")
+    assert "已提交" in deputy.locator(".notice").inner_text()
+
+    open_task(director, "排水管网", tab="group")
+    opinions = director.locator("ol.opinions").inner_text()
+    assert "曾飞" in opinions and "资金规模过大，建议压缩至200万元" in opinions and "不同意" in opinions
+    director.check("input[name='f.decision'][value='拟办']")
+    director.fill("[name='f.opinion']", "拟按常务副区长意见压缩资金后报签")
+    director.click("form.task-form button:has-text('提交')")
+    assert "已提交：办公室审核" in director.locator(".notice").inner_text()
+
+    signed = _events(site, "addsign_completed")
+    assert [e.actor for e in signed] == ["zengfei"]
+    review = [e for e in _events(site, "task_completed") if json.loads(e.payload)["step"] == "office_review"]
+    assert review[0].actor == people.clerk
+    added = json.loads(review[0].payload)["data"]["added_signatures"]
+    assert [(a["by"], a["decision"]) for a in added] == [("zengfei", "不同意")]
+    assert task(site, instance_id, "signing").assignee == people.lead
+
+
+def test_a_delegate_fills_the_form_and_hands_it_back_and_the_owner_submits_it(browse, site):
+    people = People("bazhou")
+    instance_id = received(site, people)
+    complete(site, people.clerk, task(site, instance_id, "office_review").id, {"decision": "拟办", "opinion": "拟办"})
+    lead = browse(people.lead)
+    open_task(lead, "排水管网")
+    act(lead, "delegate", {"note": "请先研提意见"}, {"to": "songchangping"})
+    assert "已委派" in lead.locator(".notice").inner_text()
+
+    delegate = browse("songchangping")                                             # 宋昌平, 办公室副主任
+    row = delegate.locator("table.inbox tr[data-task]").filter(has_text="排水管网")
+    assert "委派" in row.inner_text()
+    open_task(delegate, "排水管网")
+    text = delegate.locator("main").inner_text()
+    assert "委派您办理此件" in text and "此环节由宋昌平办理" not in text
+    delegate.check("input[name='f.decision'][value='同意']")
+    delegate.fill("[name='f.opinion']", "经核，资金来源可行，建议同意")
+    shot(delegate, "delegate-form")
+    delegate.click("form.task-form button:has-text('办完交回')")
+    assert "已交回委派人" in delegate.locator(".notice").inner_text()
+    assert task(site, instance_id, "signing").assignee == people.lead
+
+    open_task(lead, "排水管网")
+    assert lead.locator("input[name='f.decision'][value='同意']").is_checked()       # the delegate's draft
+    assert lead.locator("[name='f.opinion']").input_value() == "经核，资金来源可行，建议同意"
+    assert "宋昌平" in lead.locator("ol.opinions").inner_text()
+    lead.fill("[name='f.opinion']", "同意印发")
+    lead.click("form.task-form button:has-text('提交')")
+    assert "已提交：签发" in lead.locator(".notice").inner_text()
+    returned = _events(site, "delegation_returned")
+    assert [e.actor for e in returned] == ["songchangping"]
+    assert json.loads(returned[0].payload)["data"]["opinion"] == "经核，资金来源可行，建议同意"
+    assert [t.step_id for t in open_tasks(site, instance_id)] == ["publish"]
+    with site.store.read() as db:
+        signing = db.scalars(select(Task).where(Task.instance_id == instance_id, Task.step_id == "signing")).one()
+    assert signing.completed_by == people.lead
