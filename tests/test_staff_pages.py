@@ -9,7 +9,10 @@ import json
 from sqlalchemy import select
 
 from browser import shot
+from conftest import REPO
+from govflow.people.org import Organisation
 from govflow.store.models import Event, Task
+from govflow.work import admin
 from helpers import complete, open_tasks, start, task
 from test_document_process import People
 
@@ -117,3 +120,43 @@ def test_a_delegate_fills_the_form_and_hands_it_back_and_the_owner_submits_it(br
     with site.store.read() as db:
         signing = db.scalars(select(Task).where(Task.instance_id == instance_id, Task.step_id == "signing")).one()
     assert signing.completed_by == people.lead
+
+
+def test_a_document_in_the_offices_name_passes_the_office_and_goes_to_its_leader(browse, site):
+    people = People("bazhou")      # 钟杰 drafts for the 区政府办公室, signed off by its 主任 王鹏 (巴州 第五十条)
+    instance_id = start(site, people.clerk, "document_approval", people.document(
+        departments=[], department=people.org.office_id, issuer="政府办公室",
+        signoff={"signer": "wangpeng", "meeting": "主任办公会议纪要〔2026〕5号"}))
+    complete(site, people.clerk, task(site, instance_id, "receipt").id, {"received": True})
+    clerk = browse("songyang")                                                     # 宋洋, 办公室
+    open_task(clerk, "排水管网", tab="group")
+    assert "D4" not in clerk.locator("main").inner_text()
+    clerk.check("input[name='f.decision'][value='拟办']")
+    clerk.fill("[name='f.opinion']", "拟请常务副区长签发")
+    clerk.click("form.task-form button:has-text('提交')")
+    assert "已提交：办公室审核" in clerk.locator(".notice").inner_text()
+    assert task(site, instance_id, "signing").assignee == people.org.portfolio_leader(people.org.office_id).id
+
+
+def test_a_refusal_about_no_field_of_the_form_reaches_the_page_in_the_services_words(browse, site):
+    people = People("bazhou")
+    instance_id = received(site, people)
+    text = (REPO / "orgs" / "bazhou.toml").read_text(encoding="utf-8")
+    staff = 'id = "wanwenhua"\nname = "万文华"\npost = "dept_staff"'
+    assert staff in text
+    with site.store.write() as db:     # the 司法局's only staff member becomes its deputy before the 退文
+        admin.load_organisation(site, db, Organisation.from_toml(text.replace(staff, staff.replace(
+            "dept_staff", "dept_deputy"))), "test")
+    clerk = browse(people.clerk)
+    open_task(clerk, "排水管网", tab="group")
+    clerk.check("input[name='f.decision'][value='退文']")
+    clerk.fill("[name='f.opinion']", "请补充资金测算依据")
+    clerk.click("form.task-form button:has-text('提交')")
+    banner = clerk.locator(".blocked").inner_text()
+    assert "无法确定“承办单位”的办理人：组织机构中没有对应人员" in banner and "红字" not in banner
+    assert clerk.locator("[name='f.opinion']").input_value() == "请补充资金测算依据"      # what was typed stays
+    assert task(site, instance_id, "office_review").state == "open"
+    clerk.fill("[name='f.opinion']", "")
+    clerk.click("form.task-form button:has-text('提交')")
+    assert "红字" in clerk.locator(".blocked").inner_text()                     # a field's own fault: beside it
+    assert "为必填项" in clerk.locator("[data-path='opinion'] .field-error").inner_text()

@@ -14,8 +14,6 @@ from ..work import circulation, instances, rewind, task_detail, tasks
 from . import bp, gf, login_required, schema_form, timeline
 from .instances import step_names
 
-FIX_FIELDS = "表单填写有误，请按各项下方的红字修改后再提交。"
-
 
 @bp.get("/tasks/<task_id>")
 @login_required
@@ -46,8 +44,8 @@ def submit_task(task_id: str):
         instances.record_violation(system, g.actor.id, blocked, _instance_of(task_id), task_id)
         return _page(task_id, data=data, blocked=blocked.violations, status=422)
     except ValidationFailed as failed:
-        return _page(task_id, data=data, errors=schema_form.error_map(failed.details), message=FIX_FIELDS,
-                     status=failed.status)
+        errors, message = schema_form.refusal(schema, data, failed.details, failed.message)
+        return _page(task_id, data=data, errors=errors, message=message, status=failed.status)
     except GovflowError as refused:
         return _page(task_id, data=data, message=refused.message, status=refused.status)
     flash(done)
