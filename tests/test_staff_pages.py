@@ -14,6 +14,7 @@ from govflow.people.org import Organisation
 from govflow.store.models import Event, Task
 from govflow.work import admin
 from helpers import complete, open_tasks, start, task
+from procedures import simple_topic
 from test_document_process import People
 
 
@@ -160,3 +161,65 @@ def test_a_refusal_about_no_field_of_the_form_reaches_the_page_in_the_services_w
     clerk.click("form.task-form button:has-text('提交')")
     assert "红字" in clerk.locator(".blocked").inner_text()                     # a field's own fault: beside it
     assert "为必填项" in clerk.locator("[data-path='opinion'] .field-error").inner_text()
+
+
+def test_a_returned_task_tells_its_new_holder_why_and_the_inbox_row_says_so(browse, site):
+    people = People("bazhou")
+    instance_id = received(site, people)
+    complete(site, people.clerk, task(site, instance_id, "office_review").id, {"decision": "拟办", "opinion": "拟办"})
+    lead = browse(people.lead)
+    open_task(lead, "排水管网")
+    act(lead, "return", {"reason": "请办公室核实资金来源后再报"}, {"to": "office_review"})
+    assert "已退回" in lead.locator(".notice").inner_text()
+
+    clerk = browse(people.clerk)
+    clerk.goto("/inbox?view=group")
+    row = clerk.locator("table.inbox tr[data-task]").filter(has_text="排水管网")
+    assert "已退回" in row.locator(".returned-mark").inner_text()
+    open_task(clerk, "排水管网", tab="group")
+    told = clerk.locator("p.returned").inner_text()
+    assert "已退回" in told and "汤建军从“签发”退回：请办公室核实资金来源后再报" in told
+    assert "请办公室核实资金来源后再报" in clerk.locator("ol.opinions").inner_text()
+    shot(clerk, "task-returned")
+
+
+def test_a_document_a_rule_check_sent_back_says_which_rule_and_article(browse, site):
+    people = People("bazhou")      # signed off by a staff member, not the unit's head: D4, 巴州 第五十条
+    instance_id = start(site, people.sender, "document_approval", people.document(
+        departments=[], signoff={"signer": people.sender, "meeting": "局务会议纪要〔2026〕3号"}))
+    complete(site, people.clerk, task(site, instance_id, "receipt").id, {"received": True})
+    complete(site, people.clerk, task(site, instance_id, "office_review").id, {"decision": "拟办", "opinion": "拟办"})
+    sender = browse(people.sender)
+    row = sender.locator("table.inbox tr[data-task]").filter(has_text="排水管网")
+    assert "修改后重新报送" in row.inner_text() and row.locator(".returned-mark").count() == 1
+    open_task(sender, "排水管网")
+    told = sender.locator("p.returned").inner_text()
+    assert "规则检查未通过：D4 报送政府的公文须由本单位主要负责人签发" in told
+    assert "巴州区人民政府工作规则 第五十条" in told
+    assert sender.locator("[name='f.title']").input_value() == "关于申请城区排水管网改造资金的请示"
+
+
+def test_a_topic_sent_back_for_revision_is_prefilled_and_says_why(browse, site):
+    org = People("bazhou").org
+    topic = simple_topic(org, background="新建两所小学")
+    staff = org.with_post("dept_staff", topic["department"])[0].id
+    instance_id = start(site, staff, "topic_submission", topic)
+    review = task(site, instance_id, "review")
+    approver = browse(review.assignee)
+    open_task(approver, "学校建设资金")
+    approver.check("input[name='f.decision'][value='退回修改']")
+    approver.fill("[name='f.opinion']", "请补充资金测算表")
+    approver.click("form.task-form button:has-text('提交')")
+
+    proposer = browse(staff)
+    open_task(proposer, "学校建设资金")
+    assert "审核审批：退回修改——请补充资金测算表" in proposer.locator("p.returned").inner_text()
+    assert proposer.locator("[name='f.title']").input_value() == "关于2027年城区学校建设资金安排的议题"
+    assert proposer.locator("[name='f.request']").input_value() == "提请安排建设资金。"
+    assert proposer.locator("[name='f.background']").input_value() == "新建两所小学"
+    assert proposer.locator("input[name='f.materials'][value='依据文件']").is_checked()
+    proposer.check("input[name='f.revise_action'][value='重新申报']")
+    proposer.fill("[name='f.response']", "已补充资金测算表")
+    proposer.click("form.task-form button:has-text('提交')")
+    assert "已提交：修改后重新申报" in proposer.locator(".notice").inner_text()
+    assert task(site, instance_id, "review").assignee == review.assignee

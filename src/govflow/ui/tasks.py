@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..errors import GovflowError, RuleBlocked, ValidationFailed
 from ..store.models import Event, Instance, ProcessVersion
 from ..work import circulation, instances, rewind, task_detail, tasks
+from ..work import inbox as tasks_inbox
 from . import bp, gf, login_required, schema_form, timeline
 from .instances import step_names
 
@@ -121,14 +122,16 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
 
 def _matter(workflow, definition, shown: dict, org) -> tuple[list, dict, list]:
     """The matter in hand (公文、议题、督办事项) as its start form labels it, and what the task's form
-    starts with: when the step resubmits the matter (修改后重新报送), the matter as it stands."""
+    starts with: when the step resubmits the matter (修改后重新报送, 修改后重新申报), the matter as it stands."""
     current = workflow.get_task_from_id(UUID(shown["id"])) if shown["kind"] == "task" else None
     data = current.data if current is not None else instances.current_data(workflow)
     start = definition.forms.get(definition.start_form or "", {})
     matter = [(sub.get("title", name), _text(data[name], sub, org))
               for name, sub in start.get("properties", {}).items() if _shown(data.get(name))]
-    same_form = shown["form"] is not None and shown["form"] == start
-    initial = {k: data[k] for k in start.get("properties", {}) if k in data} if same_form else {}
+    initial = {}
+    if current is not None and tasks_inbox.resubmits(definition, definition.step(current.task_spec.bpmn_id).form):
+        fields = set(start.get("properties", {})) & set((shown["form"] or {}).get("properties", {}))
+        initial = {k: data[k] for k in fields if k in data}
     return matter, initial, _findings(data)
 
 
