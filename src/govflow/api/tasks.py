@@ -95,9 +95,9 @@ def delegate_task(task_id: str):
 
 @bp.post("/tasks/<task_id>/resolve")
 def resolve_task(task_id: str):
-    data = body("Note")
+    data = body("Resolve")
     with gf().store.write() as session:
-        return _done(tasks.resolve(gf(), session, actor(), task_id, data.get("note", "")))
+        return _done(tasks.resolve(gf(), session, actor(), task_id, data.get("note", ""), data.get("data")))
 
 
 @bp.post("/tasks/<task_id>/comments")

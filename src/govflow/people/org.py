@@ -61,6 +61,10 @@ class LaneRole:
 
 _HEAD, _EXECUTIVE = LaneRole("head"), LaneRole("executive_deputy")
 _PORTFOLIO, _OFFICE = LaneRole("portfolio_leader", "department"), LaneRole("office_clerk")
+# The 办公室 as a department of its own (a document in its name, its staff's 督办 items): its clerks are its
+# staff, its 主任 its head and its 副主任 its deputies.
+OFFICE_POSTS = {"dept_staff": ("office_clerk",), "dept_head": ("office_director",),
+                "dept_deputy": ("office_deputy_director",)}
 # Lane names a designer may use. Both 区 and 市 forms are accepted so that one diagram serves all
 # five jurisdictions.
 LANE_ROLES = {
@@ -191,6 +195,11 @@ class Organisation:
         return [p for p in self.people.values()
                 if p.post == post and (department is None or p.department == department)]
 
+    def holds(self, person: Person, post: str) -> bool:
+        """Whether ``person`` holds ``post`` in their department (the 办公室's own posts count: ``OFFICE_POSTS``)."""
+        return person.post == post or (person.department == self.office_id
+                                       and person.post in OFFICE_POSTS.get(post, ()))
+
     def head(self) -> Person:
         return self.with_post("head")[0]
 
@@ -265,7 +274,8 @@ class Organisation:
                 raise ValidationFailed(f"部门“{self.departments[department].name}”没有分管领导",
                                        [{"field": lane.key, "reason": department}])
             return [leader.id]
-        return [p.id for p in self.with_post(lane.role, department)]
+        posts = (lane.role, *OFFICE_POSTS.get(lane.role, ())) if department == self.office_id else (lane.role,)
+        return [p.id for post in posts for p in self.with_post(post, department)]
 
     def _person_from(self, data: dict, key: str) -> str:
         person = data.get(key)

@@ -74,7 +74,8 @@ def internal_signoff(doc: Document, profile: Profile, org: Organisation) -> list
         return []
     signer = org.person(doc.signoff.get("signer", ""))
     found = []
-    if signer is None or signer.department != doc.department or signer.post not in rule.value["posts"]:
+    if signer is None or signer.department != doc.department or not any(org.holds(signer, post)
+                                                                         for post in rule.value["posts"]):
         who = "主要负责人" if rule.value["posts"] == ["dept_head"] else "主要负责人或经授权的分管负责人"
         found.append(Violation("D4", rule.article, f"报送政府的公文须由本单位{who}签发"))
     needs_meeting = rule.value["meeting"] == "always" or (rule.value["meeting"] == "major" and doc.major)

@@ -103,7 +103,11 @@ def page_context() -> dict:
     return {"csrf_token": csrf_token, "idempotency_key": lambda: secrets.token_urlsafe(18), "user": actor,
             "government": g.org.name if g.get("org") else "",
             "is_designer": bool(actor and (actor.has("designer") or actor.has("admin"))),
-            "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin")))}
+            "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin"))),
+            "handed_by": HANDED_BY}
+
+
+HANDED_BY = {"task": "委派", "addsign": "加签", "read": "传阅"}     # what the owner of a row of each kind did
 
 
 def _moment(value) -> datetime | None:

@@ -199,6 +199,20 @@ def _local_input(value: str) -> str:
         return value
 
 
+FIX_FIELDS = "表单填写有误，请按各项下方的红字修改后再提交。"
+
+
+def refusal(schema: dict, data: dict, details: list[dict], message: str) -> tuple[dict[str, str], str]:
+    """A ValidationFailed as the page shows it: each message beside the field it names, and the
+    service's own words on top when a message concerns no field of this form (a lane nobody holds,
+    a record the step could not find)."""
+    errors = error_map(details)
+    shown = {f.path for f in _walk(_fields(schema, data, {}, "f.", ""))}
+    if all(path in shown for path in errors):
+        return errors, FIX_FIELDS
+    return {path: m for path, m in errors.items() if path in shown}, message
+
+
 def error_map(details: list[dict]) -> dict[str, str]:
     """ValidationFailed details (field, reason) as field path → message (several joined)."""
     errors: dict[str, str] = {}

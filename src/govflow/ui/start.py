@@ -8,7 +8,6 @@ from ..errors import GovflowError, RuleBlocked, ValidationFailed
 from ..store.models import ProcessVersion
 from ..work import instances
 from . import bp, gf, login_required, schema_form
-from .tasks import FIX_FIELDS
 
 
 @bp.get("/start")
@@ -43,7 +42,8 @@ def start_process(process_id: str):
             instances.record_violation(system, g.actor.id, refused, context={"process_id": process_id})
             blocked, status = refused.violations, 422
         except ValidationFailed as refused:
-            errors, message, status = schema_form.error_map(refused.details), FIX_FIELDS, refused.status
+            errors, message = schema_form.refusal(schema, data, refused.details, refused.message)
+            status = refused.status
         except GovflowError as refused:
             message, status = refused.message, refused.status
         else:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from ..errors import GovflowError, RuleBlocked, ValidationFailed
-from ..store.models import Instance, ProcessVersion
+from ..store.models import Event, Instance, ProcessVersion
 from ..work import circulation, instances, rewind, task_detail, tasks
-from . import bp, gf, login_required, schema_form
-
-FIX_FIELDS = "表单填写有误，请按各项下方的红字修改后再提交。"
+from ..work import inbox as tasks_inbox
+from . import bp, gf, login_required, schema_form, timeline
+from .instances import step_names
 
 
 @bp.get("/tasks/<task_id>")
@@ -27,24 +28,30 @@ def submit_task(task_id: str):
     """提交: the form's fields, read back into the JSON its schema describes."""
     system = gf()
     with system.store.read() as db:
-        schema = task_detail.form_of(system, db, task_detail.visible_task(system, db, g.actor, task_id))
+        row = task_detail.visible_task(system, db, g.actor, task_id)
+        schema = task_detail.form_of(system, db, row)
+        delegated = row.kind == "task" and row.owner is not None and row.assignee == g.actor.id
     schema = schema or {"type": "object"}
     data = schema_form.read(schema, request.form)
     try:
         with system.store.read() as db:     # the form's checks never run under the write lock
             instances.check_completion(system, db, task_id, data)
         with system.store.write() as db:
-            row = tasks.complete(system, db, g.actor, task_id, data, checked=True)
-            step_name = row.step_name
+            if delegated:        # 委派: the delegate's opinion goes back to the owner, who submits
+                row = tasks.resolve(system, db, g.actor, task_id, "", data)
+                done = f"已交回委派人：{row.step_name}"
+            else:
+                row = tasks.complete(system, db, g.actor, task_id, data, checked=True)
+                done = f"已提交：{row.step_name}"
     except RuleBlocked as blocked:
         instances.record_violation(system, g.actor.id, blocked, _instance_of(task_id), task_id)
         return _page(task_id, data=data, blocked=blocked.violations, status=422)
     except ValidationFailed as failed:
-        return _page(task_id, data=data, errors=schema_form.error_map(failed.details), message=FIX_FIELDS,
-                     status=failed.status)
+        errors, message = schema_form.refusal(schema, data, failed.details, failed.message)
+        return _page(task_id, data=data, errors=errors, message=message, status=failed.status)
     except GovflowError as refused:
         return _page(task_id, data=data, message=refused.message, status=refused.status)
-    flash(f"已提交：{step_name}")
+    flash(done)
     return redirect(url_for("ui.inbox"))
 
 
@@ -59,7 +66,6 @@ ACTIONS = {
                  "已转办"),
     "delegate": (lambda s, db, a, t, f: tasks.delegate(s, db, a, t.id, f.get("to", ""), f.get("note", "")),
                  "已委派"),
-    "resolve": (lambda s, db, a, t, f: tasks.resolve(s, db, a, t.id, f.get("note", "")), "已交回委派人"),
     "addsign": (lambda s, db, a, t, f: tasks.add_signer(s, db, a, t.id, f.get("to", ""), f.get("note", "")),
                 "已加签"),
     "press": (lambda s, db, a, t, f: tasks.press(s, db, a, t.id, f.get("note", "")), "已催办"),
@@ -103,23 +109,31 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
         version = db.get(ProcessVersion, instance.process_version_id)
         org = system.organisation(db)
         matter, initial, findings = _matter(workflow, definition, shown, org)
+        said = list(db.scalars(select(Event).where(Event.instance_id == instance.id,
+                                                   Event.type.in_(timeline.OPINION_EVENTS)).order_by(Event.seq)))
+    opinions = timeline.opinions(said, timeline.Words(org.display_name, step_names(definition)))
     form = None
-    if shown["may_act"] and shown["kind"] in ("task", "addsign") and not shown["owner"]:   # a delegate hands back
-        form = schema_form.render(shown["form"] or {"type": "object"}, data if data is not None else initial, errors)
+    if shown["may_act"] and shown["kind"] in ("task", "addsign"):     # the holder, a delegate, an added signer
+        if data is None:
+            data = shown.pop("drafted") or initial      # the delegate's draft when it came back to its owner
+        form = schema_form.render(shown["form"] or {"type": "object"}, data, errors)
     return render_template("task.html", t=shown, instance=instance, version=version, matter=matter, findings=findings,
-                           form=form, blocked=blocked, message=message, people=_people_by_department(org)), status
+                           form=form, blocked=blocked, message=message, people=_people_by_department(org),
+                           opinions=opinions), status
 
 
 def _matter(workflow, definition, shown: dict, org) -> tuple[list, dict, list]:
     """The matter in hand (公文、议题、督办事项) as its start form labels it, and what the task's form
-    starts with: when the step resubmits the matter (修改后重新报送), the matter as it stands."""
+    starts with: when the step resubmits the matter (修改后重新报送, 修改后重新申报), the matter as it stands."""
     current = workflow.get_task_from_id(UUID(shown["id"])) if shown["kind"] == "task" else None
     data = current.data if current is not None else instances.current_data(workflow)
     start = definition.forms.get(definition.start_form or "", {})
     matter = [(sub.get("title", name), _text(data[name], sub, org))
               for name, sub in start.get("properties", {}).items() if _shown(data.get(name))]
-    same_form = shown["form"] is not None and shown["form"] == start
-    initial = {k: data[k] for k in start.get("properties", {}) if k in data} if same_form else {}
+    initial = {}
+    if current is not None and tasks_inbox.resubmits(definition, definition.step(current.task_spec.bpmn_id).form):
+        fields = set(start.get("properties", {})) & set((shown["form"] or {}).get("properties", {}))
+        initial = {k: data[k] for k in fields if k in data}
     return matter, initial, _findings(data)
 
 

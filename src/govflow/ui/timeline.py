@@ -72,17 +72,28 @@ def entries(events: list[Event], words: Words) -> list[Entry]:
     return found
 
 
+# The events that carry an opinion: the task page and the instance page list the same ones.
+OPINION_EVENTS = ("comment", "task_completed", "addsign_completed", "delegation_returned", "task_returned")
+_OPINION_STEP = {"addsign_completed": "（加签）", "delegation_returned": "（委派办理）"}
+
+
 def opinions(events: list[Event], words: Words) -> list[Opinion]:
     found = []
     for event in events:
-        payload = json.loads(event.payload)
+        if event.type not in OPINION_EVENTS:
+            continue
+        payload, by = json.loads(event.payload), words.person(event.actor)
+        step = words.step(payload) + _OPINION_STEP.get(event.type, "")
         if event.type == "comment":
-            found.append(Opinion(event.at, words.step(payload), words.person(event.actor), "", payload.get("text", "")))
-        elif event.type in ("task_completed", "addsign_completed"):
+            found.append(Opinion(event.at, step, by, "", payload.get("text", "")))
+        elif event.type == "task_returned":
+            to = words.steps.get(payload.get("to"), payload.get("to") or "")
+            found.append(Opinion(event.at, step, by, f"退回至“{to}”", payload.get("reason", "")))
+        else:
             verdict, text = verdict_and_text(payload.get("data") or {})
+            text = text or (payload.get("note", "") if event.type == "delegation_returned" else "")
             if verdict or text:
-                step = words.step(payload) + ("（加签）" if event.type == "addsign_completed" else "")
-                found.append(Opinion(event.at, step, words.person(event.actor), verdict, text))
+                found.append(Opinion(event.at, step, by, verdict, text))
     return found
 
 

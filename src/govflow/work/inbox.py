@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 
@@ -50,6 +51,7 @@ def derive(session: Session, instance: Instance, ready_tasks: list, definition: 
     rows, offered = [], []
     for task_id, task in fresh.items():
         values, people = _row_values(instance, task, definition, engine, now)
+        values["note"] = why_back(task, definition, engine.runtime.org, task_id in known)
         if task_id in known:
             _reopen(session, task_id, values, people)
         else:
@@ -102,6 +104,56 @@ def _row_values(instance, task, definition, engine, now) -> tuple[dict, tuple[st
         last_pressed_at=None, note="", escalate_to=_escalation(step, task, engine),
         escalate_after=step.escalate_after, escalated_at=None)
     return values, assignment.people
+
+
+# -- why a task came back (退回, 退文, a rule check that failed) ------------------------------------------------
+RETURN_VERDICTS = ("退文", "退回", "退回修改", "退回整改", "不同意")
+MAX_NOTE = 2000
+
+
+def why_back(task, definition: Definition, org, reopened: bool) -> str:
+    """What the holder of a task that came back is told (a ``task`` row's note is only ever this):
+    the reason of a 退回 that reopened it; for a step that resubmits the matter (its form holds all the
+    start form's required fields), the refusal of the step that sent it and the rule checks that failed."""
+    returned = task.data.get("returned")
+    if reopened and isinstance(returned, dict):
+        by, step = org.display_name(returned.get("by")), returned.get("from_name", "")
+        return f"{by}从“{step}”退回：{returned.get('reason', '')}"[:MAX_NOTE]
+    if not resubmits(definition, definition.step(task.task_spec.bpmn_id).form):
+        return ""
+    parts = [f"规则检查未通过：{f.get('rule', '')} {f.get('message', '')}（依据：{f.get('article', '')}）"
+             for value in task.data.values() if isinstance(value, dict) and _failed(value)
+             for f in [*value.get("turned_away", []), *value.get("findings", [])]
+             if isinstance(f, dict) and f.get("certain") is not False]
+    sender = _sent_by(task)
+    if sender is not None:
+        step = definition.step(sender.task_spec.bpmn_id)
+        said = sender.data.get(step.variable) if step.variable else sender.data
+        verdict = said.get("decision") if isinstance(said, dict) else None
+        if verdict in RETURN_VERDICTS:
+            text = said.get("opinion") or said.get("reason") or said.get("comment") or ""
+            parts.insert(0, f"{step.name}：{verdict}" + (f"——{text}" if text else ""))
+    return "；".join(parts)[:MAX_NOTE]
+
+
+def resubmits(definition: Definition, form: str | None) -> bool:
+    start = definition.forms.get(definition.start_form or "", {})
+    own = definition.forms.get(form or "", {})
+    return bool(form and start.get("required")) and set(start["required"]) <= set(own.get("properties", {}))
+
+
+def _failed(value: dict) -> bool:
+    return isinstance(value.get("findings"), list) and (value.get("blocking") is True or value.get("passed") is False)
+
+
+def _sent_by(task, depth: int = 30):
+    """The nearest completed user task above this one: the step that sent the matter here."""
+    node = task.parent
+    while node is not None and depth:
+        if node.task_spec.manual and node.state == TaskState.COMPLETED:
+            return node
+        node, depth = node.parent, depth - 1
+    return None
 
 
 def _reopen(session: Session, task_id: str, values: dict, people: tuple[str, ...]) -> None:
@@ -175,7 +227,7 @@ def describe(row: Task, now: datetime, runtime, away: set[str]) -> dict:
     org = runtime.org
     acting = substitute_for(org, runtime.profile, away, row.assignee) if row.assignee else None
     return {
-        "id": row.id, "instance_id": row.instance_id, "process_id": row.process_id,
+        "id": row.id, "kind": row.kind, "instance_id": row.instance_id, "process_id": row.process_id,
         "business_key": row.business_key, "title": row.title, "step": row.step_id, "step_name": row.step_name,
         "lane": row.lane, "role": row.role, "assignee": row.assignee, "assignee_name": org.display_name(row.assignee),
         "owner": row.owner, "created_at": isoformat(row.created_at),
@@ -184,7 +236,8 @@ def describe(row: Task, now: datetime, runtime, away: set[str]) -> dict:
         "urgency": row.urgency, "state": row.state,
         "completed_at": isoformat(row.completed_at) if row.completed_at else None,
         "completed_by": row.completed_by, "acting_for": row.acting_for,
-        "pressed_count": row.pressed_count,
+        "pressed_count": row.pressed_count, "note": row.note,
+        "returned": row.kind == "task" and bool(row.note) and row.state == "open",
         "last_pressed_at": isoformat(row.last_pressed_at) if row.last_pressed_at else None,
         "away": bool(row.assignee and row.assignee in away),
         "acting": acting.to_dict(org) if acting else None,

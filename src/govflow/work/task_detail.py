@@ -43,11 +43,13 @@ def detail(gf: Govflow, session: Session, actor: Actor, task_id: str, workflow=N
     shown["candidates"] = inbox.candidates(session, row.id)
     shown["history"] = tasks.history(session, row.instance_id)
     shown["may_act"] = row.state == "open" and tasks.standing(session, runtime, actor, row, now).may_act
+    shown["delegated"] = row.kind == "task" and row.owner is not None
+    shown["drafted"] = tasks.drafted(session, row) if shown["may_act"] else None
     return shown
 
 
 def _returnable(gf: Govflow, session: Session, row: Task, workflow) -> list[dict]:
-    if row.kind != "task" or row.state != "open":
+    if row.kind != "task" or row.state != "open" or row.owner is not None:    # a delegate hands back, never returns
         return []
     workflow = workflow or instances.load(gf, session, session.get(Instance, row.instance_id))
     return rewind.returnable_steps(workflow, row.id)

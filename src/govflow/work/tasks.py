@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..engine import forms
+from ..engine.data import check_data
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..people import access
 from ..people.auth import Actor
@@ -256,17 +257,27 @@ def delegate(gf: Govflow, session: Session, actor: Actor, task_id: str, to: str,
     return row
 
 
-def resolve(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str = "") -> Task:
-    """The delegate hands the task back to its owner, with an opinion."""
+def resolve(gf: Govflow, session: Session, actor: Actor, task_id: str, note: str = "",
+            data: dict | None = None) -> Task:
+    """The delegate hands the task back to its owner, with a note and, filled in the step's form, the
+    opinion drafted for the owner (``data``): it is recorded under the delegate's name and the owner's
+    form starts from it (``drafted``)."""
     step, row = locked(gf, session, task_id)
     _open(step, row)
     if row.owner is None and _last_delegation(session, row.id) == "delegation_returned":
         raise Conflict("该委派已被交回（可能是同时提交了两次），无需再次交回")
     if row.owner is None or row.assignee != actor.id:
         raise Forbidden("只有被委派人可以交回委派任务")
-    owner = row.owner
-    row.assignee, row.owner = owner, None
-    _record(step, "delegation_returned", actor, row, {"to": owner, "note": short_text(note)})
+    payload = {"to": row.owner, "note": short_text(note)}
+    if data is not None:
+        checker = step.definition.validators.get(row.form or "")
+        if checker is not None:
+            forms.validate(checker, data)
+        else:
+            check_data(data, "表单数据")
+        payload["data"] = data
+    row.assignee, row.owner = row.owner, None
+    _record(step, "delegation_returned", actor, row, payload)
     return row
 
 
@@ -276,6 +287,15 @@ def _last_delegation(session: Session, task_id: str) -> str | None:
     return session.scalar(select(Event.type).where(Event.task_id == task_id,
                                                    Event.type.in_(("task_delegated", "delegation_returned")))
                           .order_by(Event.seq.desc()).limit(1))
+
+
+def drafted(session: Session, row: Task) -> dict | None:
+    """What the delegate filled in when handing the task back this round (None: nothing)."""
+    if row.kind != "task" or row.owner is not None:
+        return None
+    last = session.scalars(select(Event).where(Event.task_id == row.id, Event.type.in_(
+        ("task_created", "delegation_returned"))).order_by(Event.seq.desc()).limit(1)).first()
+    return json.loads(last.payload).get("data") if last is not None and last.type == "delegation_returned" else None
 
 
 def comment(gf: Govflow, session: Session, actor: Actor, task_id: str, text: str) -> Task:
