@@ -397,7 +397,8 @@ def demo(profile, host, port):
     system, org, made = prepare_demo(profile)
     threading.Thread(target=worker.run_forever, args=(system, 2.0), daemon=True).start()
     _print_logins(org, host, port)
-    click.echo(f"数据库：{system.settings.database_url}（govflow 的其他命令在本目录下自动使用它，如 govflow clock show）")
+    click.echo(f"数据库：{system.settings.database_url}"
+               "（govflow 的其他命令在本目录下自动使用它，如 govflow clock show）")
     click.echo("在办的工作（事项：环节（办理人））：\n" + "\n".join(f"  - {line}" for line in made) + "\n")
     from .app import create_app
     create_app(system=system).run(host=host, port=port, threaded=True, use_reloader=False)
