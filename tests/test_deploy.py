@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 
@@ -153,3 +154,58 @@ def test_deploy_through_the_api_with_its_forms(api, system):
     row = open_tasks(system, started["id"])[0]
     refused = api.post(f"/tasks/{row.id}/complete", "zhongjie", json={"data": {}})
     assert refused.status_code == 422 and refused.get_json()["details"][0]["reason"] == "“事项”为必填项"
+
+
+def every_error(system, xml: bytes) -> list[tuple[str, str]]:
+    before = stored(system)
+    with pytest.raises(ValidationFailed) as refused:
+        deploy_xml(system, xml)
+    assert stored(system) == before, "a rejected file stores nothing"
+    return [(d["element"], d["reason"]) for d in refused.value.details if d["severity"] == "error"]
+
+
+def _due(task: str, expression: str) -> str:
+    return task.replace("</spiffworkflow:properties>",
+                        f'<spiffworkflow:property name="dueDate" value="{expression}"/></spiffworkflow:properties>')
+
+
+def test_a_task_dropped_in_a_lane_without_flows_and_with_a_broken_deadline_is_refused(system):
+    xml = diagram("p", start(), user("work", form="press_record.json"), end(), chain("start", "work", "end"),
+                  _due(user("lonely", name="孤立的任务", form="press_record.json"), "workdays(3"),
+                  lanes={"办公室": ["start", "work", "lonely", "end"]})
+    reasons = [reason for element, reason in every_error(system, xml) if element == "lonely"]
+    assert any("用户任务“孤立的任务”没有流入的连线" in r for r in reasons), reasons
+    assert any("没有流出的连线" in r for r in reasons), reasons
+    assert any("办理期限" in r and "第 1 行第 9 列" in r and "括号“(”没有闭合" in r for r in reasons), reasons
+
+
+def test_every_problem_of_a_file_is_reported_at_once_not_in_rounds(system):
+    xml = diagram("p", start(), xgw("gw"), user("work", form="press_record.json"), service("svc", "no.such.op"),
+                  end("a"), end("b"), flow("f0", "start", "gw"), flow("fa", "gw", "work"),
+                  flow("fb", "gw", "svc", condition="x == 1"), flow("fw", "work", "a"), flow("fs", "svc", "b"),
+                  flow("fx", "svc", "ghost"),
+                  lanes={"财务处": ["start", "gw", "work", "svc", "a", "b"]})
+    problems = every_error(system, xml)
+    elements = {element for element, _ in problems}
+    assert {"fa", "fx", "work"} <= elements, problems     # the XML's, the missing target's, the lane's
+    assert any("排他网关 gw 的分支 fa 没有条件" in reason for _, reason in problems), problems
+
+
+def test_a_flow_to_a_missing_element_is_said_in_chinese(system):
+    xml = diagram("p", start(), user("work", form="press_record.json"), end(), chain("start", "work", "end"),
+                  flow("stray", "work", "nowhere"), lanes={"办公室": ["start", "work", "end"]})
+    problems = every_error(system, xml)
+    assert ("stray", "连线 stray 的终点“nowhere”不是本流程中的元素：请在建模工具中把连线两端都接到元素上") in problems
+    for _, reason in problems:
+        assert not re.search(r"\b(When|looking|task spec|found)\b", reason), reason
+
+
+def test_what_the_engine_parser_says_reaches_the_designer_in_chinese():
+    from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+    from govflow.bpmn.deploy import _spiff_problem
+    said = _spiff_problem(ValidationException("When looking for a task spec, we found two items, perhaps a form "
+                                              "has the same ID?"))
+    assert said.reason == "流程引擎无法解析：连线指向的元素不存在或不唯一：请检查该元素的连线两端"
+    unknown = _spiff_problem(ValueError("Something else entirely"))
+    assert not re.search(r"[A-Za-z]{4,}", unknown.reason.replace("BPMN", "")), unknown.reason

@@ -223,3 +223,40 @@ def test_a_designer_renames_a_task_fixes_a_branch_deploys_and_starts_version_2(b
     with site.store.read() as db:
         started = db.scalars(select(Instance).where(Instance.process_id == "dept_request")).one()
     assert started.process_version_id == version.id
+
+
+def test_a_diagram_over_the_size_limit_comes_back_to_the_modeler_as_json_in_chinese(site):
+    client, csrf = logged_in(site, "qianze")
+    huge = DEPT_REQUEST.replace("</bpmn:definitions>", "<!--" + "x" * (9 * 1024 * 1024) + "--></bpmn:definitions>")
+    for url in ("/designer/validate", "/designer/deploy"):
+        response = post(client, csrf, url, {"xml": huge})
+        assert response.status_code == 413 and response.is_json, (url, response.content_type)
+        assert "过大" in response.get_json()["message"] and "8 MB" in response.get_json()["message"]
+
+
+def test_a_refusal_to_a_page_script_comes_back_in_its_own_words_as_json(site):
+    client, csrf = logged_in(site, "qianze")
+    expired = client.post("/designer/validate", json={"xml": DEPT_REQUEST})       # no CSRF token
+    assert expired.status_code == 400 and expired.get_json()["message"] == "页面已过期，请刷新后重试"
+    wrong = post(client, csrf, "/designer/validate", {"xml": 3})
+    assert wrong.status_code == 422 and "须提交流程图的 XML 文本" in wrong.get_json()["message"]
+    staff, staff_csrf = logged_in(site, "songyang")
+    assert post(staff, staff_csrf, "/designer/validate", {"xml": DEPT_REQUEST}).get_json()["message"] == \
+        "您没有权限进行此操作"
+    client.post("/logout", data={"csrf": csrf})
+    gone = post(client, csrf, "/designer/validate", {"xml": DEPT_REQUEST})
+    assert gone.status_code == 401 and "登录已过期" in gone.get_json()["message"]
+
+
+def test_a_form_json_syntax_error_is_said_wholly_in_chinese_with_line_and_column(site):
+    client, csrf = logged_in(site, "qianze")
+    text = '{\n  "type": "object",\n  "properties": {"a": {"type": "string"},}\n}'
+    answer = post(client, csrf, "/designer/forms/preview", {"name": "x.json", "text": text}).get_json()
+    assert answer["message"] == ("表单 x.json 不是合法的 JSON：第 3 行第 42 列："
+                                 "字段名须用英文双引号括起（或最后一项后多了逗号）")
+    bad_type = '{"type": "object", "properties": {"a": {"type": "strin"}}}'
+    answer = post(client, csrf, "/designer/forms/preview", {"name": "x.json", "text": bad_type}).get_json()
+    assert "properties/a/type 的值 \"strin\"" in answer["message"]
+    assert not re.search(r"[A-Za-z]{5,}", answer["message"].replace("JSON Schema", "").replace("string", "")
+                         .replace("number", "").replace("integer", "").replace("boolean", "").replace("object", "")
+                         .replace("array", "").replace("properties", "").replace("strin", "")), answer["message"]

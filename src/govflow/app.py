@@ -10,6 +10,7 @@ from werkzeug.wsgi import LimitedStream
 from .config import Settings
 from .errors import NotFound, ValidationFailed
 from .store.models import MAX_ID
+from .ui import wants_json
 from .work.system import Govflow
 
 
@@ -55,7 +56,10 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     def http_error(err: HTTPException):
         if request.path.startswith("/api/"):
             return api_http_error(err)
-        message = _PAGE_ERRORS.get(err.code) or (err.description if err.code == 400 else "请求有误")
+        own = err.description if err.description != type(err).description else None    # abort(code, "…")
+        message = own or _PAGE_ERRORS.get(err.code) or "请求有误"
+        if wants_json():        # a page's script asked: it shows the message in its own words
+            return jsonify({"message": message}), err.code
         return render_template("error.html", message=message), err.code
 
     @app.after_request
@@ -154,7 +158,8 @@ def _holds_nul(data) -> bool:
     return False
 
 
-_PAGE_ERRORS = {404: "页面不存在", 405: "不支持此操作", 413: "提交的内容过大"}
+_PAGE_ERRORS = {403: "您没有权限进行此操作", 404: "页面不存在", 405: "不支持此操作",
+                413: "提交的内容过大（上限 8 MB）：流程图请精简后再提交，附件请压缩或分开上传"}
 _INDEX = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>govflow · {{ name }}</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:48rem;margin:3rem auto;color:#222}

@@ -23,6 +23,7 @@ from .people.org import Organisation
 from .store import database, eventlog
 from .time.timeutil import isoformat, parse_moment
 from .work import admin, instances, worker
+from .work import demo as demo_work
 from .work.system import Govflow
 
 
@@ -57,8 +58,23 @@ class _Lazy:
     @property
     def system(self) -> Govflow:
         if self._system is None:
-            self._system = Govflow(Settings.from_env(database_url=self.database_url))
+            url = self.database_url or _demo_database()
+            self._system = Govflow(Settings.from_env(database_url=url))
         return self._system
+
+
+# `govflow demo` leaves the address of its database here, so that the other commands run in the
+# same directory (clock, audit, deploy…) work on the demo rather than on an empty default database.
+DEMO_POINTER = Path("instance") / "demo-database"
+
+
+def _demo_database() -> str | None:
+    """The demo's database when neither --database-url nor GOVFLOW_DATABASE_URL names one."""
+    if not DEMO_POINTER.is_file():
+        return None
+    url = DEMO_POINTER.read_text(encoding="utf-8").strip()
+    click.echo(f"（使用演示库 {url}，见 {DEMO_POINTER}；另用其他库请设置 GOVFLOW_DATABASE_URL）", err=True)
+    return url
 
 
 def _system(ctx) -> Govflow:
@@ -398,21 +414,36 @@ def user_passwd(ctx, person_id, password):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 def demo(profile, host, port):
-    """演示：新建 SQLite 演示库，载入示例组织与 processes/ 下的流程，启动服务与 worker。"""
-    path = Path("instance") / f"demo-{profile}.db"
+    """演示：新建 SQLite 演示库，载入示例组织与 processes/ 下的流程，办好一周的工作，启动服务与 worker。"""
+    system, org, made = prepare_demo(profile)
+    threading.Thread(target=worker.run_forever, args=(system, 2.0), daemon=True).start()
+    _print_logins(org, host, port)
+    click.echo(f"数据库：{system.settings.database_url}"
+               "（govflow 的其他命令在本目录下自动使用它，如 govflow clock show）")
+    click.echo("在办的工作（事项：环节（办理人））：\n" + "\n".join(f"  - {line}" for line in made) + "\n")
+    from .app import create_app
+    create_app(system=system).run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def prepare_demo(profile: str) -> tuple[Govflow, Organisation, list[str]]:
+    """A new demo database under instance/, its organisation and diagrams, a week of work done, and
+    the pointer the other commands read. Returns the system, the organisation and what is in flight."""
+    path = (Path("instance") / f"demo-{profile}.db").resolve()
+    path.parent.mkdir(exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    system = Govflow(Settings.from_env(database_url=f"sqlite:///{path}", mode="demo"))
+    url = f"sqlite:///{path}"
+    system = Govflow(Settings.from_env(database_url=url, mode="demo"))
     system.store.migrate()
     org = Organisation.from_toml((system.settings.home / "orgs" / f"{profile}.toml").read_text(encoding="utf-8"))
     with system.store.write() as session:
         admin.load_organisation(system, session, org, "demo")
+        now = system.now(session)
     for file in sorted(system.settings.processes_dir.glob("*.bpmn")):
         deploy_file(system, file.read_bytes(), file.name, "demo")
-    threading.Thread(target=worker.run_forever, args=(system, 2.0), daemon=True).start()
-    _print_logins(org, host, port)
-    from .app import create_app
-    create_app(system=system).run(host=host, port=port, threaded=True, use_reloader=False)
+    made = demo_work.seed(system, now)
+    DEMO_POINTER.write_text(url + "\n", encoding="utf-8")
+    return system, org, made
 
 
 def _print_logins(org: Organisation, host: str, port: int) -> None:

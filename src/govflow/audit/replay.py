@@ -319,15 +319,18 @@ def state_at(gf: Govflow, session: Session, instance: Instance, seq: int | None 
              if replay.workflow else {})
     return {"instance_id": instance.id, "seq": seq, "seqs": seqs, "progress": marks,
             "data": json.loads(canonical(replay.data())), "open_tasks": opened,
-            "rule_checks": [_rule_check(e) for e in before if e.type == "service_task"],
+            "rule_checks": [_rule_check(e) for e in before if e.type in ("service_task", "rule_violation")],
             "events": [e.to_dict() for e in replay.events],
             "differences": [d.to_dict() for d in replay.differences if d.seq <= seq]}
 
 
 def _rule_check(event: Recorded) -> dict:
+    """A service task's check, or a step a rule blocked (its violations, nothing else stored)."""
     p = event.payload
-    return {"seq": event.seq, "at": event.at_text, "operator": p["operator"], "rule": p.get("rule"),
-            "task": p["task"], "result": p.get("result"), "violations": p.get("violations")}
+    violations = p.get("violations") or []
+    return {"seq": event.seq, "at": event.at_text, "operator": p.get("operator"),
+            "rule": p.get("rule") or (violations[0].get("rule") if violations else None),
+            "task": p.get("task"), "result": p.get("result"), "violations": violations}
 
 
 def _steps(ids) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..engine import forms as form_files
-from ..engine import operators, spiff
+from ..engine import spiff
 from ..errors import ValidationFailed
 from ..store.eventlog import EventBatch
 from ..store.models import Blob, ProcessVersion
@@ -54,39 +54,67 @@ class FormSource:
 
 
 def check(content: bytes, filename: str, forms: FormSource) -> Checked:
+    """Every problem of the file in one answer: the XSD, govflow's checks of the XML, then
+    SpiffWorkflow's parser and the checks of its specs, each pass run whatever the one before found."""
     try:
         tree = read(content)
     except Unreadable as err:
         return Checked([err.problem])
-    problems = xsd_problems(tree)
-    if problems:
-        return Checked(problems)
-    problems = lint.check_xml(tree, forms)
-    if any(p.severity == "error" for p in problems):
-        return Checked(problems)
+    problems = xsd_problems(tree) + lint.check_xml(tree, forms)
     normalised = to_bytes(tree)
     try:
         parser = spiff.parse(read(normalised), filename)
         process_ids = parser.get_process_ids()
         specs = [s for pid in process_ids for s in _all_specs(*spiff.load_specs(parser, pid))]
     except Exception as err:  # SpiffWorkflow's own rejections, and its bugs: never a traceback
-        return Checked(problems + [_spiff_problem(err)])
-    spec_problems, used = lint.check_specs(specs, forms, set(operators.registry()))
-    problems += spec_problems
+        return Checked(_unless_said(problems, _spiff_problem(err), tree))
+    spec_problems, used = lint.check_specs(specs, forms)
+    problems += [p for p in spec_problems if p not in problems]
+    if any(p.severity == "error" for p in problems):
+        return Checked(problems)
     names = {pid: _process_name(tree, pid) for pid in process_ids}
     return Checked(problems, normalised, names, {name: forms.texts[name] for name in sorted(used)})
+
+
+def _unless_said(problems: list[Problem], engine: Problem, tree) -> list[Problem]:
+    """The parser stops at its first complaint, usually one govflow's checks already named in words
+    on the element or on one of its flows."""
+    errors = {p.element for p in problems if p.severity == "error"}
+    near = {engine.element} | {f.get("id") for f in tree.getroot().iter(f"{{{NS['bpmn']}}}sequenceFlow")
+                               if engine.element in (f.get("sourceRef"), f.get("targetRef"))}
+    if errors & near or (errors and engine.element == "(文件)"):
+        return problems
+    return problems + [engine]
 
 
 def _all_specs(spec, subprocess_specs) -> list:
     return [spec, *subprocess_specs.values()]
 
 
+# SpiffWorkflow's parser messages, said for designers (its English never reaches them)
+_ENGINE_MESSAGES = (
+    ("When looking for a task spec", "连线指向的元素不存在或不唯一：请检查该元素的连线两端"),
+    ("Multiple outgoing flows are not supported", "有多条流出连线：请在其后加并行网关或排他网关"),
+    ("No start event found", "没有开始事件"),
+    ("is not executable", "流程未标记为可执行（isExecutable=\"true\"）"),
+    ("There is no support implemented for this task type", "govflow 的流程引擎不支持这种元素"),
+    ("Duplicate process ID", "文件中有两个同样标识的流程"),
+    ("A Service Task must have an operator", "服务任务没有指定要调用的操作（serviceTaskOperator）"),
+    ("Cannot resolve data", "数据关联引用了不存在的数据对象"),
+    ("identifier is missing", "事件引用的定义（消息、信号、错误或升级）不存在"),
+    ("Expected a", "事件缺少它引用的定义（消息、信号、错误或升级）"),
+    ("loop", "多实例或循环的设置不完整（输入输出集合、循环条件）"),
+    ("Time Specification", "定时器的时间写法无法识别"),
+    ("raise_validation_exception", "错误或升级事件缺少引用"),
+)
+
+
 def _spiff_problem(err: Exception) -> Problem:
     element = getattr(err, "id", "") or "(文件)"
     message = str(err).split("\n")[0] or type(err).__name__
-    if isinstance(err, TypeError) and "raise_validation_exception" in message:
-        message = "错误或升级事件缺少引用（SpiffWorkflow 无法解析）"
-    return Problem(element, f"流程引擎无法解析：{message}", line=getattr(err, "line_number", None) or None)
+    said = next((words for key, words in _ENGINE_MESSAGES if key in message), None)
+    reason = f"流程引擎无法解析：{said}" if said else "流程引擎无法解析此处：请对照 BPMN 2.0 规范检查该元素"
+    return Problem(element, reason, line=getattr(err, "line_number", None) or None)
 
 
 def _process_name(tree, process_id: str) -> str:

@@ -12,10 +12,9 @@ from collections.abc import Callable
 
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import ParallelMultiInstanceTask
-from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
-from ..engine import sandbox
+from ..engine import operators, sandbox
 from ..engine.forms import DUE_PROPERTY, ESCALATE_AFTER_PROPERTY, ESCALATE_TO_PROPERTY, FORM_PROPERTY, FormInvalid
 from ..people.org import LANE_ROLES
 from . import timers
@@ -37,9 +36,26 @@ def _q(tag: str) -> str:
     return f"{{{NS[prefix]}}}{name}"
 
 
+# Element types as designers read them (the Chinese names bpmn-js shows in govflow's modeler)
+KIND_NAMES = {
+    "task": "任务", "userTask": "用户任务", "manualTask": "手工任务", "serviceTask": "服务任务",
+    "scriptTask": "脚本任务", "sendTask": "发送任务", "receiveTask": "接收任务", "businessRuleTask": "业务规则任务",
+    "subProcess": "子流程", "callActivity": "调用活动", "transaction": "事务子流程", "adHocSubProcess": "自由子流程",
+    "startEvent": "开始事件", "endEvent": "结束事件", "intermediateCatchEvent": "中间捕获事件",
+    "intermediateThrowEvent": "中间抛出事件", "boundaryEvent": "边界事件",
+    "exclusiveGateway": "排他网关", "parallelGateway": "并行网关", "inclusiveGateway": "包容网关",
+    "eventBasedGateway": "事件网关", "complexGateway": "复杂网关", "sequenceFlow": "连线",
+    "process": "流程", "lane": "泳道",
+}
+
+
+def kind_name(el) -> str:
+    return KIND_NAMES.get(local(el), local(el))
+
+
 def _label(el) -> str:
     name = el.get("name")
-    return f"{local(el)}“{name}”" if name else local(el)
+    return f"{kind_name(el)}“{name}”" if name else f"{kind_name(el)} {el.get('id')} "  # the space before 的, 没有…
 
 
 # -- pass 1: the XML -----------------------------------------------------------------------------------
@@ -117,9 +133,115 @@ def _check_process(process, process_ids: set, load_form: FormLoader) -> list[Pro
             problems += _implicit_split(el)
         if kind == "callActivity":
             problems += _check_call(el, process_ids)
+        if kind in ("subProcess", "transaction", "adHocSubProcess"):
+            problems += _connections(el)
         problems += _camunda_only(el)
+    problems += _connections(process)
+    problems += _human_tasks(process, load_form)
     problems += _parallel_writes(process, load_form)
     return problems
+
+
+def _connections(container) -> list[Problem]:
+    """Every flow of this process or sub-process joins two of its elements, and every element is on
+    a path: SpiffWorkflow parses only what it reaches from a start event, so a task with no flow in
+    is never checked, never run, and deploys silently."""
+    children = [c for c in container if isinstance(c.tag, str)]
+    nodes = {c.get("id"): c for c in children if local(c) in _ACTIVITIES | _EVENTS | _GATEWAYS | {"endEvent"}}
+    flows = [c for c in children if local(c) == "sequenceFlow"]
+    problems, into, out_of = [], set(), set()
+    for flow in flows:
+        for attr, what in (("sourceRef", "起点"), ("targetRef", "终点")):
+            ref = flow.get(attr)
+            if ref not in nodes:
+                problems.append(Problem(flow.get("id"), f"连线 {flow.get('id')} 的{what}“{ref or ''}”不是本流程中的"
+                                                        "元素：请在建模工具中把连线两端都接到元素上"))
+        out_of.add(flow.get("sourceRef"))
+        into.add(flow.get("targetRef"))
+    for node_id, node in nodes.items():
+        kind = local(node)
+        if node.get("triggeredByEvent") == "true" or node.get("isForCompensation") == "true":
+            continue                         # started by their event (or a compensation), not by a flow
+        if kind not in ("startEvent", "boundaryEvent") and node_id not in into:
+            problems.append(Problem(node_id, f"{_label(node)}没有流入的连线，流程永远走不到这里：请用连线把它接入流程"))
+        if kind != "endEvent" and node_id not in out_of:
+            problems.append(Problem(node_id, f"{_label(node)}没有流出的连线，流程到这里就停住："
+                                             "请用连线接到下一步或结束事件"))
+    return problems
+
+def _human_tasks(process, load_form: FormLoader) -> list[Problem]:
+    """Lane, form, deadline and escalation of every user task, connected or not (the parsed specs
+    hold only the ones reachable from a start event, so these are checked on the XML)."""
+    lanes = _lanes(process)
+    problems = []
+    for el in process.iter(_q("bpmn:userTask"), _q("bpmn:manualTask")):
+        problems += _check_lane(el, lanes.get(el.get("id")))
+        problems += _check_due(el)
+        problems += _check_escalation(el)
+        problems += _check_form(el, load_form)
+    return problems
+
+
+def _lanes(process) -> dict[str, str]:
+    """Element id -> lane name, the first lane naming it as SpiffWorkflow reads it (the outer of nested lanes)."""
+    found: dict[str, str] = {}
+    for lane in process.iter(_q("bpmn:lane")):
+        for ref in lane.findall(_q("bpmn:flowNodeRef")):
+            found.setdefault((ref.text or "").strip(), lane.get("name") or "")
+    return found
+
+
+def _check_lane(el, lane: str | None) -> list[Problem]:
+    if not lane:
+        return [Problem(el.get("id"), f"{_label(el)}不在任何泳道中："
+                                      "请把它放进表示办理角色的泳道（如“办公室”“分管副区长”）")]
+    if lane not in LANE_ROLES:
+        return [Problem(el.get("id"), f"泳道“{lane}”不对应组织机构中的角色；可用的泳道名：{'、'.join(LANE_ROLES)}")]
+    return []
+
+
+def _check_due(el) -> list[Problem]:
+    due = _property(el, DUE_PROPERTY)
+    if not due:
+        return []
+    try:
+        sandbox.check(due, "eval")
+    except sandbox.ScriptRejected as err:
+        return [Problem(el.get("id"), f"{_label(el)}的办理期限（{DUE_PROPERTY}）“{due[:60]}”不被允许："
+                                      f"{err.reason}（应为如 workdays(3) 的表达式）")]
+    return []
+
+
+def _check_escalation(el) -> list[Problem]:
+    to, after = _property(el, ESCALATE_TO_PROPERTY), _property(el, ESCALATE_AFTER_PROPERTY)
+    if not to and not after:
+        return []
+    if to not in LANE_ROLES:
+        return [Problem(el.get("id"), f"逾期提级（{ESCALATE_TO_PROPERTY}）须为泳道名，如“分管领导”；"
+                                      f"“{to or ''}”不对应组织机构中的角色")]
+    if not (after or "").isdigit() or not 1 <= int(after) <= 100:
+        return [Problem(el.get("id"), f"逾期提级须设置催办次数（{ESCALATE_AFTER_PROPERTY}，1 到 100 的整数）")]
+    return []
+
+
+def _check_form(el, load_form: FormLoader) -> list[Problem]:
+    form = _form_name(el)
+    if form:
+        try:
+            load_form(form)
+        except FormInvalid as err:
+            return [Problem(el.get("id"), str(err))]
+    elif local(el) == "userTask":
+        return [Problem(el.get("id"), f"用户任务没有指定表单：请设置属性 {FORM_PROPERTY}（forms/ 中的文件名）")]
+    return []
+
+
+def _check_operator(el, operator_names: set[str]) -> list[Problem]:
+    op = el.find(f".//{_q('spiffworkflow:serviceTaskOperator')}")
+    name = op.get("id") if op is not None else None
+    if op is None or name in operator_names:
+        return []
+    return [Problem(el.get("id"), f"服务任务调用的操作“{name}”未注册；可用的操作：{'、'.join(sorted(operator_names))}")]
 
 
 def _check_call(el, process_ids: set) -> list[Problem]:
@@ -136,7 +258,7 @@ def _implicit_split(el) -> list[Problem]:
     container = el.getparent()
     flows = [f for f in container.findall(_q("bpmn:sequenceFlow")) if f.get("sourceRef") == el.get("id")]
     if max(len(outgoing), len(flows)) > 1:
-        return [Problem(el.get("id"), f"{_label(el)} 有多条流出连线（隐式并行分支）：请在其后加并行网关或排他网关")]
+        return [Problem(el.get("id"), f"{_label(el)}有多条流出连线（隐式并行分支）：请在其后加并行网关或排他网关")]
     return []
 
 
@@ -264,7 +386,7 @@ def _check_subprocess(el) -> list[Problem]:
 
 def _check_service(el) -> list[Problem]:
     if el.find(f".//{_q('spiffworkflow:serviceTaskOperator')}") is not None:
-        return []
+        return _check_operator(el, set(operators.registry()))
     hint = "（Camunda 的 class/expression/delegate 在 govflow 中不起作用）" if _camunda_attrs(el) else ""
     return [Problem(el.get("id"), f"服务任务没有指定要调用的操作{hint}：请用 spiffworkflow:serviceTaskOperator 指定"
                                   "已注册的规则操作")]
@@ -370,30 +492,39 @@ def _assigned_names(script: str | None) -> set[str]:
 
 
 def _form_name(el) -> str | None:
+    return _property(el, FORM_PROPERTY)
+
+
+def _property(el, name: str) -> str | None:
     for prop in el.iter(_q("spiffworkflow:property")):
-        if prop.get("name") == FORM_PROPERTY:
+        if prop.get("name") == name:
             return prop.get("value")
     return None
 
 
 # -- pass 2: the parsed specs ------------------------------------------------------------------------------
-def check_specs(specs: list, load_form: FormLoader, operator_names: set[str]) -> tuple[list[Problem], set[str]]:
-    """Lanes, forms and operators, on the specs the engine will run. Returns problems and the
-    names of the forms used."""
+def check_specs(specs: list, load_form: FormLoader) -> tuple[list[Problem], set[str]]:
+    """What needs SpiffWorkflow's parsed specs (the same objects the engine runs): start forms and
+    会签 collections. Returns problems and the names of the forms used."""
     problems, used_forms = [], set()
     for spec in specs:
         problems += _check_start_form(spec, load_form, used_forms)
         for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, (UserTask, ManualTask)):
-                problems += _check_human_task(task_spec, load_form, used_forms)
-            elif isinstance(task_spec, ServiceTask):
-                name = getattr(task_spec, "operation_name", None)
-                if name not in operator_names:
-                    problems.append(Problem(task_spec.bpmn_id, f"服务任务调用的操作“{name}”未注册；可用的操作："
-                                                               f"{'、'.join(sorted(operator_names))}"))
+            form = task_spec.extensions.get("properties", {}).get(FORM_PROPERTY) \
+                if isinstance(task_spec, (UserTask, ManualTask)) else None
+            if form and _loads(load_form, form):
+                used_forms.add(form)
             if isinstance(task_spec, ParallelMultiInstanceTask):
                 problems += _check_parallel_collection(task_spec, spec)
     return problems, used_forms
+
+
+def _loads(load_form: FormLoader, name: str) -> bool:
+    try:
+        load_form(name)
+        return True
+    except FormInvalid:
+        return False
 
 
 def _check_start_form(spec, load_form: FormLoader, used_forms: set) -> list[Problem]:
@@ -405,49 +536,6 @@ def _check_start_form(spec, load_form: FormLoader, used_forms: set) -> list[Prob
         used_forms.add(form)
     except FormInvalid as err:
         return [Problem(spec.name, str(err))]
-    return []
-
-
-def _check_human_task(task_spec, load_form: FormLoader, used_forms: set) -> list[Problem]:
-    problems = []
-    lane = task_spec.lane
-    if not lane:
-        name = task_spec.bpmn_name or task_spec.bpmn_id
-        problems.append(Problem(task_spec.bpmn_id, f"用户任务“{name}”不在任何泳道中："
-                                                   "请把它放进表示办理角色的泳道（如“办公室”“分管副区长”）"))
-    elif lane not in LANE_ROLES:
-        problems.append(Problem(task_spec.bpmn_id, f"泳道“{lane}”不对应组织机构中的角色；可用的泳道名："
-                                                   f"{'、'.join(LANE_ROLES)}"))
-    due = task_spec.extensions.get("properties", {}).get(DUE_PROPERTY)
-    if due:
-        try:
-            sandbox.check(due, "eval")
-        except sandbox.ScriptRejected as err:
-            problems.append(Problem(task_spec.bpmn_id, f"办理期限（{DUE_PROPERTY}）“{due}”不被允许：{err.reason}"))
-    problems += _check_escalation(task_spec)
-    form = task_spec.extensions.get("properties", {}).get(FORM_PROPERTY)
-    if form:
-        try:
-            load_form(form)
-            used_forms.add(form)
-        except FormInvalid as err:
-            problems.append(Problem(task_spec.bpmn_id, str(err)))
-    elif isinstance(task_spec, UserTask):
-        problems.append(Problem(task_spec.bpmn_id,
-                                f"用户任务没有指定表单：请设置属性 {FORM_PROPERTY}（forms/ 中的文件名）"))
-    return problems
-
-
-def _check_escalation(task_spec) -> list[Problem]:
-    properties = task_spec.extensions.get("properties", {})
-    to, after = properties.get(ESCALATE_TO_PROPERTY), properties.get(ESCALATE_AFTER_PROPERTY)
-    if not to and not after:
-        return []
-    if to not in LANE_ROLES:
-        return [Problem(task_spec.bpmn_id, f"逾期提级（{ESCALATE_TO_PROPERTY}）须为泳道名，如“分管领导”；"
-                                           f"“{to or ''}”不对应组织机构中的角色")]
-    if not (after or "").isdigit() or not 1 <= int(after) <= 100:
-        return [Problem(task_spec.bpmn_id, f"逾期提级须设置催办次数（{ESCALATE_AFTER_PROPERTY}，1 到 100 的整数）")]
     return []
 
 

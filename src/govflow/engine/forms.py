@@ -44,6 +44,19 @@ MAX_FORM_BYTES = 1024 * 1024     # a form is a few kilobytes; a request body may
 MAX_FORM_DEPTH = 64
 _REFERENCES = ("$ref", "$dynamicRef", "$recursiveRef")
 
+# The json module's words (json/decoder.py, json/scanner.py), said for designers
+_JSON_MESSAGES = {
+    "Expecting value": "缺少值（或多了逗号）",
+    "Expecting ',' delimiter": "缺少逗号“,”",
+    "Expecting ':' delimiter": "缺少冒号“:”",
+    "Expecting property name enclosed in double quotes": "字段名须用英文双引号括起（或最后一项后多了逗号）",
+    "Unterminated string starting at": "字符串缺少结束的双引号",
+    "Invalid control character at": "字符串中有换行或制表符：请写成 \\n 或 \\t",
+    "Invalid \\escape": "反斜杠转义写法有误",
+    "Invalid \\uXXXX escape": "\\u 转义须为四位十六进制数",
+    "Extra data": "JSON 结束后还有多余的内容",
+}
+
 
 def check_schema_text(text: str, name: str) -> dict:
     if len(text.encode("utf-8")) > MAX_FORM_BYTES:
@@ -51,14 +64,19 @@ def check_schema_text(text: str, name: str) -> dict:
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as err:
-        raise FormInvalid(f"表单 {name} 不是合法的 JSON：第 {err.lineno} 行：{err.msg}") from None
+        raise FormInvalid(f"表单 {name} 不是合法的 JSON：第 {err.lineno} 行第 {err.colno} 列"
+                          f"：{_JSON_MESSAGES.get(err.msg, '写法有误')}") from None
     except RecursionError:
         raise FormInvalid(f"表单 {name} 的 JSON 嵌套层数过深") from None
     _check_nodes(schema, name)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
-        raise FormInvalid(f"表单 {name} 不是合法的 JSON Schema：{err.message}") from None
+        where = "/".join(str(part) for part in err.absolute_path) or "顶层"
+        shown = json.dumps(err.instance, ensure_ascii=False)[:60]
+        hint = "（type 只能是 string、number、integer、boolean、object、array）" if where.endswith("type") else ""
+        raise FormInvalid(f"表单 {name} 不是合法的 JSON Schema：{where} 的值 {shown} 不符合 JSON Schema 的写法"
+                          f"{hint}") from None
     if schema.get("type") != "object":
         raise FormInvalid(f"表单 {name} 的顶层 type 须为 object")
     return schema

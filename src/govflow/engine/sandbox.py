@@ -345,10 +345,29 @@ def compile_checked(source: str, mode: str):
     try:
         tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
     except SyntaxError as err:
-        raise ScriptRejected(f"语法错误：{err.msg}", err.lineno) from None
+        raise ScriptRejected(syntax_reason(err), err.lineno) from None
     _Checker(mode).visit(tree)
     tree = ast.fix_missing_locations(_Rewriter().visit(tree))
     return compile(tree, _FILENAME, mode)
+
+
+# Python's own words for the syntax errors designers make most, in Chinese (the rest get the general one)
+_SYNTAX = ((re.compile(r"'(.)' was never closed"), "括号“{0}”没有闭合"),
+           (re.compile(r"unmatched '(.)'"), "多了一个“{0}”"),
+           (re.compile(r"closing parenthesis '(.)' does not match opening parenthesis '(.)'"), "“{0}”与“{1}”不配对"),
+           (re.compile(r"unterminated (triple-quoted )?string literal"), "字符串缺少结束的引号"),
+           (re.compile(r"unexpected EOF|expected an indented block|unexpected indent|unindent"), "缩进或结尾不完整"),
+           (re.compile(r"cannot assign to|cannot delete"), "赋值的左边不是变量"),
+           (re.compile(r"Perhaps you forgot a comma"), "可能缺少逗号"),
+           (re.compile(r"expected ':'"), "缺少冒号“:”"))
+
+
+def syntax_reason(err: SyntaxError) -> str:
+    """A syntax error said wholly in Chinese, with where it is (line and column)."""
+    what = next((text.format(*m.groups()) for pattern, text in _SYNTAX if (m := pattern.search(err.msg or ""))),
+                "写法不符合 Python 语法")
+    where = (f"第 {err.lineno} 行" + (f"第 {err.offset} 列" if err.offset else "")) if err.lineno else ""
+    return f"语法错误（{where}）：{what}" if where else f"语法错误：{what}"
 
 
 def check(source: str, mode: str) -> None:

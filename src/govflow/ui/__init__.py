@@ -13,7 +13,19 @@ from functools import wraps
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from sqlalchemy.exc import DBAPIError
 
 from ..api import AUDITOR_READS_ONLY, idempotent
@@ -67,6 +79,11 @@ def check_csrf() -> None:
         abort(400, "页面已过期，请刷新后重试")
 
 
+def wants_json() -> bool:
+    """A page's own script calling (JSON sent or asked for): its errors go back as JSON to show in place."""
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
 def login_required(view):
     """The signed-in person as ``g.actor`` (and ``g.org``); POSTs must carry the CSRF token."""
     @wraps(view)
@@ -79,6 +96,8 @@ def login_required(view):
                 g.actor = auth.actor_for(g.org, person)
         except Unauthorized:
             session.pop("token", None)
+            if wants_json():
+                return jsonify({"message": "登录已过期：请在新窗口重新登录后再试（本页的修改仍在）"}), 401
             return redirect(url_for("ui.login", next=request.full_path))
         if request.method == "POST":
             check_csrf()
@@ -157,10 +176,12 @@ def pager(args, page: int) -> str:
 
 @bp.app_errorhandler(GovflowError)
 def govflow_error(err: GovflowError):
-    """A page's refusal in words (the API answers its own errors as JSON)."""
+    """A page's refusal in words (the API answers its own errors as JSON), as JSON to a page's script."""
     retry_after = getattr(err, "retry_after", None)
-    return render_template("error.html", message=err.message), err.status, (
-        {"Retry-After": str(retry_after)} if retry_after else {})
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    if wants_json():
+        return jsonify({"message": err.message, "problems": err.details}), err.status, headers
+    return render_template("error.html", message=err.message), err.status, headers
 
 
 @bp.app_errorhandler(DBAPIError)

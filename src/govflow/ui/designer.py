@@ -12,6 +12,7 @@ import re
 from flask import abort, g, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
+from ..bpmn import xml as bpmn_xml
 from ..bpmn.deploy import FormSource, check, deploy
 from ..engine import forms as form_files
 from ..engine import operators
@@ -72,8 +73,31 @@ def designer_new():
     return _modeler(name, process_id, xml, f"{process_id}.bpmn", {form: render_template(STARTER_FORM)}, None)
 
 
+@bp.post("/designer/upload")
+@login_required
+def designer_upload():
+    """A .bpmn file made in another modeler, opened in the modeler as it is (nothing stored): the
+    designer checks it there, sees its problems on the diagram, fixes them and deploys."""
+    require_role(*DESIGNERS)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        abort(400, "请选择要上传的 BPMN 文件（.bpmn 或 .xml）")
+    content = upload.read()
+    try:
+        tree = bpmn_xml.read(content)
+    except bpmn_xml.Unreadable as err:
+        abort(400, f"{upload.filename} 无法打开：{err.problem.reason}")
+    processes = tree.getroot().findall(f"{{{bpmn_xml.NS['bpmn']}}}process")
+    if not processes:
+        abort(400, f"{upload.filename} 中没有流程（bpmn:process），无法在建模器中打开")
+    first = next((p for p in processes if p.get("isExecutable") == "true"), processes[0])
+    process_id = first.get("id") or "process"
+    name = first.get("name") or process_id
+    return _modeler(name, process_id, content.decode("utf-8"), upload.filename[:200], {}, None, uploaded=True)
+
+
 def _modeler(title: str, process_id: str, xml: str, filename: str, forms: dict[str, str],
-             version: ProcessVersion | None):
+             version: ProcessVersion | None, uploaded: bool = False):
     page = {
         "xml": xml, "filename": filename, "version": version.version if version else None,
         "forms": forms, "starterForm": render_template(STARTER_FORM), "csrf": csrf_token(),
@@ -86,7 +110,7 @@ def _modeler(title: str, process_id: str, xml: str, filename: str, forms: dict[s
         "formFiles": sorted(path.name for path in gf().settings.forms_dir.glob("*.json")),
     }
     return render_template("designer_modeler.html", title=title, process_id=process_id, version=version,
-                           page=page, ready=vendor_installed())
+                           page=page, ready=vendor_installed(), uploaded=uploaded, filename=filename)
 
 
 # -- what the modeler posts ----------------------------------------------------------------------------------------

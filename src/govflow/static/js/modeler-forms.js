@@ -2,6 +2,7 @@
 // and of each form edited here; validate and deploy send all of them, so forms are versioned with
 // the diagram. A form the page does not hold is read from forms/ and held once it is edited.
 import { FORM, property } from './modeler-extensions.js';
+import { FieldList } from './modeler-fields.js';
 import { get, post } from './modeler-http.js';
 
 export class FormsPanel {
@@ -17,6 +18,11 @@ export class FormsPanel {
     this.text = document.getElementById('form-text');
     this.message = document.getElementById('form-message');
     this.preview = document.getElementById('form-preview');
+    this.fields = new FieldList(document.getElementById('form-fields'), (text) => {
+      this.text.value = text;
+      this.edit();
+      this.check();
+    });
     this.text.addEventListener('input', () => this.edit());
     document.getElementById('form-check').addEventListener('click', () => this.check());
     modeler.get('eventBus').on('commandStack.changed', () => this.refresh());
@@ -70,6 +76,7 @@ export class FormsPanel {
       this.disk[name] = answer.text;
     }
     this.text.value = this.held[name] ?? this.disk[name];
+    this.fields.show(this.text.value);
     this.source();
     this.check();
   }
@@ -86,6 +93,7 @@ export class FormsPanel {
   }
 
   edit() {
+    this.fields.show(this.text.value);
     this.held[this.current] = this.text.value;
     this.edited.add(this.current);
     this.source();

@@ -44,7 +44,28 @@ export class PropertiesPanel {
   show(element) {
     const target = element && element.labelTarget ? element.labelTarget : element;
     this.element = target && this.modeler.get('elementRegistry').get(target.id) ? target : null;
-    this.root.replaceChildren(...(this.element ? this.sections(this.element) : [h('p', { className: 'muted' }, NOTHING)]));
+    this.root.replaceChildren(...(this.element ? this.sections(this.element) : this.processSection()));
+  }
+
+  // nothing selected: the process of a diagram without a pool, whose own settings a file from another
+  // modeler often lacks (可执行)
+  processSection() {
+    const root = this.modeler.get('canvas').getRootElement();
+    const parts = [h('p', { className: 'muted' }, NOTHING)];
+    if (root && root.businessObject && root.businessObject.$type === 'bpmn:Process') {
+      const bo = root.businessObject;
+      const rename = (value) => this.modeling.updateModdleProperties(root, bo, { name: value || undefined });
+      parts.unshift(h('h2', {}, '流程', h('span', { className: 'muted element-id' }, ` ${bo.id}`)),
+        textField('流程名称', 'name', bo.name || '', rename), this.executable(root, bo));
+    }
+    return parts;
+  }
+
+  executable(element, processBo) {
+    const box = h('input', { type: 'checkbox', name: 'isExecutable', checked: processBo.isExecutable === true });
+    box.addEventListener('change', () => this.modeling.updateModdleProperties(element, processBo, { isExecutable: box.checked }));
+    return h('div', { className: 'prop' }, h('label', { className: 'check' }, box, '可执行（isExecutable）'),
+      h('p', { className: 'hint' }, 'govflow 只部署可执行的流程；其他工具画的描述性模型补全后勾选此项'));
   }
 
   sections(element) {
@@ -71,7 +92,8 @@ export class PropertiesPanel {
         '泳道名即组织机构中的角色，该泳道中的任务交给担任此角色的人办理，如 办公室、分管副区长');
     }
     if (element.type === 'bpmn:Participant' && element.businessObject.processRef) {
-      return textField('流程名称', 'name', name, (value) => this.renameProcess(element, value), {}, '池和它的流程同名');
+      return h('div', {}, textField('流程名称', 'name', name, (value) => this.renameProcess(element, value), {}, '池和它的流程同名'),
+        this.executable(element, element.businessObject.processRef));
     }
     return textField('名称', 'name', name, update);
   }

@@ -105,6 +105,21 @@ class Problems {
     for (const [element, found] of byElement) {
       this.overlays.add(element, 'govflow-problem', { position: { bottom: -6, left: -6 }, html: this.badge(element, found) });
     }
+    this.banner(problems.filter((p) => !this.find(p.element)));
+  }
+
+  // what concerns the whole process or file (not one element) is shown over the top of the diagram
+  banner(problems) {
+    const root = this.canvas.getRootElement();
+    const container = this.canvas.getContainer();
+    container.querySelectorAll('.problem-banner').forEach((b) => b.remove());
+    if (!problems.length) return;
+    const banner = document.createElement('div');
+    banner.className = `problem-banner ${problems.some((p) => p.severity === 'error') ? 'error' : 'warning'}`;
+    banner.dataset.element = root.id;
+    banner.textContent = problems.map((p) => `${p.element === root.id ? '流程' : p.element === '(文件)' ? '整个文件' : p.element}：${p.reason}`).join('\n');
+    banner.addEventListener('click', () => this.selection.select([]));
+    container.append(banner);
   }
 
   // an element id, or a process id shown as its pool; "(文件)" and line numbers are not on the diagram
