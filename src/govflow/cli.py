@@ -203,7 +203,7 @@ def audit_verify(ctx, instance_id, anchor_file):
 def _read_only_store(ctx) -> database.Store:
     """An auditor's look at a database (often a backup copy): SQLite opened read-only, so that
     checking a file never changes it."""
-    url = Settings.from_env(database_url=ctx.obj.database_url).database_url
+    url = Settings.from_env(database_url=ctx.obj.database_url or _demo_database()).database_url
     path = make_url(url).database if url.startswith("sqlite") else None
     if path and path != ":memory:" and not Path(path).is_file():
         raise NotFound(f"数据库文件 {path} 不存在")
