@@ -12,12 +12,15 @@ from datetime import date
 
 import pdfplumber
 import pytest
+from sqlalchemy import select
 
 from browser import shot
 from conftest import build_system
 from govflow.records.printing import papers, render
 from govflow.records.printing.papers import Issued, full_date
-from helpers import complete, deploy_xml, holder, open_tasks, start
+from govflow.store.models import Task
+from govflow.work import printouts, tasks
+from helpers import actor, complete, deploy_xml, holder, open_tasks, start
 from test_document_process import DIAGRAM, People
 from test_instance_pages import logged_in
 
@@ -315,3 +318,23 @@ def test_the_print_link_of_a_task_page_downloads_the_docket(site, browse):
     assert "巴中市巴州区人民政府办文单" in found and "关于申请城区排水管网改造资金的请示" in found
     assert "拟请有关领导会签后报区长签发" in found
     shot(page, "task-print-links")
+
+
+def test_the_same_record_prints_the_same_file_and_a_new_opinion_prints_anew(issued_matter):
+    system, people, instance_id = issued_matter
+    client = logged_in(system, people.sender)
+    path = f"/instances/{instance_id}/print/issued.pdf"
+    first = client.get(path).data
+    printouts._cache.items.clear()                     # rendered again from the record, not taken from memory
+    assert client.get(path).data == first
+    docket = client.get(f"/instances/{instance_id}/print/docket.pdf").data
+    row = next(t for t in _tasks(system, instance_id) if t.step_id == "publish")
+    with system.store.write() as session:
+        tasks.comment(system, session, actor(system, people.clerk), row.id, "已按份数印发并分送")
+    again = client.get(f"/instances/{instance_id}/print/docket.pdf")
+    assert again.data != docket and "已按份数印发并分送" in flat(pdfplumber.open(io.BytesIO(again.data)))
+
+
+def _tasks(system, instance_id: int):
+    with system.store.read() as session:
+        return list(session.scalars(select(Task).where(Task.instance_id == instance_id)))

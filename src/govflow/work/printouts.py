@@ -7,6 +7,8 @@ A 涉密 matter (秘密, 机密) is printed only for those who may see it (``peo
 refusal as its page, and no hint of its title to others."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from . import instances
 from .system import Govflow
 
 DOCUMENT_PROCESS = "document_approval"
+CACHE_BYTES = 64 * 1024 * 1024      # rendered papers kept per process: a 正文 of 200,000 characters takes ~30 s
 KINDS = {"docket": "办文单", "draft": "发文稿纸", "issued": "正式公文"}
 
 
@@ -63,10 +66,14 @@ def printout(gf: Govflow, session: Session, actor: Actor, instance_id: int, kind
         select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))]
     if kind not in available(instance, events):
         raise NotFound("该公文尚未印发，没有正式公文可打印" if kind == "issued" else "该流程没有发文稿纸")
+    # the same record (up to its last event's hash) and the same organisation print the same file
+    key = (instance_id, kind, events[-1].hash if events else "")
+    cached = _cache.get(key, runtime.org)
+    if cached is not None:
+        return Printout(kind, f"{instance_id}-{KINDS[kind]}.pdf", cached)
     data = instances.current_data(instances.load(gf, session, instance))
     reading = papers.Reading(runtime.org, data, events, instance.title, instance.business_key or "")
-    # dated by the matter's last event: the same record prints the same file
-    moment = parse_moment(events[-1].at) if events else None
+    moment = parse_moment(events[-1].at) if events else None       # dated by the matter, not the clock
     if kind == "docket":
         pdf = render.docket_pdf(papers.docket(reading), moment)
     elif kind == "draft":
@@ -76,4 +83,36 @@ def printout(gf: Govflow, session: Session, actor: Actor, instance_id: int, kind
         if issued is None:
             raise NotFound("该公文尚未编号或签发，没有正式公文可打印")
         pdf = render.issued_pdf(issued, moment)
+    _cache.put(key, runtime.org, pdf)
     return Printout(kind, f"{instance_id}-{KINDS[kind]}.pdf", pdf)
+
+
+class _Rendered:
+    """The papers this process rendered last, by (instance, kind, last event's hash): printing the same
+    record again, a second click or a reload, costs nothing. Kept with the organisation they named
+    people from (a reloaded organisation prints afresh)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.size, self.items, self.lock = limit, 0, OrderedDict(), threading.Lock()
+
+    def get(self, key, org):
+        with self.lock:
+            found = self.items.get(key)
+            if found is None or found[0] is not org:
+                return None
+            self.items.move_to_end(key)
+            return found[1]
+
+    def put(self, key, org, pdf: bytes) -> None:
+        if len(pdf) > self.limit:
+            return
+        with self.lock:
+            old = self.items.pop(key, None)
+            self.size -= len(old[1]) if old else 0
+            self.items[key], self.size = (org, pdf), self.size + len(pdf)
+            while self.size > self.limit:
+                _, (_, dropped) = self.items.popitem(last=False)
+                self.size -= len(dropped)
+
+
+_cache = _Rendered(CACHE_BYTES)

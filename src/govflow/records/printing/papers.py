@@ -49,10 +49,11 @@ class Recorded:
     type: str
     actor: str
     payload: dict
+    hash: str = ""
 
     @classmethod
     def of(cls, event) -> "Recorded":
-        return cls(event.seq, event.at, event.type, event.actor, json.loads(event.payload))
+        return cls(event.seq, event.at, event.type, event.actor, json.loads(event.payload), event.hash)
 
 
 @dataclass(frozen=True)
