@@ -21,6 +21,8 @@ from govflow.records.printing.papers import Issued, full_date
 from govflow.store.models import Task
 from govflow.work import printouts, tasks
 from helpers import actor, complete, deploy_xml, holder, open_tasks, start
+from procedures import People as MeetingPeople
+from procedures import by_hand, lead_and_other
 from test_document_process import DIAGRAM, People
 from test_instance_pages import logged_in
 
@@ -219,6 +221,19 @@ def test_the_draft_sheet_names_who_drafted_checked_countersigned_and_signed(issu
                              "主送", "各镇街、区级各部门", "抄送", "区委办公室")
 
 
+def test_a_followup_item_prints_its_docket_and_nothing_of_a_document(site):
+    people = MeetingPeople("bazhou")
+    lead, _ = lead_and_other(people.org)
+    instance_id = by_hand(site, people, lead, [], "2027-03-31")
+    client = logged_in(site, people.duty("督查"))
+    page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "print/docket.pdf" in page and "print/draft.pdf" not in page
+    found = flat(pdf_of(client, f"/instances/{instance_id}/print/docket.pdf"))
+    assert found.startswith("巴中市巴州区人民政府办文单")
+    assert "区长批示件〔2026〕12号" in found and people.org.departments[lead].name in found
+    assert client.get(f"/instances/{instance_id}/print/draft.pdf").status_code == 404
+
+
 # -- who may print, and hostile values -------------------------------------------------------------------------
 def test_a_secret_matter_is_printed_only_for_those_who_may_see_it(dongchang):
     people = People("dongchang")
@@ -338,3 +353,26 @@ def test_the_same_record_prints_the_same_file_and_a_new_opinion_prints_anew(issu
 def _tasks(system, instance_id: int):
     with system.store.read() as session:
         return list(session.scalars(select(Task).where(Task.instance_id == instance_id)))
+
+
+@pytest.mark.parametrize("changes, mark, signer, urgency", [
+    ({}, "通化市东昌区人民政府文件", "任勇", ""),                                   # a 请示 goes up: 签发人
+    ({"doc_type": "通知", "category": "instruction_to_lower"}, "通化市东昌区人民政府文件", "", ""),
+    ({"issuer": "政府办公室", "doc_type": "通知"}, "东昌区人民政府办公室文件", "", ""),
+    ({"doc_type": "函", "category": "government_business"}, "通化市东昌区人民政府", "", ""),       # 信函格式
+    ({"urgency": "特急重要", "doc_type": "通知"}, "通化市东昌区人民政府文件", "", "特急"),
+    ({"category": "to_higher_government", "doc_type": "意见"}, "通化市东昌区人民政府文件", "任勇", ""),
+])
+def test_what_the_head_of_an_issued_document_carries(changes, mark, signer, urgency):
+    org = People("dongchang").org
+    head = org.head()
+    data = {**People("dongchang").document(), **changes, "registration": {"number": "东昌府发〔2026〕3号"},
+            "signature": {"name": head.name, "signed_on": "2026-07-01"}}
+    events = [papers.Recorded(1, "2026-07-01T10:00:00+08:00", "task_completed", head.id,
+                              {"step": "signing", "data": {"decision": "同意"}}),
+              papers.Recorded(2, "2026-07-03T10:00:00+08:00", "task_completed", "system",
+                              {"step": "publish", "data": {"copies": 3, "distribution": "各镇街"}})]
+    issued = papers.issued(papers.Reading(org, data, events))
+    assert (issued.issuer_mark, issued.signer, issued.urgency) == (mark, signer, urgency)
+    assert (issued.written_on, issued.printed_on, issued.addressees) == ("2026年7月1日", "2026年7月3日", "各镇街")
+    assert issued.issuer == mark.removesuffix("文件")

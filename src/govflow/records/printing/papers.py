@@ -168,7 +168,8 @@ def docket(reading: Reading) -> Docket:
     return Docket(
         organisation=reading.organisation(), title=reading.title, source=reading.unit(data.get("department")
                                                                                    or data.get("lead_unit")),
-        number=_text(data.get("source_number")) or reading.number(), doc_type=_text(data.get("doc_type")),
+        number=_text(data.get("source_number")) or _text(data.get("source_ref")) or reading.number(),
+        doc_type=_text(data.get("doc_type")),
         urgency=_text(data.get("urgency")), secrecy=_text(data.get("secrecy")) or "无",
         received_on=full_date(local_day(started.at)) if started else "", business_key=reading.business_key,
         opinions=tuple(opinions(reading)))
