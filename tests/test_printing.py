@@ -376,3 +376,18 @@ def test_what_the_head_of_an_issued_document_carries(changes, mark, signer, urge
     assert (issued.issuer_mark, issued.signer, issued.urgency) == (mark, signer, urgency)
     assert (issued.written_on, issued.printed_on, issued.addressees) == ("2026年7月1日", "2026年7月3日", "各镇街")
     assert issued.issuer == mark.removesuffix("文件")
+
+
+def test_the_distribution_text_gives_the_addressees_and_the_copies_without_doubled_punctuation():
+    org = People("dongchang").org
+    publish = {"copies": 2, "distribution": "主送：各镇街、区级各部门。\n抄送：区委办公室，区人大常委会办公室。"}
+    events = [papers.Recorded(1, "2026-07-03T10:00:00+08:00", "task_completed", "system",
+                              {"step": "publish", "data": publish})]
+    sheet = papers.draft_sheet(papers.Reading(org, People("dongchang").document(), events))
+    assert sheet.addressees == "各镇街、区级各部门" and sheet.copies == "2"
+    assert sheet.copied_to == "区委办公室，区人大常委会办公室"
+    given = {**publish, "addressees": "市人民政府：", "copied_to": "市委办公室。"}
+    events = [papers.Recorded(1, "2026-07-03T10:00:00+08:00", "task_completed", "system",
+                              {"step": "publish", "data": given})]
+    sheet = papers.draft_sheet(papers.Reading(org, People("dongchang").document(), events))
+    assert (sheet.addressees, sheet.copied_to) == ("市人民政府", "市委办公室")

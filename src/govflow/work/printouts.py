@@ -54,6 +54,7 @@ def kinds_for(session: Session, instance: Instance) -> list[str]:
 
 
 def printout(gf: Govflow, session: Session, actor: Actor, instance_id: int, kind: str) -> Printout:
+    """``kind`` of the instance, for ``actor`` if they may see it."""
     if kind not in KINDS:
         raise NotFound("没有这种打印件")
     instance = session.get(Instance, instance_id)
@@ -62,15 +63,22 @@ def printout(gf: Govflow, session: Session, actor: Actor, instance_id: int, kind
     now, runtime = gf.moment(session)
     if not may_see_instance(session, runtime.org, actor, acting_people(session, runtime.org, actor, now), instance_id):
         raise Forbidden("您无权查看该流程实例")
+    return paper(gf, session, instance, kind)
+
+
+def paper(gf: Govflow, session: Session, instance: Instance, kind: str) -> Printout:
+    """``kind`` of the instance, whoever asks (the caller has checked, or packs an archive)."""
+    runtime = gf.runtime(session)
     events = [papers.Recorded.of(e) for e in session.scalars(
-        select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))]
+        select(Event).where(Event.instance_id == instance.id).order_by(Event.seq))]
     if kind not in available(instance, events):
         raise NotFound("该公文尚未印发，没有正式公文可打印" if kind == "issued" else "该流程没有发文稿纸")
+    filename = f"{instance.id}-{KINDS[kind]}.pdf"
     # the same record (up to its last event's hash) and the same organisation print the same file
-    key = (instance_id, kind, events[-1].hash if events else "")
+    key = (instance.id, kind, events[-1].hash if events else "")
     cached = _cache.get(key, runtime.org)
     if cached is not None:
-        return Printout(kind, f"{instance_id}-{KINDS[kind]}.pdf", cached)
+        return Printout(kind, filename, cached)
     data = instances.current_data(instances.load(gf, session, instance))
     reading = papers.Reading(runtime.org, data, events, instance.title, instance.business_key or "")
     moment = parse_moment(events[-1].at) if events else None       # dated by the matter, not the clock
@@ -84,7 +92,7 @@ def printout(gf: Govflow, session: Session, actor: Actor, instance_id: int, kind
             raise NotFound("该公文尚未编号或签发，没有正式公文可打印")
         pdf = render.issued_pdf(issued, moment)
     _cache.put(key, runtime.org, pdf)
-    return Printout(kind, f"{instance_id}-{KINDS[kind]}.pdf", pdf)
+    return Printout(kind, filename, pdf)
 
 
 class _Rendered:

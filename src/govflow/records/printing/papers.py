@@ -262,6 +262,8 @@ def _distribution(reading: Reading) -> tuple[str, str, str]:
         addressees = main.group(1).strip(" ；;。\n") if main else ("" if copy else text)
         copied_to = copy.group(1).strip(" ；;。\n") if copy else ""
     copies = given.get("copies")
+    # the paper adds the 主送's colon and the 抄送's full stop itself (7.3.2, 7.4.2)
+    addressees, copied_to = addressees.rstrip(" ：:；;，,。"), copied_to.rstrip(" ：:；;，,。")
     return addressees, copied_to, str(copies) if isinstance(copies, int) and not isinstance(copies, bool) else ""
 
 
