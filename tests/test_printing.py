@@ -391,3 +391,15 @@ def test_the_distribution_text_gives_the_addressees_and_the_copies_without_doubl
                               {"step": "publish", "data": given})]
     sheet = papers.draft_sheet(papers.Reading(org, People("dongchang").document(), events))
     assert (sheet.addressees, sheet.copied_to) == ("市人民政府", "市委办公室")
+
+
+def test_a_full_page_of_text_holds_22_lines_of_28_characters():
+    """GB/T 9704-2012 7.1: 3号仿宋, 一般每面排 22 行，每行排 28 个字, filling the 版心's width."""
+    paper = Issued(secrecy="", urgency="", issuer_mark="通化市东昌区人民政府文件", number="东昌府发〔2026〕9号",
+                   signer="", title="标题", addressees="各镇街", body=("正文内容测试" * 300,), attachments=(),
+                   issuer="通化市东昌区人民政府", written_on="2026年7月1日", annotation="", copied_to="",
+                   printer="东昌区人民政府办公室", printed_on="2026年7月2日")
+    page = pdfplumber.open(io.BytesIO(render.issued_pdf(paper))).pages[1]
+    body = [line for line in page.extract_text_lines() if line["bottom"] / MM <= BOTTOM + 1]
+    assert len(body) == 22 and all(len(line["text"]) == 28 for line in body[1:])
+    assert all(abs(line["x1"] / MM - RIGHT) <= 1 for line in body[1:])
