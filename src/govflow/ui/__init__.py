@@ -195,4 +195,16 @@ def database_fault(err: DBAPIError):
     return govflow_error(fault)
 
 
-from . import audit, designer, inbox, instances, ledgers, login, replay, search, start, tasks  # noqa: E402,F401  (pages)
+from . import (  # noqa: E402,F401  (pages)
+    audit,
+    designer,
+    inbox,
+    instances,
+    ledgers,
+    login,
+    printouts,
+    replay,
+    search,
+    start,
+    tasks,
+)
