@@ -43,7 +43,7 @@ def newest(directory: Path) -> tuple[Found | None, list[str]]:
             seq = anchor["head"]["seq"]
             if not isinstance(seq, int) or isinstance(seq, bool):
                 raise ValueError("链尾序号不是整数")
-        except (OSError, ValueError, KeyError, TypeError) as err:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
             notes.append(f"锚点目录中的 {path.name} 不是可读的锚点（{type(err).__name__}），已跳过")
             continue
         if best is None or (seq, str(anchor.get("at", ""))) > (best.anchor["head"]["seq"], str(best.anchor.get("at", ""))):
