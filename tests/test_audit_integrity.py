@@ -108,6 +108,11 @@ def test_a_tail_cut_off_with_the_head_set_back_is_named(history):
     assert not result.ok and "链尾" in result.first_bad.reason and "封签不符" in result.first_bad.reason
 
 
+def test_a_deleted_chain_head_is_named(history):
+    run_sql(history, "DELETE FROM chain_head")
+    assert "链尾记录不存在" in verify(history).first_bad.reason
+
+
 def test_a_copied_seal_does_not_pass_for_another_event(history):
     rows = events(history)
     run_sql(history, "UPDATE event SET seal = :s WHERE seq = :q", s=rows[2].seal, q=rows[3].seq)
@@ -296,6 +301,18 @@ def test_an_added_distribution_row_and_read_copy_are_named(matter):
     found = differences(system, instance_id)
     assert "分发范围" in found and f"person:{OUTSIDER}" in found
     assert "forged-read-copy" in found and "没有任何传阅" in found
+
+
+def test_a_deleted_instance_row_is_named_by_its_events(matter):
+    system, instance_id = matter
+    index = "search_index WHERE rowid = :i" if system.store.is_sqlite else "search_index WHERE instance_id = :i"
+    for table in ("task_candidate WHERE task_id IN (SELECT id FROM task WHERE instance_id = :i)",
+                  "task WHERE instance_id = :i", index, "instance WHERE id = :i"):
+        run_sql(system, f"DELETE FROM {table}", i=instance_id)
+    with system.store.read() as session:
+        results = replay.reexecute_all(system, session)
+    assert [r.instance_id for r in results if not r.ok] == [instance_id]
+    assert "instance 表中没有实例" in results[-1].differences[0].what
 
 
 # -- d. re-execution: a damaged snapshot, and against what each step computed -------------------------------------

@@ -17,7 +17,7 @@ from datetime import datetime
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from ..engine import compaction, operators, spiff
@@ -342,6 +342,13 @@ def reexecute_all(gf: Govflow, session: Session, instance_id: int | None = None)
         except (GovflowError, ProcessFailed, zlib.error, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
             reason = err.message if isinstance(err, (GovflowError, ProcessFailed)) else f"{type(err).__name__}: {err}"
             results.append(Result(instance.id, 0, [Difference(0, f"实例 {instance.id} 无法重新执行：{_short(reason)}")]))
+    if instance_id is None:          # a history whose instance row is gone: the matter deleted behind govflow's back
+        known = {r.instance_id for r in results}
+        for gone, first in session.execute(select(Event.instance_id, func.min(Event.seq))
+                                           .where(Event.instance_id.is_not(None)).group_by(Event.instance_id)):
+            if gone not in known:
+                results.append(Result(gone, 0, [Difference(first, f"instance 表中没有实例 {gone}，"
+                                                                  f"第 {first} 条起的事件却记有它的历史（实例被删除）")]))
     return results
 
 

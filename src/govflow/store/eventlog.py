@@ -209,6 +209,8 @@ def verify(session: Session, instance_id: int | None = None) -> Verification:
     if instance_id is None and head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
         findings.append(Finding(head.seq, f"链尾记录为第 {head.seq} 条，实际最后一条为第 {expected_seq - 1} 条"
                                           "（末尾事件被删除或追加）"))
+    if instance_id is None and head is None and count:
+        findings.append(Finding(expected_seq - 1, f"链尾记录不存在，事件却有 {count} 条（链尾记录被删除）"))
     if instance_id is None and head is not None and key is not None:
         findings += _head_seal_findings(head, key)
     notes = _seal_notes(head, key)
