@@ -14,9 +14,10 @@ from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from bpmn_builder import chain, diagram, end, script, start as start_event, user
+from bpmn_builder import chain, diagram, end, script, user
+from bpmn_builder import start as start_event
 from conftest import REPO, SEAL_KEY_FILE, build_system
 from govflow.app import create_app
 from govflow.audit import replay
@@ -27,24 +28,17 @@ from govflow.store import eventlog
 from govflow.store.models import ChainHead, Event
 from govflow.work import admin, worker
 from govflow.work.system import Govflow
-from helpers import complete, deploy_xml, events, open_tasks, start, task
+from helpers import deploy_xml, events, open_tasks, start
+from test_audit_anchor import CLERK, DIAGRAM, REQUEST, run_sql
 
-CLERK, OUTSIDER = "zhongjie", "xuxiaoling"
-DIAGRAM = REPO / "processes" / "dept_request.bpmn"
-REQUEST = {"title": "关于修缮办公楼的请示", "department": "czj", "urgency": "一般"}
+OUTSIDER = "xuxiaoling"
 
 
 @pytest.fixture
 def history(system):
     deploy_xml(system, DIAGRAM.read_bytes())
-    instance_id = start(system, CLERK, "dept_request", REQUEST)
-    complete(system, CLERK, task(system, instance_id, "office_review").id, {"decision": "拟办", "opinion": "拟同意"})
+    start(system, CLERK, "dept_request", REQUEST)
     return system
-
-
-def run_sql(system, sql: str, **params):
-    with system.store.write() as session:
-        session.execute(text(sql), params)
 
 
 def verify(system) -> eventlog.Verification:
@@ -154,7 +148,8 @@ def test_events_written_before_sealing_are_named_and_sealing_fixes_its_start(dat
     sealed = Govflow(Settings(database_url=database_url, mode="test", home=REPO, secret_key="test",
                               seal_key_file=SEAL_KEY_FILE))
     try:
-        assert "没有封签起点" in verify(sealed).first_bad.reason        # a key, but nothing sealed: stripped, or not begun
+        # a key, but nothing sealed: the seals stripped, or sealing not begun yet
+        assert "没有封签起点" in verify(sealed).first_bad.reason
         began = CliRunner().invoke(main, ["--database-url", database_url, "init"])
         assert began.exit_code == 0 and f"第 {before + 1} 条起" in began.output, began.output
         result = verify(sealed)
@@ -169,7 +164,8 @@ def test_events_written_before_sealing_are_named_and_sealing_fixes_its_start(dat
                 row.prev_hash = prev
                 row.hash = prev = eventlog.row_hash(row)
             session.get(ChainHead, 1).hash = prev
-        assert any(f.seq == before + 1 and "封签不符" in f.reason for f in verify(sealed).findings), reasons(verify(sealed))
+        found = verify(sealed)
+        assert any(f.seq == before + 1 and "封签不符" in f.reason for f in found.findings), reasons(found)
         # and the start of sealing cannot be moved past the rewrite: the head's seal covers it
         run_sql(sealed, "UPDATE chain_head SET sealed_from = sealed_from + 5")
         assert "封签起点被挪动" in reasons(verify(sealed))

@@ -339,17 +339,24 @@ def reexecute_all(gf: Govflow, session: Session, instance_id: int | None = None)
     for instance in session.scalars(query).all():
         try:
             results.append(reexecute(gf, session, instance))
-        except (GovflowError, ProcessFailed, zlib.error, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
-            reason = err.message if isinstance(err, (GovflowError, ProcessFailed)) else f"{type(err).__name__}: {err}"
-            results.append(Result(instance.id, 0, [Difference(0, f"实例 {instance.id} 无法重新执行：{_short(reason)}")]))
-    if instance_id is None:          # a history whose instance row is gone: the matter deleted behind govflow's back
-        known = {r.instance_id for r in results}
-        for gone, first in session.execute(select(Event.instance_id, func.min(Event.seq))
-                                           .where(Event.instance_id.is_not(None)).group_by(Event.instance_id)):
-            if gone not in known:
-                results.append(Result(gone, 0, [Difference(first, f"instance 表中没有实例 {gone}，"
-                                                                  f"第 {first} 条起的事件却记有它的历史（实例被删除）")]))
+        except (GovflowError, zlib.error, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+            reason = err.message if isinstance(err, GovflowError) else f"{type(err).__name__}: {err}"
+            failed = Difference(0, f"实例 {instance.id} 无法重新执行：{_short(reason)}")
+            results.append(Result(instance.id, 0, [failed]))
+    if instance_id is None:
+        results += _deleted_instances(session, {r.instance_id for r in results})
     return results
+
+
+def _deleted_instances(session: Session, known: set[int]) -> list[Result]:
+    """A history whose instance row is gone: the matter deleted behind govflow's back."""
+    found = []
+    for gone, first in session.execute(select(Event.instance_id, func.min(Event.seq))
+                                       .where(Event.instance_id.is_not(None)).group_by(Event.instance_id)):
+        if gone not in known:
+            found.append(Result(gone, 0, [Difference(first, f"instance 表中没有实例 {gone}，"
+                                                             f"第 {first} 条起的事件却记有它的历史（实例被删除）")]))
+    return found
 
 
 def state_at(gf: Govflow, session: Session, instance: Instance, seq: int | None = None) -> dict:

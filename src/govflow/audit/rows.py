@@ -113,15 +113,17 @@ def _holders(session: Session, instance: Instance, events: list[Recorded]) -> li
         where = f"task 表任务 {row.id}（{row.step_name}）"
         if row.kind == "read":
             if row.assignee not in sent_to:
-                found.append(RowDifference(0, f"{where}的阅件给了“{row.assignee}”，没有任何传阅或提级督办事件送给此人"))
+                found.append(RowDifference(0, f"{where}的阅件给了“{row.assignee}”，"
+                                              "没有任何传阅或提级督办事件送给此人"))
             continue
         if row.id not in held:
             found.append(RowDifference(0, f"{where}在事件中没有开出记录（task_created）"))
             continue
         said, event = held[row.id], last_event[row.id]
         if row.assignee != said["assignee"]:
+            should = said["assignee"] or "无"
             found.append(RowDifference(event.seq, f"{where}的办理人（assignee）为“{row.assignee or '无'}”，"
-                                                  f"第 {event.seq} 条事件（{event.type}）之后应为“{said['assignee'] or '无'}”"))
+                                                  f"第 {event.seq} 条事件（{event.type}）之后应为“{should}”"))
         mine = candidates.get(row.id, set())
         wanted = set(said["candidates"]) if said["assignee"] is None else mine
         if said["assignee"] is None and mine != wanted:

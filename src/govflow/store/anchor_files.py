@@ -46,7 +46,8 @@ def newest(directory: Path) -> tuple[Found | None, list[str]]:
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
             notes.append(f"锚点目录中的 {path.name} 不是可读的锚点（{type(err).__name__}），已跳过")
             continue
-        if best is None or (seq, str(anchor.get("at", ""))) > (best.anchor["head"]["seq"], str(best.anchor.get("at", ""))):
+        rank = (seq, str(anchor.get("at", "")))
+        if best is None or rank > (best.anchor["head"]["seq"], str(best.anchor.get("at", ""))):
             best = Found(path, anchor)
     return best, notes
 
@@ -64,7 +65,8 @@ def write_if_due(session: Session, directory: Path, every: timedelta, now: datet
         head = session.get(ChainHead, 1)
         if taken_at is not None and now - taken_at < every:
             return None
-        if head is not None and head.seq == found.anchor["head"]["seq"] and head.hash == found.anchor["head"].get("hash"):
+        anchored = found.anchor["head"]
+        if head is not None and (head.seq, head.hash) == (anchored["seq"], anchored.get("hash")):
             return None        # nothing happened since: the newest anchor still says everything
     anchor = eventlog.anchor(session, now)
     stamp = datetime.fromisoformat(anchor["at"]).strftime("%Y%m%dT%H%M%S")
