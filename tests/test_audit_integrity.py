@@ -18,14 +18,14 @@ from sqlalchemy import select
 
 from bpmn_builder import chain, diagram, end, script, user
 from bpmn_builder import start as start_event
-from conftest import REPO, SEAL_KEY_FILE, build_system
+from conftest import REPO, SEAL_KEY_FILE, build_system, load_org
 from govflow.app import create_app
 from govflow.audit import replay
 from govflow.cli import main
 from govflow.config import Settings
 from govflow.errors import ValidationFailed
 from govflow.store import eventlog
-from govflow.store.models import ChainHead, Event
+from govflow.store.models import ChainHead, Distribution, Event
 from govflow.work import admin, worker
 from govflow.work.system import Govflow
 from helpers import deploy_xml, events, open_tasks, start
@@ -340,4 +340,20 @@ def test_a_later_calendar_override_is_no_difference(system):
                                                                     "at": "2026-11-26T17:30:00+08:00"}]]
     with system.store.write() as session:         # a 调休 entered afterwards: Tuesday becomes a day off
         admin.set_calendar_day(system, session, date(2026, 11, 24), False, "调休", "test")
+    assert differences(system, instance_id) == ""
+
+
+def test_a_later_personnel_change_is_no_difference(system):
+    """The people a lane resolved to are recorded with each task (task_created) and re-execution
+    takes them from there; a 分发范围 is kept to the organisation in force when the step ran."""
+    deploy_xml(system, COUNTED)
+    instance_id = start(system, CLERK, "counted_deadline", {"title": "限期答复",
+                                                            "distribution": {"people": [OUTSIDER]}})
+    with system.store.read() as session:
+        assert {(d.kind, d.ref) for d in session.scalars(select(Distribution))} == {("person", OUTSIDER)}
+    advance(system, 60)
+    changed = load_org("bazhou")
+    del changed.people[OUTSIDER]                       # the person has left since
+    with system.store.write() as session:
+        admin.load_organisation(system, session, changed, "test")
     assert differences(system, instance_id) == ""

@@ -122,6 +122,7 @@ class Replay:
         self.names: dict[str, str] = {}         # recorded task id -> its step's name
         self.open: dict[str, str] = {}          # what the events say is open: recorded task id -> step
         self.labels = rows.Labels()             # title, 密级, 分发范围 as the steps set them
+        self.orgs = rows.OrganisationAt(session)  # the organisation each step ran under
         self.stopped = False
 
     def run(self, until: int | None = None) -> Replay:
@@ -151,7 +152,7 @@ class Replay:
         if step.runs_engine:
             with instances.engine_errors():
                 self._settle()
-            self.labels.after_step(self.engine.runtime.org, self.data(), step.last)
+            self.labels.after_step(self.orgs.before(step.first) or self.engine.runtime.org, self.data(), step.last)
             self._compare(step)
 
     # -- the recorded inputs, applied as the step that recorded them did --------------------------------

@@ -10,6 +10,8 @@ that says otherwise.
 """
 from __future__ import annotations
 
+import bisect
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -17,8 +19,32 @@ from sqlalchemy.orm import Session
 
 from ..people.access import CLASSIFIED
 from ..people.org import Organisation
-from ..store.models import Distribution, Instance, Task, TaskCandidate
+from ..store.models import Distribution, Event, Instance, OrganisationVersion, Task, TaskCandidate
 from .replay_steps import Recorded, holders_after
+
+
+class OrganisationAt:
+    """The organisation in force when a step ran — the last one loaded before the step's first event,
+    in the chain's order (the clock can be set back; the chain cannot) — so that a 分发范围 is kept to
+    the people and departments of then, and a personnel change made later is no difference."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        loaded = session.execute(select(Event.seq, Event.payload).where(Event.type == "organisation_loaded")
+                                 .order_by(Event.seq)).all()
+        self.seqs = [seq for seq, _ in loaded]
+        self.versions = [json.loads(payload).get("version") for _, payload in loaded]
+        self.parsed: dict[int, Organisation] = {}
+
+    def before(self, seq: int) -> Organisation | None:
+        index = bisect.bisect_left(self.seqs, seq) - 1
+        version = self.versions[index] if index >= 0 else None
+        row = self.session.get(OrganisationVersion, version) if isinstance(version, int) else None
+        if row is None:
+            return None
+        if version not in self.parsed:
+            self.parsed[version] = Organisation.from_document(json.loads(row.document))
+        return self.parsed[version]
 
 
 @dataclass
