@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import REPO, Api, load_org
+from conftest import REPO, SEAL_KEY_FILE, Api, load_org
 from govflow.api.openapi import PATHS, document
 from govflow.app import create_app
 from govflow.config import Settings
@@ -140,7 +140,8 @@ def test_the_clock_moves_only_in_test_and_demo_mode(api, tmp_path):
     moved = api.post("/clock/advance", DIRECTOR, json={"days": 1})
     assert moved.status_code == 200 and moved.get_json()["now"].startswith("2026-11-24T09:00")
     assert api.post("/clock/advance", CLERK, json={"days": 1}).status_code == 403
-    production = Govflow(Settings(database_url=f"sqlite:///{tmp_path}/prod.db", mode="production", home=REPO))
+    production = Govflow(Settings(database_url=f"sqlite:///{tmp_path}/prod.db", mode="production", home=REPO,
+                                  seal_key_file=SEAL_KEY_FILE))
     production.store.migrate()
     with production.store.write() as session:
         admin.load_organisation(production, session, ORG, "test")

@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     system = system or Govflow(settings or Settings.from_env())
     if system.settings.mode == "production":
         system.store.check_durability()
+        system.settings.check_sealing()
     app = Flask(__name__)
     app.request_class = GovflowRequest
     app.url_map.converters["int"] = RowId         # before the blueprints add their routes

@@ -422,6 +422,7 @@ class Event(Base):
     payload: Mapped[str] = mapped_column(Text)            # canonical JSON, exactly as hashed
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)   # HMAC of hash; None before sealing began
     __table_args__ = (Index("ix_event_instance", "instance_id", "instance_seq"),)
 
 
@@ -431,4 +432,6 @@ class ChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    sealed_from: Mapped[int | None] = mapped_column(Integer, nullable=True)   # the first sealed event
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)       # HMAC of seq, hash, sealed_from
 

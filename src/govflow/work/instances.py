@@ -78,6 +78,9 @@ class Step:
         if workflow.is_completed() and self.instance.status == "running":
             self.instance.status, self.instance.ended_at = "completed", self.now
             self.events.record("instance_ended", "system", self.now, {"data": data}, self.instance.id)
+        if self.engine.record.workdays:
+            self.events.record("workdays_computed", "system", self.now, {"calls": self.engine.record.workdays},
+                               self.instance.id)
         self.save(workflow, **({"search_digest": digest} if digest else {}))
         self._start_requested()
 

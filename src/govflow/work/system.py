@@ -35,7 +35,7 @@ _CALENDAR_YEARS = select(CalendarYear.__table__.c.year)
 class Govflow:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = Store(settings.database_url)
+        self.store = Store(settings.database_url, seal_key=settings.seal_key())
         self.clock = Clock(adjustable=settings.mode != "production")
         self.definitions = DefinitionCache()
         self.workflows = WorkflowCache()
