@@ -132,6 +132,9 @@ def test_a_major_decision_runs_from_its_flag_to_its_evaluation_asking_only_what_
     assert (office["legality_by"] == "规则规定") == named
     assert (office["legality_by"] == "办公室指定（规则未规定审查机构）") == (not named)
     topic = row.topic_instance_id
+    for reply in [t for t in open_tasks(system, topic) if t.step_id.startswith("reply")]:
+        assert pid == "dongchang"                # 东昌 第二十七条: the topic's own written consultation
+        complete(system, holder(system, reply), reply.id, {"decision": "同意"})
     topic_data = workflow(system, topic).last_task.data
     assert topic_data["materials"] == ["依据文件"]                     # no box ticked for any step
     assert topic_data["gate"]["passed"] and topic_data["gate"]["findings"] == []
