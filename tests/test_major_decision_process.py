@@ -131,6 +131,9 @@ def test_a_major_decision_runs_from_its_flag_to_its_evaluation_asking_only_what_
     named = pid in ("bazhou", "ziyang")                              # M8: only they name the reviewer
     assert (office["legality_by"] == "规则规定") == named
     assert (office["legality_by"] == "办公室指定（规则未规定审查机构）") == (not named)
+    replies = {r["department"] for r in (records.get("consultation") or [{"replies": []}])[-1]["replies"]}
+    assert replies == ({lead_and_other(org)[1], *TOWNS[pid]} if pid != "dongchang" else set())   # M10
+    assert records["legality"][-1]["passed"] and records["legality"][-1]["unit"] == org.with_duty("合法性审查")[0].id
     topic = row.topic_instance_id
     for reply in [t for t in open_tasks(system, topic) if t.step_id.startswith("reply")]:
         assert pid == "dongchang"                # 东昌 第二十七条: the topic's own written consultation
@@ -164,3 +167,196 @@ def test_a_major_decision_runs_from_its_flag_to_its_evaluation_asking_only_what_
     assert records["meeting"][-1]["outcome"] == "通过"
     [linked] = records["evaluation"][-1]["followups"]                 # M15: the 督办 item of the minutes
     assert linked["task"] == "组织实施老旧小区改造" and linked["followup"]
+
+
+def test_the_ocel_export_links_the_decision_to_its_topic_meeting_and_items(make):
+    from govflow.audit.exports import export
+    system, pid = make("bazhou"), "bazhou"
+    people, org = People(pid), People(pid).org
+    meeting_id, meeting_instance = convened(system, "2026-12-17T09:00:00+08:00")
+    instance_id, _ = prepare(system, pid, org)
+    topic, lead = decision_row(system, instance_id).topic_instance_id, matter(pid, org)["department"]
+    approve(system, topic)
+    complete(system, people.staff(lead), task(system, topic, "prep").id, {"materials_changed": False})
+    hold_meeting(system, org, topic, meeting_instance, lead)
+    staff = people.staff(lead)
+    complete(system, staff, task(system, instance_id, "after_meeting").id, {"to_party_committee": False})
+    complete(system, staff, task(system, instance_id, "publish").id,     # 规则二十二: not sent to the 区委
+             {"secret_reason": "", "published_on": "2026-12-18", "channel": "区政府网站", "interpretation": "已解读"})
+    complete(system, staff, task(system, instance_id, "evaluate").id,
+             {"tracking": "推进中", "views": "无异议", "effect": "良好", "adjustment": "无"})
+    with system.store.read() as session:
+        log = json.loads("".join(export(session, "ocel", system.organisation(session))))
+    [major] = [o for o in log["objects"] if o["type"] == "重大行政决策"]
+    related = {r["qualifier"]: r["objectId"] for r in major["relationships"]}
+    assert related["议题"] == f"topic:{topic}" and related["集体讨论决定"] == f"meeting:{meeting_id}"
+    assert related["议定事项"].startswith("decision:") and related["承办单位"] == f"department:{lead}"
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"department": "nowhere"}, "department"),
+    ({"scope_item": "城区停车"}, None),                               # not on 巴州 第二十七条's list: M1
+    ({"scope_item": None}, None),
+    ({"departments": ["nowhere"]}, "departments"),
+    ({"lower": ["<script>"]}, "departments"),
+    ({"public_interest": "是"}, None),
+    ({"title": "长" * 201}, None),
+    ({"typename": "x"}, None),
+    ({"departments": ["zjj"] * 2}, None),
+])
+def test_a_hostile_start_is_refused_and_leaves_nothing(make, changes, field):
+    system, org = make("bazhou"), People("bazhou").org
+    data = {k: v for k, v in {**matter("bazhou", org), **changes}.items() if v is not None}
+    if "departments" in changes and changes["departments"] == ["zjj"] * 2:
+        data["departments"] = [data["department"]]                    # the lead unit consulting itself
+    before = count(system, Instance)
+    with pytest.raises((ValidationFailed, RuleBlocked)) as refused:
+        start(system, org.with_post("dept_staff", matter("bazhou", org)["department"])[0].id, "major_decision", data)
+    if field:
+        assert refused.value.details[0]["field"] == field
+    if isinstance(refused.value, RuleBlocked):
+        assert refused.value.violations[0].rule == "M1" and "第二十七条" in refused.value.violations[0].article
+    assert count(system, Instance) == before and count(system, MajorDecision) == 0
+
+
+def test_through_the_api_a_hostile_start_is_a_422_and_an_outsider_cannot_act(make):
+    system, org = make("bazhou"), People("bazhou").org
+    api = Api(create_app(system=system))
+    data = matter("bazhou", org)
+    staff = org.with_post("dept_staff", data["department"])[0].id
+    refused = api.post("/instances", staff, json={"process_id": "major_decision", "data": {**data, "scope_item": "x"}})
+    assert refused.status_code == 422 and refused.get_json()["details"][0]["rule"] == "M1"
+    started = api.post("/instances", staff, json={"process_id": "major_decision", "data": data})
+    assert started.status_code == 201, started.get_json()
+    check = task(system, started.get_json()["id"], "office_check")
+    outsider = api.post(f"/tasks/{check.id}/complete", staff, json={"data": {"decision": "确认"}})
+    assert outsider.status_code in (403, 404)                          # the office checks the flag, not the department
+    bad = api.post(f"/tasks/{check.id}/complete", holder(system, check), json={"data": {"decision": "确认", "x": 1}})
+    assert bad.status_code == 422
+
+
+def test_the_office_may_refuse_the_flag_and_the_matter_ends_there(make):
+    system, org = make("dazu"), People("dazu").org
+    data = matter("dazu", org)
+    instance_id = start(system, org.with_post("dept_staff", data["department"])[0].id, "major_decision", data)
+    check = task(system, instance_id, "office_check")
+    with pytest.raises(ValidationFailed) as refused:                  # 大足 names no reviewer: the office must choose
+        complete(system, holder(system, check), check.id, {"decision": "确认"})
+    assert refused.value.details[0]["field"] == "legality_unit"
+    complete(system, holder(system, check), check.id, {"decision": "不予确认", "opinion": "属部门职权范围"})
+    assert instance(system, instance_id).status == "completed" and decision_row(system, instance_id).status == "closed"
+
+
+def test_an_unlawful_finding_sends_the_matter_back_with_its_reasons_and_it_is_reviewed_again(make):
+    system, org = make("bazhou"), People("bazhou").org
+    data = matter("bazhou", org, departments=[], lower=[])
+    staff = org.with_post("dept_staff", data["department"])[0].id
+    instance_id = start(system, staff, "major_decision", data)
+    for step in ("office_check", "research", "participation", "experts", "risk"):
+        row = task(system, instance_id, step)
+        complete(system, holder(system, row), row.id, step_data("bazhou", org, step))
+    legal = task(system, instance_id, "legal")
+    assert holder(system, legal) == People("bazhou").duty("合法性审查")   # 区司法局 (规则十六)
+    complete(system, holder(system, legal), legal.id, {"conclusion": "不合法", "opinion": "收费条款无上位法依据"})
+    market = task(system, instance_id, "market")
+    complete(system, holder(system, market), market.id, step_data("bazhou", org, "market"))
+    rework = task(system, instance_id, "rework")
+    assert rework.assignee == staff or holder(system, rework) == staff
+    returned = workflow(system, instance_id).last_task.data["reviewed"]["returned"]
+    assert returned[0]["rule"] == "M8" and "收费条款无上位法依据" in returned[0]["message"]
+    complete(system, staff, rework.id, {"action": "修改后重新送审", "changes": "删去收费条款"})
+    for step in ("legal", "market"):
+        row = task(system, instance_id, step)
+        complete(system, holder(system, row), row.id, step_data("bazhou", org, step))
+    row = decision_row(system, instance_id)
+    records = json.loads(row.records)
+    assert [r["conclusion"] for r in records["legality"]] == ["不合法", "合法"]    # M16: both rounds kept
+    assert row.status == "submitted" and row.topic_instance_id
+
+
+def test_a_step_record_short_of_what_the_seed_asks_is_refused_with_its_article(make):
+    system, org = make("bazhou"), People("bazhou").org
+    data = matter("bazhou", org)
+    instance_id = start(system, org.with_post("dept_staff", data["department"])[0].id, "major_decision", data)
+    for step in ("office_check", "research"):
+        row = task(system, instance_id, step)
+        complete(system, holder(system, row), row.id, step_data("bazhou", org, step))
+    row = task(system, instance_id, "participation")
+    narrow = {"consultations": [{**step_data("bazhou", org, "participation")["consultations"][0], "all_sides": False}]}
+    with pytest.raises(RuleBlocked) as refused:
+        complete(system, holder(system, row), row.id, narrow)
+    [violation] = refused.value.violations
+    assert violation.rule == "M5" and violation.article == "巴州区人民政府工作规则 第二十八条"
+    assert task(system, instance_id, "participation").id == row.id                 # still open, nothing recorded
+    assert "participation" not in json.loads(decision_row(system, instance_id).records)
+    complete(system, holder(system, row), row.id, step_data("bazhou", org, "participation"))
+    row = task(system, instance_id, "experts")
+    complete(system, holder(system, row), row.id, step_data("bazhou", org, "experts"))
+    row = task(system, instance_id, "risk")
+    only_general = {"assessments": [{"kind": "风险评估", "by": "区政法委", "conclusion": "可控"}]}
+    with pytest.raises(RuleBlocked) as refused:
+        complete(system, holder(system, row), row.id, only_general)
+    assert [v.message.split("（")[0] for v in refused.value.violations] == ["未开展社会稳定风险评估", "未开展网络舆情风险评估"]
+
+
+@pytest.mark.parametrize("pid, blocks", [("bazhou", "巴州常务会议规则 第十七条"), ("dongchang", "第二十四条"),
+                                         ("dazu", None)])
+def test_a_topic_that_only_ticks_the_steps_of_a_major_decision_does_not_pass(make, pid, blocks):
+    system, org = make(pid), People(pid).org
+    lead, _ = lead_and_other(org)
+    staff = org.with_post("dept_staff", lead)[0].id
+    topic = {"title": "关于老旧小区改造规划的议题", "department": lead, "request": "提请审议。",
+             "categories": ["重大行政决策"], "departments": [],
+             "materials": ["依据文件", "公众参与", "专家论证", "风险评估报告"]}
+    instance_id = start(system, staff, "topic_submission", topic)
+    for step in [t for t in open_tasks(system, instance_id) if t.step_id in ("legal", "market")]:
+        complete(system, holder(system, step), step.id, {"conclusion": "合法" if step.step_id == "legal" else
+                                                         "符合公平竞争审查标准", "opinion": "无意见"})
+    gate = workflow(system, instance_id).last_task.data["gate"]
+    assert not gate["passed"] and [t.step_id for t in open_tasks(system, instance_id)] == ["revise"]
+    messages = [f["message"] for f in gate["findings"]]
+    assert any(m.startswith("风险评估报告缺失（须经重大行政决策程序办理") for m in messages)
+    assert all((blocks in m) if blocks else ("不上会" not in m) for m in messages)
+
+
+def test_a_topic_may_not_cite_a_decision_that_is_not_its_own_or_not_ready(make):
+    system, org = make("bazhou"), People("bazhou").org
+    data = matter("bazhou", org)
+    lead, other = lead_and_other(org)
+    started = start(system, org.with_post("dept_staff", lead)[0].id, "major_decision", data)
+    decision_id = decision_row(system, started).id
+    topic = {"title": "关于老旧小区改造规划的议题", "request": "提请审议。", "categories": ["重大行政决策"],
+             "departments": [], "materials": ["依据文件"]}
+    for department, cited, error in ((lead, decision_id, ValidationFailed), (other, decision_id, ValidationFailed),
+                                     (lead, 999999, NotFound)):
+        before = count(system, Instance)
+        with pytest.raises(error):                  # still preparing; another department's; no such decision
+            start(system, org.with_post("dept_staff", department)[0].id, "topic_submission",
+                  {**topic, "department": department, "major_decision": cited})
+        assert count(system, Instance) == before
+    assert decision_row(system, started).topic_instance_id is None
+
+
+@pytest.mark.parametrize("pid, reopens", [("bazhou", True), ("ziyang", False)])
+def test_in_bazhou_a_major_adjustment_goes_back_to_the_meeting_elsewhere_it_is_recorded(make, pid, reopens):
+    system = make(pid)
+    people, org = People(pid), People(pid).org
+    meeting_id, meeting_instance = convened(system, "2026-12-17T09:00:00+08:00")
+    instance_id, _ = prepare(system, pid, org)
+    topic, lead = decision_row(system, instance_id).topic_instance_id, matter(pid, org)["department"]
+    approve(system, topic)
+    staff = people.staff(lead)
+    complete(system, staff, task(system, topic, "prep").id, {"materials_changed": False})
+    hold_meeting(system, org, topic, meeting_instance, lead)
+    complete(system, staff, task(system, instance_id, "after_meeting").id, {})
+    for step, body in (("party_report", {"reported_on": "2026-12-18", "summary": "已报"}),
+                       ("publish", {"published_on": "2026-12-18", "channel": "网站", "interpretation": "解读"})):
+        if [t for t in open_tasks(system, instance_id) if t.step_id == step]:
+            complete(system, staff, task(system, instance_id, step).id, body)
+    topics = count(system, Instance)
+    complete(system, staff, task(system, instance_id, "evaluate").id,
+             {"tracking": "实施中", "views": "部分居民反对", "effect": "需调整", "adjustment": "重大调整",
+              "adjustment_content": "改造范围由12个小区调整为20个"})
+    assert (count(system, Instance) == topics + 1) == reopens
+    route = json.loads(decision_row(system, instance_id).records)["evaluation"][-1]["route"]
+    assert route["to_meeting"] == reopens and (route["article"] == "巴州常务会议规则 第二十四条") == reopens
