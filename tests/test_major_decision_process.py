@@ -234,6 +234,17 @@ def test_through_the_api_a_hostile_start_is_a_422_and_an_outsider_cannot_act(mak
     bad = api.post(f"/tasks/{check.id}/complete", holder(system, check), json={"data": {"decision": "确认", "x": 1}})
     assert bad.status_code == 422
 
+    [listed] = api.get("/major-decisions", staff).get_json()["items"]          # the department sees its own
+    assert listed["scope_item"] == "重大规划" and listed["scope_article"].startswith("巴州区人民政府工作规则 第二十七条")
+    other = org.with_post("dept_staff", lead_and_other(org)[1])[0].id
+    assert api.get("/major-decisions", other).get_json()["items"] == []
+    assert api.get(f"/major-decisions/{listed['id']}", other).status_code == 404
+    auditor = next(p.id for p in org.people.values() if "auditor" in p.roles)
+    shown = api.get(f"/major-decisions/{listed['id']}", auditor).get_json()
+    assert [s["step"] for s in shown["records"]["plan"][-1]["steps"]] == [
+        "research", "participation", "experts", "risk", "legality", "fair_competition", "consultation"]
+    assert api.get("/major-decisions/99999999999", auditor).status_code == 404
+
 
 def test_the_office_may_refuse_the_flag_and_the_matter_ends_there(make):
     system, org = make("dazu"), People("dazu").org
