@@ -6,19 +6,23 @@ ticked), and after the meeting reported, published and evaluated."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
 
 from conftest import REPO, Api
 from govflow.app import create_app
+from govflow.audit import replay
+from govflow.audit.exports import export
 from govflow.errors import NotFound, RuleBlocked, ValidationFailed
 from govflow.store.models import Instance, MajorDecision
 from helpers import complete, count, deploy_xml, holder, instance, open_tasks, start, task, workflow
 from procedures import People, approve, convened, lead_and_other, schedule_of, system_for, to_sign_in
 
 DIAGRAM = (REPO / "processes" / "major_decision.bpmn").read_bytes()
-SCOPE = {"dazu": "重大规划", "chongqing": "重大规划", "bazhou": "重大规划", "ziyang": "经济和社会发展规划", "dongchang": None}
+SCOPE = {"dazu": "重大规划", "chongqing": "重大规划", "bazhou": "重大规划", "ziyang": "经济和社会发展规划",
+         "dongchang": None}
 TOWNS = {"bazhou": ["hfjd"], "dazu": ["lgjd"], "dongchang": ["lzjd"], "chongqing": [], "ziyang": []}
 # what each seed names (M2, M8, M9, M10): the steps asked of the department and the reviewers
 ASKED = {
@@ -26,7 +30,8 @@ ASKED = {
     "dazu": {"office_check", "research", "participation", "experts", "risk", "legal", "market", "reply"},
     "chongqing": {"office_check", "research", "participation", "experts", "risk", "legal", "market", "reply"},
     "ziyang": {"office_check", "research", "participation", "experts", "risk", "legal", "reply"},   # 公平竞争性 in 27
-    "dongchang": {"office_check", "research", "participation", "experts", "risk", "legal"},   # no 公平竞争/征求意见 (M9/M10)
+    # 东昌: no 公平竞争审查 or 征求意见 for decisions (M9, M10)
+    "dongchang": {"office_check", "research", "participation", "experts", "risk", "legal"},
 }
 POINTS = ["合法性", "必要性", "科学性", "可行性", "可控性"]
 
@@ -47,7 +52,8 @@ def make(sqlite_url):
 
 def matter(pid: str, org, **changes) -> dict:
     lead, other = lead_and_other(org)
-    data = {"title": "关于城区老旧小区改造三年规划的决策", "department": lead, "request": "提请审议城区老旧小区改造三年规划。",
+    data = {"title": "关于城区老旧小区改造三年规划的决策", "department": lead,
+            "request": "提请审议城区老旧小区改造三年规划。",
             "public_interest": True, "market": True, "departments": [other], "lower": TOWNS[pid]}
     if SCOPE[pid]:
         data["scope_item"] = SCOPE[pid]
@@ -67,7 +73,8 @@ def step_data(pid: str, org, step: str) -> dict:
                                     (POINTS + ["公平竞争性"] if pid == "ziyang" else POINTS)],
                      "assessed_by": [legal_unit]},
         "participation": {"consultations": [
-            {"form": "座谈会", "date": "2026-11-20", "who": "社区居民代表、人大代表", "summary": "支持改造，关注加装电梯",
+            {"form": "座谈会", "date": "2026-11-20", "who": "社区居民代表、人大代表",
+             "summary": "支持改造，关注加装电梯",
              "adopted": "已采纳加装电梯意见", "all_sides": True}]},
         "experts": {"experts": "王教授（某大学）、李工（设计院）", "date": "2026-11-21", "form": "论证会",
                     "opinion": "方案可行", "adopted": "全部采纳"},
@@ -170,7 +177,6 @@ def test_a_major_decision_runs_from_its_flag_to_its_evaluation_asking_only_what_
 
 
 def test_the_ocel_export_links_the_decision_to_its_topic_meeting_and_items(make):
-    from govflow.audit.exports import export
     system, pid = make("bazhou"), "bazhou"
     people, org = People(pid), People(pid).org
     meeting_id, meeting_instance = convened(system, "2026-12-17T09:00:00+08:00")
@@ -235,7 +241,8 @@ def test_through_the_api_a_hostile_start_is_a_422_and_an_outsider_cannot_act(mak
     assert bad.status_code == 422
 
     [listed] = api.get("/major-decisions", staff).get_json()["items"]          # the department sees its own
-    assert listed["scope_item"] == "重大规划" and listed["scope_article"].startswith("巴州区人民政府工作规则 第二十七条")
+    assert listed["scope_item"] == "重大规划"
+    assert listed["scope_article"].startswith("巴州区人民政府工作规则 第二十七条")
     other = org.with_post("dept_staff", lead_and_other(org)[1])[0].id
     assert api.get("/major-decisions", other).get_json()["items"] == []
     assert api.get(f"/major-decisions/{listed['id']}", other).status_code == 404
@@ -307,7 +314,8 @@ def test_a_step_record_short_of_what_the_seed_asks_is_refused_with_its_article(m
     only_general = {"assessments": [{"kind": "风险评估", "by": "区政法委", "conclusion": "可控"}]}
     with pytest.raises(RuleBlocked) as refused:
         complete(system, holder(system, row), row.id, only_general)
-    assert [v.message.split("（")[0] for v in refused.value.violations] == ["未开展社会稳定风险评估", "未开展网络舆情风险评估"]
+    assert [v.message.split("（")[0] for v in refused.value.violations] == [
+        "未开展社会稳定风险评估", "未开展网络舆情风险评估"]
 
 
 @pytest.mark.parametrize("pid, blocks", [("bazhou", "巴州常务会议规则 第十七条"), ("dongchang", "第二十四条"),
@@ -371,3 +379,31 @@ def test_in_bazhou_a_major_adjustment_goes_back_to_the_meeting_elsewhere_it_is_r
     assert (count(system, Instance) == topics + 1) == reopens
     route = json.loads(decision_row(system, instance_id).records)["evaluation"][-1]["route"]
     assert route["to_meeting"] == reopens and (route["article"] == "巴州常务会议规则 第二十四条") == reopens
+
+
+def test_the_pages_show_the_steps_forms_and_a_refused_record_names_its_article(make):
+    system, org = make("bazhou"), People("bazhou").org
+    data = matter("bazhou", org)
+    staff = org.with_post("dept_staff", data["department"])[0].id
+    instance_id = start(system, staff, "major_decision", data)
+    for step in ("office_check", "research"):
+        row = task(system, instance_id, step)
+        complete(system, holder(system, row), row.id, step_data("bazhou", org, step))
+    client = create_app(system=system).test_client()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").get_data(True)).group(1)
+    assert client.post("/login", data={"csrf": csrf, "username": staff, "password": "demo"}).status_code == 302
+    row = task(system, instance_id, "participation")
+    page = client.get(f"/tasks/{row.id}")
+    assert page.status_code == 200 and "听取意见记录" in page.get_data(True)
+    fields = {"csrf": csrf, "f.consultations.0.form": "座谈会", "f.consultations.0.date": "2026-11-20",
+              "f.consultations.0.who": "居民代表", "f.consultations.0.summary": "支持",
+              "f.consultations.0.adopted": "采纳"}
+    refused = client.post(f"/tasks/{row.id}", data=fields)
+    assert refused.status_code == 422 and "巴州区人民政府工作规则 第二十八条" in refused.get_data(True)   # M5
+    done = client.post(f"/tasks/{row.id}", data={**fields, "f.consultations.0.all_sides": "1"})
+    assert done.status_code in (200, 302, 303)
+    assert task(system, instance_id, "experts")
+    assert client.get(f"/instances/{instance_id}").status_code == 200
+    assert client.get("/designer").status_code in (200, 403)
+    with system.store.read() as session:
+        assert replay.reexecute(system, session, session.get(Instance, instance_id)).ok   # the audit's replay

@@ -27,7 +27,8 @@ def steps(pid: str, **changes) -> dict[str, str]:
 
 
 # -- M1 the flag ------------------------------------------------------------------------------------------
-SCOPE = {"dazu": ("重大规划", "第十九条"), "chongqing": ("重大规划", "第二十二条"), "bazhou": ("重大投资计划", "第二十七条"),
+SCOPE = {"dazu": ("重大规划", "第十九条"), "chongqing": ("重大规划", "第二十二条"),
+         "bazhou": ("重大投资计划", "第二十七条"),
          "ziyang": ("财政预算", "第二十六条"), "dongchang": (None, None)}
 
 
@@ -37,16 +38,18 @@ def test_a_decision_is_flagged_under_its_profiles_list_never_by_its_title(pid, i
     titled = {"title": "关于重大规划的决策"}                               # a keyword in the title flags nothing
     [problem] = rules.scope_problems(titled, profile)
     assert problem.rule == "M1"
-    if item is None:                                                     # 东昌: no list — a reason, checked by the office
+    if item is None:                                  # 东昌: no list — a reason, checked by the office
         assert "理由" in problem.message
-        assert rules.scope_problems({"scope_item": "重大公共建设项目", "scope_reason": "涉及公众切身利益"}, profile) == []
+        flagged = {"scope_item": "重大公共建设项目", "scope_reason": "涉及公众切身利益"}
+        assert rules.scope_problems(flagged, profile) == []
         assert "规则未列清单" in rules.scope_article(profile)
     else:
         assert article in problem.article
         assert rules.scope_problems({"scope_item": item}, profile) == []
 
 
-@pytest.mark.parametrize("pid, item", [("chongqing", "政府规章"), ("ziyang", "政府规章"), ("chongqing", "地方性法规草案")])
+@pytest.mark.parametrize("pid, item", [("chongqing", "政府规章"), ("ziyang", "政府规章"),
+                                       ("chongqing", "地方性法规草案")])
 def test_legislation_on_the_meeting_list_follows_its_own_route(pid, item):
     [problem] = rules.scope_problems({"scope_item": item}, PROFILES[pid])
     assert "立法程序" in problem.message
@@ -62,7 +65,8 @@ NAMED = {
                "巴州区人民政府工作规则 第二十六条"),
     "ziyang": ({"research", "participation", "experts", "risk", "legality", "consultation"},
                "资阳市人民政府工作规则 第二十五条"),
-    "dongchang": ({"research", "participation", "experts", "risk", "legality"}, "通化市东昌区人民政府工作规则 第十一条"),
+    "dongchang": ({"research", "participation", "experts", "risk", "legality"},
+                  "通化市东昌区人民政府工作规则 第十一条"),
 }
 
 
@@ -193,7 +197,8 @@ def test_a_ticked_box_does_not_stand_for_a_major_decisions_step(pid):
     profile = PROFILES[pid]
     ticked = topic_rules.Topic("关于老旧小区改造规划的议题", "x", ("重大行政决策",), (),
                                ("依据文件", "公众参与", "专家论证", "风险评估报告"), False)
-    missing = {v.message.split("（")[0] for v in topic_rules.missing_materials(ticked, profile, {"征求意见采纳情况汇总表"})}
+    found = topic_rules.missing_materials(ticked, profile, {"征求意见采纳情况汇总表"})
+    missing = {v.message.split("（")[0] for v in found}
     wanted = set(profile.value("materials_major_decision")) - {"集体讨论"}
     assert {m.removesuffix("缺失") for m in missing} >= wanted
     plain = topic_rules.Topic("关于停车管理的议题", "x", (), (), ("依据文件", "公众参与"), False)

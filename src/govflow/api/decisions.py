@@ -28,7 +28,8 @@ def _visible(who, org):
 def _row(decision: MajorDecision, org) -> dict:
     department = org.departments.get(decision.department)
     return {"id": decision.id, "instance_id": decision.instance_id, "title": decision.title,
-            "department": decision.department, "department_name": department.name if department else decision.department,
+            "department": decision.department,
+            "department_name": department.name if department else decision.department,
             "scope_item": decision.scope_item, "scope_article": decision.scope_article, "status": decision.status,
             "topic_instance_id": decision.topic_instance_id, "created_at": decision.created_at.isoformat(),
             "updated_at": decision.updated_at.isoformat()}

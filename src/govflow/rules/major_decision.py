@@ -21,7 +21,8 @@ from . import Violation, block_if
 # M2: what each named step is called in each seed, and the step of the diagram that does it
 STEP_NAMES = {"participation": ("公众参与", "听取各方面意见"), "experts": ("专家论证", "科学论证"),
               "risk": ("风险评估",), "legality": ("合法性审查",), "fair_competition": ("公平竞争审查",)}
-STEP_TITLES = {"research": "调查研究和论证评估", "participation": "公众参与", "hearing": "听取各方面意见（听证会等形式）",
+STEP_TITLES = {"research": "调查研究和论证评估", "participation": "公众参与",
+               "hearing": "听取各方面意见（听证会等形式）",
                "experts": "专家论证", "risk": "风险评估", "legality": "合法性审查", "fair_competition": "公平竞争审查",
                "consultation": "征求意见"}
 # M1: items the seeds put on the meeting list that follow the legislative route (chongqing 17-18, ziyang 23)
@@ -51,7 +52,8 @@ def scope_problems(data: dict, profile: Profile) -> list[Violation]:
                                                   "不自动适用重大行政决策程序")]
         return []
     if not item or not reason:
-        return [Violation("M1", profile.citation, "规则未列重大决策事项清单：请写明所属事项及认定为重大决策的理由，由办公室核定")]
+        return [Violation("M1", profile.citation,
+                          "规则未列重大决策事项清单：请写明所属事项及认定为重大决策的理由，由办公室核定")]
     return []
 
 
@@ -78,7 +80,8 @@ def plan(data: dict, profile: Profile, org: Organisation) -> dict:
                                                   and bool(data.get("market")))
     consult = profile.param("major_consultation")
     consulted = list(dict.fromkeys([*data.get("departments", []), *data.get("lower", [])])) if consult.is_set else []
-    steps = [{"step": "research", "name": STEP_TITLES["research"], "article": profile.param("major_assessment").article}]
+    research = profile.param("major_assessment").article
+    steps = [{"step": "research", "name": STEP_TITLES["research"], "article": research}]
     for step in ("participation", "experts", "risk", "legality"):
         if step in named:
             steps.append({"step": step, "name": named[step], "article": steps_rule.article})
@@ -119,7 +122,8 @@ def chosen_reviewers(planned: dict, check: dict, org: Organisation, profile: Pro
             continue
         chosen = check.get(f"{step}_unit")
         if not isinstance(chosen, str) or chosen not in org.departments:
-            problems.append({"field": f"{step}_unit", "reason": f"规则未规定{STEP_TITLES[step]}机构，请办公室指定审查单位"})
+            reason = f"规则未规定{STEP_TITLES[step]}机构，请办公室指定审查单位"
+            problems.append({"field": f"{step}_unit", "reason": reason})
             continue
         found[f"{step}_unit"], found[f"{step}_by"] = chosen, "办公室指定（规则未规定审查机构）"
     if problems:
@@ -137,7 +141,8 @@ def research_problems(record: dict, profile: Profile, org: Organisation) -> list
     problems = []
     if not _text(record.get("research")):
         problems.append(Violation("M3", rule.article, "须写明调查研究情况（必须经过深入调查研究）"))
-    done = {_text(p.get("point")) for p in record.get("assessment", []) if isinstance(p, dict) and _text(p.get("finding"))}
+    done = {_text(p.get("point")) for p in record.get("assessment", [])
+            if isinstance(p, dict) and _text(p.get("finding"))}
     missing = [p for p in assessment_points(profile) if p not in done]
     if missing:
         problems.append(Violation("M3", rule.article, f"论证评估缺少：{'、'.join(missing)}（“{rule.quote}”）"))
@@ -164,7 +169,8 @@ def participation_problems(record: dict, profile: Profile, triggered: bool) -> l
     for n, c in enumerate(consultations, 1):
         blank = [f for f in RECORD_FIELDS if not _text(c.get(f))]
         if blank:
-            problems.append(Violation("M4", rule.article, f"第{n}条意见记录不完整：须写明形式、日期、对象、意见摘要和采纳情况"))
+            problems.append(Violation("M4", rule.article,
+                                      f"第{n}条意见记录不完整：须写明形式、日期、对象、意见摘要和采纳情况"))
         elif not _is_date(c["date"]):
             problems.append(Violation("M4", rule.article, f"第{n}条意见记录的日期应为 YYYY-MM-DD"))
     if triggered and not any(c.get("all_sides") for c in consultations):
@@ -187,7 +193,8 @@ def expert_problems(record: dict, profile: Profile) -> list[Violation]:
     name = named_steps(profile).get("experts", "专家论证")
     blank = [f for f in ("experts", "date", "form", "opinion") if not _text(record.get(f))]
     if blank or not _is_date(_text(record.get("date")) or "x"):
-        return [Violation("M6", profile.param("major_steps").article, f"{name}记录不完整：须写明专家、日期、形式和论证意见")]
+        return [Violation("M6", profile.param("major_steps").article,
+                          f"{name}记录不完整：须写明专家、日期、形式和论证意见")]
     return []
 
 
@@ -268,10 +275,10 @@ def publication_problems(record: dict, profile: Profile) -> list[Violation]:
     if not rule.is_set:
         return []
     problems = []
-    if rule.value.get("publish") and not (_text(record.get("channel")) and _is_date(_text(record.get("published_on")) or "x")) \
-            and not _text(record.get("secret_reason")):
-        problems.append(Violation("M14", rule.article, "会议决定的事项除依法需要保密的外应及时公布：请填写公布日期和渠道，"
-                                                       "或写明依法保密的理由"))
+    published = _text(record.get("channel")) and _is_date(_text(record.get("published_on")) or "x")
+    if rule.value.get("publish") and not published and not _text(record.get("secret_reason")):
+        problems.append(Violation("M14", rule.article, "会议决定的事项除依法需要保密的外应及时公布："
+                                                       "请填写公布日期和渠道，或写明依法保密的理由"))
     if rule.value.get("interpret") and not _text(record.get("interpretation")):
         problems.append(Violation("M14", rule.article, "请填写政策解读（谁起草、谁解读）"))
     return problems
@@ -356,7 +363,8 @@ def research_operator(ctx: OperatorContext, record: dict) -> dict:
     return _recorded(ctx, "research", record, research_problems(record, ctx.runtime.profile, ctx.runtime.org))
 
 
-@operator("major.participation", "公众参与：每次听取意见的形式、日期、对象、意见和采纳情况（M4）；听证会等形式（M5）", rule="M4")
+@operator("major.participation", "公众参与：每次听取意见的形式、日期、对象、意见和采纳情况（M4）；听证会等形式（M5）",
+          rule="M4")
 def participation_operator(ctx: OperatorContext, record: dict, triggered: bool = False) -> dict:
     return _recorded(ctx, "participation", record, participation_problems(record, ctx.runtime.profile, bool(triggered)))
 
@@ -442,8 +450,9 @@ def decided_operator(ctx: OperatorContext, after: dict) -> dict:
 @operator("major.party_report", "向区委（市委）请示报告（M13）", rule="M13")
 def party_report_operator(ctx: OperatorContext, record: dict) -> dict:
     rule = ctx.runtime.profile.param("major_party_report")
-    problems = [] if _text(record.get("reported_on")) and _is_date(record["reported_on"]) and _text(record.get("summary")) \
-        else [Violation("M13", rule.article, f"请填写报{rule.value['to'] if rule.is_set else '区委'}的日期和情况")]
+    reported = _text(record.get("reported_on")) and _is_date(record["reported_on"]) and _text(record.get("summary"))
+    to = rule.value["to"] if rule.is_set else "区委"
+    problems = [] if reported else [Violation("M13", rule.article, f"请填写报{to}的日期和情况")]
     return _recorded(ctx, "party_report", record, problems)
 
 
@@ -487,9 +496,11 @@ def topic_materials(ctx: OperatorContext, department: str) -> tuple[set[str], li
         return set(), []
     decision = ctx.runtime.decisions.get(decision_id)
     if decision.department != department:
-        raise ValidationFailed("所引重大行政决策不属于本承办单位", [{"field": "major_decision", "reason": str(decision_id)}])
+        raise ValidationFailed("所引重大行政决策不属于本承办单位",
+                               [{"field": "major_decision", "reason": str(decision_id)}])
     if decision.topic_instance_id not in (None, ctx.instance_id):
-        raise ValidationFailed("该重大行政决策已由其他议题申报", [{"field": "major_decision", "reason": str(decision_id)}])
+        raise ValidationFailed("该重大行政决策已由其他议题申报",
+                               [{"field": "major_decision", "reason": str(decision_id)}])
     if decision.status != "submitted" and decision.topic_instance_id is None:
         raise ValidationFailed("该重大行政决策的程序尚未履行完毕，不能申报议题",
                                [{"field": "major_decision", "reason": decision.status}])

@@ -34,6 +34,7 @@ NEVER_MISSING = {"请示", "集体讨论"}
 # Made by the process (征求意见, the reviews it orders); a department cannot declare them itself.
 PROCESS_MADE = {"征求意见采纳情况汇总表", LEGALITY, FAIR_COMPETITION}
 MAJOR_DECISION = "重大行政决策"
+BY_RECORDS = "（须经重大行政决策程序办理，以其记录为准）"   # a step's paper is its record, never a ticked box
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def missing_materials(topic: Topic, profile: Profile, produced: set[str], refuse
     never = profile.param("incomplete_never_to_meeting")
     suffix = f"（{never.article}：要件不全的不上会）" if never.is_set else ""
     return [Violation("T4", article, f"{material}{'未通过审查' if material in refused else '缺失'}"
-                                     f"{'（须经重大行政决策程序办理，以其记录为准）' if material in by_records else ''}{suffix}")
+                                     f"{BY_RECORDS if material in by_records else ''}{suffix}")
             for material, article in missing]
 
 
