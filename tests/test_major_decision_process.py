@@ -174,6 +174,9 @@ def test_a_major_decision_runs_from_its_flag_to_its_evaluation_asking_only_what_
     assert records["meeting"][-1]["outcome"] == "通过"
     [linked] = records["evaluation"][-1]["followups"]                 # M15: the 督办 item of the minutes
     assert linked["task"] == "组织实施老旧小区改造" and linked["followup"]
+    auditor = next(p.id for p in org.people.values() if "auditor" in p.roles)
+    shown = Api(create_app(system=system)).get(f"/major-decisions/{decision_row(system, instance_id).id}", auditor)
+    assert [f["followup"] for f in shown.get_json()["followups"]] == [linked["followup"]]   # the 督办台账 link
 
 
 def test_the_ocel_export_links_the_decision_to_its_topic_meeting_and_items(make):

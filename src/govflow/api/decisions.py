@@ -8,6 +8,7 @@ from flask import jsonify, request
 from sqlalchemy import or_, select
 
 from ..errors import NotFound
+from ..records.decisions import Decisions
 from ..records.ledger import WHOLE_GOVERNMENT
 from ..store.models import MajorDecision
 from . import actor, bp, gf
@@ -56,4 +57,7 @@ def show_major_decision(decision_id: int):
                                                                _visible(actor(), runtime.org))).first()
         if decision is None:
             raise NotFound(f"重大行政决策 {decision_id} 不存在或您无权查看")
-        return jsonify({**_row(decision, runtime.org), "records": json.loads(decision.records or "{}")})
+        records = json.loads(decision.records or "{}")
+        heard = (records.get("meeting") or [{}])[-1].get("agenda_item")
+        followups = Decisions(session).followups(heard) if heard else []     # the 督办 items, as they stand now
+        return jsonify({**_row(decision, runtime.org), "records": records, "followups": followups})

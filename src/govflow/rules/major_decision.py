@@ -15,6 +15,7 @@ from ..errors import ValidationFailed
 from ..people.org import Organisation
 from ..profiles import Profile
 from ..records.decisions import latest
+from ..records.runtime import StartRequest
 from ..time.timeutil import isoformat
 from . import Violation, block_if
 
@@ -310,7 +311,7 @@ def accountability(profile: Profile) -> str:
 
 
 # -- operators ---------------------------------------------------------------------------------------------------
-def _decision(ctx: OperatorContext, for_update: bool = True):
+def _decision(ctx: OperatorContext):
     return ctx.runtime.decisions.for_instance(ctx.instance_id)
 
 
@@ -402,7 +403,6 @@ def reviews_operator(ctx: OperatorContext, planned: dict, legality: dict | None 
 @operator("major.submit", "程序履行完毕：以各环节记录为材料申报议题，提请常务会议集体讨论决定（M11、M12）", rule="M11",
           undoable=False)
 def submit_operator(ctx: OperatorContext, planned: dict) -> dict:
-    from ..records.runtime import StartRequest
     runtime, data = ctx.runtime, ctx.data
     decision = _decision(ctx)
     records = runtime.decisions.records(decision)
@@ -464,7 +464,6 @@ def publish_operator(ctx: OperatorContext, record: dict) -> dict:
 @operator("major.evaluate", "跟踪评估、后评估与调整（M15）；重大调整报常务会议（巴州 F7）；留存记录供责任倒查（M16）",
           rule="M15", undoable=False)
 def evaluate_operator(ctx: OperatorContext, record: dict) -> dict:
-    from ..records.runtime import StartRequest
     runtime, data = ctx.runtime, ctx.data
     block_if(evaluation_problems(record, runtime.profile))
     decision = _decision(ctx)
