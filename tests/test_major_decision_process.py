@@ -36,15 +36,29 @@ ASKED = {
 POINTS = ["合法性", "必要性", "科学性", "可行性", "可控性"]
 
 
-@pytest.fixture
-def make(sqlite_url):
+def builder(url: str):
     made = []
 
     def build(profile: str):
-        system = system_for(sqlite_url, profile)
+        system = system_for(url, profile)
         deploy_xml(system, DIAGRAM, "major_decision.bpmn")
         made.append(system)
         return system
+    return build, made
+
+
+@pytest.fixture
+def make(sqlite_url):
+    build, made = builder(sqlite_url)
+    yield build
+    for system in made:
+        system.store.dispose()
+
+
+@pytest.fixture
+def make_on_each_database(database_url):
+    """The end-to-end run on SQLite and on PostgreSQL."""
+    build, made = builder(database_url)
     yield build
     for system in made:
         system.store.dispose()
@@ -125,8 +139,9 @@ def hold_meeting(system, org, topic: int, meeting_instance: int, lead: str) -> N
 
 
 @pytest.mark.parametrize("pid", ["bazhou", "dazu", "chongqing", "ziyang", "dongchang"])
-def test_a_major_decision_runs_from_its_flag_to_its_evaluation_asking_only_what_the_seed_names(make, pid):
-    system = make(pid)
+def test_a_major_decision_runs_from_its_flag_to_its_evaluation_asking_only_what_the_seed_names(
+        make_on_each_database, pid):
+    system = make_on_each_database(pid)
     people, org = People(pid), People(pid).org
     meeting_id, meeting_instance = convened(system, "2026-12-17T09:00:00+08:00")
     instance_id, asked = prepare(system, pid, org)

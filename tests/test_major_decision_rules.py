@@ -8,6 +8,7 @@ import pytest
 
 from conftest import load_org
 from govflow import profiles
+from govflow.errors import ValidationFailed
 from govflow.rules import major_decision as rules
 from govflow.rules import topic as topic_rules
 
@@ -90,11 +91,15 @@ def test_the_legality_reviewer_is_the_one_the_seed_names_or_the_office_chooses(p
     assert planned["legality_unit"] == (None if chooses else unit) and planned["legality_named"] == (not chooses)
     if reviewer:
         assert planned["legality_unit"] == reviewer                     # 巴州常务会议规则 第十六条: 区司法局
-    with pytest.raises(Exception) if chooses else _nothing():
+    with pytest.raises(ValidationFailed) if chooses else _nothing():
         rules.chosen_reviewers(planned, {"decision": "确认"}, ORGS[pid], PROFILES[pid])
     found = rules.chosen_reviewers(planned, {"legality_unit": unit, "fair_competition_unit": unit}, ORGS[pid],
                                    PROFILES[pid])
     assert found["legality_by"] == ("办公室指定（规则未规定审查机构）" if chooses else "规则规定")
+    if chooses:                                          # the drafting unit does not review itself
+        with pytest.raises(ValidationFailed):
+            rules.chosen_reviewers(planned, {"legality_unit": unit, "fair_competition_unit": unit}, ORGS[pid],
+                                   PROFILES[pid], drafter=unit)
 
 
 class _nothing:

@@ -100,6 +100,7 @@ def plan(data: dict, profile: Profile, org: Organisation) -> dict:
     return {"steps": steps, "participation": "participation" in has, "hearing": triggered,
             "experts": "experts" in has, "risk": "risk" in has, "legality": "legality" in has,
             "fair_competition": "fair_competition" in has, "consult": consulted,
+            "lower": [d for d in data.get("lower", []) if d in consulted],
             "legality_unit": legality_unit if "legality" in has else None, "legality_named": legality_named,
             "fair_competition_unit": fair_unit if fair_needed else None, "fair_competition_named": fair_named,
             "risk_required": risk_required(profile, triggered), "points": assessment_points(profile)}
@@ -113,8 +114,10 @@ def reviewer(rule, org: Organisation, duty: str = "合法性审查") -> tuple[st
     return (units[0].id, True) if units else (None, False)
 
 
-def chosen_reviewers(planned: dict, check: dict, org: Organisation, profile: Profile) -> dict:
-    """After the 办公室's check: the reviewing units, the office's choice where the seed names none."""
+def chosen_reviewers(planned: dict, check: dict, org: Organisation, profile: Profile,
+                     drafter: str | None = None) -> dict:
+    """After the 办公室's check: the reviewing units, the office's choice where the seed names none
+    (never the drafting unit itself)."""
     found, problems = {}, []
     for step in ("legality", "fair_competition"):
         unit = planned.get(f"{step}_unit")
@@ -122,7 +125,7 @@ def chosen_reviewers(planned: dict, check: dict, org: Organisation, profile: Pro
             found[f"{step}_unit"], found[f"{step}_by"] = unit, "规则规定" if unit else ""
             continue
         chosen = check.get(f"{step}_unit")
-        if not isinstance(chosen, str) or chosen not in org.departments:
+        if not isinstance(chosen, str) or chosen not in org.departments or chosen == drafter:
             reason = f"规则未规定{STEP_TITLES[step]}机构，请办公室指定审查单位"
             problems.append({"field": f"{step}_unit", "reason": reason})
             continue
@@ -348,7 +351,7 @@ def confirm_operator(ctx: OperatorContext, planned: dict, check: dict) -> dict:
         runtime.decisions.record(decision, "office_check", {**check, "passed": False}, ctx.now)
         runtime.decisions.status(decision, "closed", ctx.now)
         return {"confirmed": False}
-    found = chosen_reviewers(planned, check, runtime.org, runtime.profile)
+    found = chosen_reviewers(planned, check, runtime.org, runtime.profile, ctx.data.get("department"))
     runtime.decisions.record(decision, "office_check", {**check, **found, "passed": True}, ctx.now)
     return {"confirmed": True, **found}
 
@@ -393,9 +396,8 @@ def reviews_operator(ctx: OperatorContext, planned: dict, legality: dict | None 
                 **opinion, "unit": reviewers.get(f"{step}_unit"), "by": reviewers.get(f"{step}_by"),
                 "passed": opinion.get("conclusion") not in NEGATIVE[step]}, ctx.now)
     if planned.get("consult"):
-        lower = [o for o in opinions or [] if isinstance(o, dict) and o.get("department") in planned.get("lower", [])]
         runtime.decisions.record(decision, "consultation", {
-            "replies": list(opinions or []), "lower": bool(lower) or bool(ctx.data.get("lower")),
+            "replies": list(opinions or []), "lower": bool(planned.get("lower")),
             "passed": not any(v.rule == "M10" for v in back)}, ctx.now)
     return {"passed": not back, "returned": [v.to_dict() for v in back]}
 
