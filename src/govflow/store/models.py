@@ -408,6 +408,24 @@ class FollowupEntry(Base):
     text: Mapped[str] = mapped_column(Text, default="")                       # JSON: what was reported or decided
 
 
+
+class MajorDecision(Base):
+    """One 重大行政决策 (Procedure 4, RULES-M.md): the matter a department flagged as major (M1), the
+    records of each statutory step it went through (M2-M10, JSON), and the topic that took it to the
+    常务会议. A topic reads its materials from here (T4), never from the boxes a department ticks."""
+    __tablename__ = "major_decision"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    scope_item: Mapped[str] = mapped_column(String(200))                  # M1: the list item it falls under
+    scope_article: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)   # preparing | submitted | decided | evaluated | closed
+    records: Mapped[str] = mapped_column(Text, default="{}")              # JSON: step -> its record
+    topic_instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
 # -- the event log ------------------------------------------------------------------------------------
 class Event(Base):
     """Append-only, hash-chained: ``hash`` covers the row and the previous row's hash."""

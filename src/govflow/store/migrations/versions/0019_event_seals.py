@@ -1,14 +1,14 @@
 """Event seals: an HMAC per event and on the chain head, with a key the database does not hold
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0018
 Create Date: 2026-12-08
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
