@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import ValidationFailed
 
 MODES = ("production", "demo", "test")
+FILE_TYPES = ("docx", "doc", "wps", "pdf", "ofd", "xlsx", "jpg", "png", "zip")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class Settings:
     script_memory_mb: int = 512
     script_seconds: float = 3.0
     script_workers: int = 4
+    # 正文 and 附件: the largest file taken (MB), the types taken (by what their bytes are), and where
+    # their bytes go — the database (None: backups carry them) or a directory shared by the app servers
+    files_max_mb: int = 7         # with its form, within the 8 MB of a request body
+    files_types: tuple[str, ...] = FILE_TYPES
+    files_dir: Path | None = None
 
     @property
     def forms_dir(self) -> Path:
@@ -44,10 +50,18 @@ class Settings:
             "script_memory_mb": int(env.get("GOVFLOW_SCRIPT_MEMORY_MB", "512")),
             "script_seconds": float(env.get("GOVFLOW_SCRIPT_SECONDS", "3")),
             "script_workers": int(env.get("GOVFLOW_SCRIPT_WORKERS", "4")),
+            "files_max_mb": int(env.get("GOVFLOW_FILES_MAX_MB", "7")),
+            "files_types": tuple(t.strip().lower().lstrip(".") for t in
+                                 env.get("GOVFLOW_FILES_TYPES", ",".join(FILE_TYPES)).split(",") if t.strip()),
+            "files_dir": Path(env["GOVFLOW_FILES_DIR"]) if env.get("GOVFLOW_FILES_DIR") else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:
             raise ValidationFailed(f"GOVFLOW_MODE 须为 {'、'.join(MODES)} 之一", [{"field": "GOVFLOW_MODE",
                                                                                "reason": values["mode"]}])
         values["home"] = Path(values["home"]).resolve()
+        unknown = [t for t in values["files_types"] if t not in FILE_TYPES]
+        if unknown:
+            raise ValidationFailed(f"GOVFLOW_FILES_TYPES 只能取 {'、'.join(FILE_TYPES)}", [
+                {"field": "GOVFLOW_FILES_TYPES", "reason": "、".join(unknown)}])
         return cls(**values)

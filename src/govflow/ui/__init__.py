@@ -195,4 +195,4 @@ def database_fault(err: DBAPIError):
     return govflow_error(fault)
 
 
-from . import audit, designer, inbox, instances, ledgers, login, replay, search, start, tasks  # noqa: E402,F401  (pages)
+from . import audit, designer, files, inbox, instances, ledgers, login, replay, search, start, tasks  # noqa: E402,F401  (pages)

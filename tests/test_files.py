@@ -1,0 +1,247 @@
+"""正文 and 附件: uploaded at the steps whose form asks for files, stored once by SHA-256 (in the
+database, chunked; or in a directory), the hash in the event that attaches them, downloads only for
+those who may see the matter (logged for auditors and non-handlers), 正文 versions with a text diff,
+and every bad input refused in Chinese with nothing stored."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import docx
+import pytest
+from sqlalchemy import func, select
+
+from conftest import REPO, Api, build_system
+from govflow.app import create_app
+from govflow.records.files import FileRefused, check_name, docx_text
+from govflow.store.contents import CHUNK
+from govflow.store.eventlog import verify
+from govflow.store.models import Attachment, FileChunk, FileContent
+from helpers import complete, deploy_xml, events, task
+from helpers import start as start_instance
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def make_docx(*paragraphs: str) -> bytes:
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def document(title: str = "关于校舍维修的请示", secrecy: str = "无", **more) -> dict:
+    return {"doc_type": "请示", "title": title, "department": "jyj", "urgency": "一般", "secrecy": secrecy,
+            "category": "government_business", "issuer": "政府", "departments": [], "body": "妥否，请批示。",
+            "signoff": {"signer": "liangxiaodong", "meeting": "局务会议纪要〔2026〕3号"}, **more}
+
+
+def built(url: str, **settings):
+    system = build_system(url, **settings)
+    deploy_xml(system, (REPO / "processes" / "document_approval.bpmn").read_bytes(), "document_approval.bpmn")
+    return system
+
+
+@pytest.fixture
+def documents(database_url):
+    system = built(database_url)
+    yield system
+    system.store.dispose()
+
+
+def at_revise(system, secrecy: str = "无", **more) -> tuple[int, str]:
+    """A 请示 sent back by the office (退文): its drafter 沈凯 holds 修改后重新报送, a step that takes files."""
+    instance_id = start_instance(system, "shenkai", "document_approval", document(secrecy=secrecy, **more))
+    complete(system, "songyang", task(system, instance_id, "receipt").id, {"received": True})
+    complete(system, "songyang", task(system, instance_id, "office_review").id, {"decision": "退文", "opinion": "请修改"})
+    return instance_id, task(system, instance_id, "revise").id
+
+
+def upload(api: Api, task_id: str, name: str, content: bytes, role: str = "正文", person: str = "shenkai"):
+    return api.post(f"/tasks/{task_id}/files", person, data={"role": role, "file": (io.BytesIO(content), name)},
+                    content_type="multipart/form-data")
+
+
+def stored(system) -> tuple[int, int, int]:
+    with system.store.read() as session:
+        return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Attachment, FileContent, FileChunk))
+
+
+def test_a_正文_and_an_附件_are_stored_by_hash_in_the_event_and_downloaded_as_uploaded(documents):
+    api = Api(create_app(system=documents))
+    instance_id, revise = at_revise(documents)
+    body = make_docx("关于校舍维修的请示", "区政府：", "我局拟对城区三所小学校舍进行维修。")
+    big = PDF + b"%" + b"x" * (3 * CHUNK + 17) + b"\n"         # several chunks
+    first = upload(api, revise, "请示正文.docx", body)
+    assert first.status_code == 201, first.get_json()
+    second = upload(api, revise, "预算表.pdf", big, role="附件")
+    assert second.status_code == 201, second.get_json()
+    info = first.get_json()
+    assert (info["role"], info["version"], info["type"], info["size"]) == ("正文", 1, "docx", len(body))
+    attached = events(documents, instance_id, "file_attached")
+    assert [json.loads(e.payload)["file"]["sha256"] for e in attached] == [info["sha256"], second.get_json()["sha256"]]
+    assert all(e.task_id == revise for e in attached)
+    with documents.store.read() as session:
+        assert verify(session).ok
+        chunks = session.scalar(select(func.count()).select_from(FileChunk).where(
+            FileChunk.hash == second.get_json()["sha256"]))
+    assert chunks == 4
+    for answer, content in ((first, body), (second, big)):
+        got = api.get(f"/files/{answer.get_json()['id']}", "shenkai")
+        assert got.status_code == 200 and got.data == content
+        assert "filename*=UTF-8''" in got.headers["Content-Disposition"]
+    listed = api.get(f"/instances/{instance_id}/files", "songyang").get_json()["items"]
+    assert [(f["role"], f["name"]) for f in listed] == [("正文", "请示正文.docx"), ("附件", "预算表.pdf")]
+
+
+def test_each_正文_upload_is_a_new_version_and_the_diff_shows_what_changed(documents):
+    api = Api(create_app(system=documents))
+    instance_id, revise = at_revise(documents)
+    upload(api, revise, "正文.docx", make_docx("区政府：", "拟维修三所小学。", "妥否，请批示。"))
+    again = upload(api, revise, "正文（修改稿）.docx", make_docx("区政府：", "拟维修五所小学。", "妥否，请批示。"))
+    assert again.get_json()["version"] == 2
+    diff = api.get(f"/instances/{instance_id}/files/diff?old=1&new=2", "shenkai").get_json()
+    assert {"op": "-", "text": "拟维修三所小学。"} in diff["lines"] and {"op": "+", "text": "拟维修五所小学。"} in diff["lines"]
+    same = upload(api, revise, "正文.docx", make_docx("区政府：", "拟维修三所小学。", "妥否，请批示。"))
+    assert same.get_json()["version"] == 3
+    with documents.store.read() as session:       # the same bytes are stored once
+        assert session.scalar(select(func.count()).select_from(FileContent)) == 2
+
+
+@pytest.mark.parametrize("name", ["a\\b.pdf", "..", ".htaccess", "C:\\报告.pdf", "报告\n.pdf", "x" * 121 + ".pdf"])
+def test_names_with_paths_controls_or_too_long_are_refused(name):
+    with pytest.raises(FileRefused):
+        check_name(name)
+
+
+def test_docx_text_is_bounded_and_safe():
+    assert docx_text(make_docx("第一段", "第二段")) == "第一段\n第二段"
+    assert docx_text(b"not a zip") == ""
+    assert docx_text(zip_bomb()) == ""
+    entity = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+              '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>'
+              '<w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>')
+    assert "root:" not in docx_text(zipped({"[Content_Types].xml": "<Types/>", "word/document.xml": entity}))
+
+
+def zipped(parts: dict[str, str | bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def zip_bomb() -> bytes:
+    """A .docx whose document.xml unpacks to 300 MB from a few hundred kilobytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w", force_zip64=True) as part:
+            block = b"\x00" * (1024 * 1024)
+            for _ in range(300):
+                part.write(block)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name, content, role, status, words", [
+    ("正文.exe", b"MZ\x90\x00", "正文", 422, "不接受该类型"),
+    ("正文.docx", PDF, "正文", 422, "与扩展名 .docx 不符"),
+    ("扫描件.pdf", make_docx("x"), "附件", 422, "与扩展名 .pdf 不符"),
+    ("图.png", b"GIF89a....", "附件", 422, "与扩展名 .png 不符"),
+    ("炸弹.docx", None, "正文", 422, "压缩炸弹"),
+    ("../../etc/passwd.pdf", PDF, "附件", 422, "路径分隔符"),
+    ("子目录/报告.pdf", PDF, "附件", 422, "路径分隔符"),
+    ("报告\x07.pdf", PDF, "附件", 422, "控制字符"),
+    ("报告\u202egpj.pdf", PDF, "附件", 422, "不可见字符"),
+    ("空.pdf", b"", "附件", 422, "空文件"),
+    ("正文.pdf", PDF, "草稿", 422, "文件类别"),
+])
+def test_bad_files_are_refused_in_chinese_and_nothing_is_stored(documents, name, content, role, status, words):
+    api = Api(create_app(system=documents))
+    instance_id, revise = at_revise(documents)
+    before, chain = stored(documents), len(events(documents))
+    answer = upload(api, revise, name, zip_bomb() if content is None else content, role=role)
+    assert answer.status_code == status and words in answer.get_json()["message"], answer.get_json()
+    assert stored(documents) == before and len(events(documents)) == chain
+
+
+def test_a_file_over_the_configured_limit_is_refused_413(sqlite_url):
+    system = built(sqlite_url, files_max_mb=1)
+    api = Api(create_app(system=system))
+    _instance_id, revise = at_revise(system)
+    answer = upload(api, revise, "大.pdf", PDF + b"x" * (1024 * 1024))
+    assert answer.status_code == 413 and "超过大小上限 1 MB" in answer.get_json()["message"]
+    assert stored(system) == (0, 0, 0)
+    system.store.dispose()
+
+
+def test_a_type_the_config_leaves_out_is_refused(sqlite_url):
+    system = built(sqlite_url, files_types=("docx", "pdf"))
+    api = Api(create_app(system=system))
+    _instance_id, revise = at_revise(system)
+    answer = upload(api, revise, "图.png", PNG, role="附件")
+    assert answer.status_code == 422 and "只接受 .docx、.pdf" in answer.get_json()["message"]
+    system.store.dispose()
+
+
+def test_who_may_not_see_a_classified_matter_can_neither_upload_nor_download(documents):
+    api = Api(create_app(system=documents))
+    instance_id, revise = at_revise(documents, secrecy="机密")
+    file_id = upload(api, revise, "正文.pdf", PDF).get_json()["id"]
+    before, chain = stored(documents), len(events(documents))
+    refused = upload(api, revise, "正文.pdf", PDF + b"%2", person="jiangjianguo")   # 教育局, not on the 分发范围
+    assert refused.status_code == 403 and "无权" in refused.get_json()["message"]
+    assert stored(documents) == before and len(events(documents)) == chain
+    assert api.get(f"/files/{file_id}", "jiangjianguo").status_code == 403
+    assert api.get(f"/instances/{instance_id}/files", "jiangjianguo").status_code == 403
+    assert api.get(f"/files/{file_id}", "wangpeng").status_code == 403               # administrator: not 涉密
+    not_holder = upload(api, revise, "正文.pdf", PDF + b"%3", person="songyang")     # sees it, does not hold the step
+    assert not_holder.status_code == 403
+
+
+def test_downloads_by_an_auditor_or_a_non_handler_are_logged_and_the_handlers_are_not(documents):
+    api = Api(create_app(system=documents))
+    instance_id, revise = at_revise(documents)
+    file_id = upload(api, revise, "正文.pdf", PDF).get_json()["id"]
+    for person in ("shenkai", "songyang", "xuxiaoling", "jiangjianguo"):    # drafter, clerk, auditor, same 局
+        assert api.get(f"/files/{file_id}", person).status_code == 200, person
+    logged = [e.actor for e in events(documents, type_="file_read")]
+    assert logged == ["xuxiaoling", "jiangjianguo"]
+    assert all(e.instance_id is None and f'"instance_id":{instance_id}' in e.payload
+               for e in events(documents, type_="file_read"))
+
+
+def test_a_step_whose_form_takes_no_files_refuses_uploads(documents):
+    api = Api(create_app(system=documents))
+    instance_id = start_instance(documents, "shenkai", "document_approval", document())
+    receipt = task(documents, instance_id, "receipt").id
+    answer = upload(api, receipt, "正文.pdf", PDF, person="songyang")
+    assert answer.status_code == 422 and "不上传正文" in answer.get_json()["message"]
+
+
+def test_files_can_live_in_a_configured_directory(tmp_path):
+    system = built(f"sqlite:///{tmp_path}/govflow.db", files_dir=tmp_path / "files")
+    api = Api(create_app(system=system))
+    _instance_id, revise = at_revise(system)
+    info = upload(api, revise, "正文.pdf", PDF).get_json()
+    assert (tmp_path / "files" / info["sha256"][:2] / info["sha256"]).read_bytes() == PDF
+    assert stored(system)[2] == 0                                     # no chunks in the database
+    assert api.get(f"/files/{info['id']}", "shenkai").data == PDF
+    system.store.dispose()
+
+
+def test_bytes_changed_in_the_database_are_not_served_as_the_file(sqlite_url):
+    system = built(sqlite_url)
+    api = Api(create_app(system=system))
+    _instance_id, revise = at_revise(system)
+    info = upload(api, revise, "正文.pdf", PDF).get_json()
+    with system.store.write() as session:
+        session.execute(FileChunk.__table__.update().values(data=PDF.replace(b"1.4", b"1.7")))
+    with pytest.raises(Exception, match="哈希不符"):
+        api.get(f"/files/{info['id']}", "shenkai").get_data()
+    system.store.dispose()
