@@ -4,21 +4,31 @@ those who may see the matter (logged for auditors and non-handlers), 正文 vers
 and every bad input refused in Chinese with nothing stored."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import sqlite3
+import uuid
 import zipfile
+from contextlib import closing
 
 import docx
 import pytest
-from sqlalchemy import func, select
+from click.testing import CliRunner
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from conftest import REPO, Api, build_system
 from govflow.app import create_app
+from govflow.audit.archive import _digest as archive_digest
+from govflow.cli import main
+from govflow.config import Settings
 from govflow.records.files import FileRefused, check_name, docx_text
 from govflow.store.contents import CHUNK
 from govflow.store.eventlog import verify
 from govflow.store.models import Attachment, FileChunk, FileContent
-from helpers import complete, deploy_xml, events, task
+from govflow.work.system import Govflow
+from helpers import complete, deploy_xml, events, holder, open_tasks, task
 from helpers import start as start_instance
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -245,3 +255,162 @@ def test_bytes_changed_in_the_database_are_not_served_as_the_file(sqlite_url):
     with pytest.raises(Exception, match="哈希不符"):
         api.get(f"/files/{info['id']}", "shenkai").get_data()
     system.store.dispose()
+
+
+# -- backup and restore carry the files ---------------------------------------------------------------------
+def govflow(database_url: str, *args: str):
+    return CliRunner().invoke(main, ["--database-url", database_url, *args],
+                              env={"GOVFLOW_MODE": "test", "GOVFLOW_HOME": str(REPO)})
+
+
+def with_files(url: str) -> tuple[list[tuple[int, bytes]], int]:
+    system = built(url)
+    try:
+        api = Api(create_app(system=system))
+        instance_id, revise = at_revise(system)
+        contents = [make_docx("关于校舍维修的请示", "正文"), PDF + b"%" + b"y" * (CHUNK + 5) + b"\n"]
+        ids = [upload(api, revise, "正文.docx", contents[0]).get_json()["id"],
+               upload(api, revise, "预算.pdf", contents[1], role="附件").get_json()["id"]]
+        return list(zip(ids, contents, strict=True)), instance_id
+    finally:
+        system.store.dispose()
+
+
+def downloads(url: str, files: list[tuple[int, bytes]]) -> None:
+    system = Govflow(Settings(database_url=url, mode="test", home=REPO, secret_key="test"))
+    try:
+        api = Api(create_app(system=system))
+        for file_id, content in files:
+            assert api.get(f"/files/{file_id}", "shenkai").data == content
+    finally:
+        system.store.dispose()
+
+
+def test_a_sqlite_backup_carries_the_files_and_a_changed_chunk_is_found(tmp_path):
+    url = f"sqlite:///{tmp_path}/govflow.db"
+    files, _instance_id = with_files(url)
+    copy = tmp_path / "backup.db"
+    taken = govflow(url, "backup", str(copy))
+    assert taken.exit_code == 0, taken.output
+    target = f"sqlite:///{tmp_path}/restored.db"
+    restored = govflow(target, "restore", str(copy))
+    assert restored.exit_code == 0, restored.output
+    downloads(target, files)
+    with closing(sqlite3.connect(copy)) as db, db:
+        db.execute("UPDATE file_chunk SET data = ? WHERE n = 1", (b"tampered",))
+    refused = govflow(f"sqlite:///{tmp_path}/other.db", "restore", str(copy))
+    assert refused.exit_code != 0 and "SHA-256 不符" in refused.output
+
+
+@pytest.mark.postgres
+def test_a_postgres_backup_carries_the_files(pg_admin, pg_database, tmp_path):
+    files, _instance_id = with_files(pg_database)
+    archive = tmp_path / "govflow.dump"
+    taken = govflow(pg_database, "backup", str(archive))
+    assert taken.exit_code == 0, taken.output
+    name = f"govflow_f_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        fresh = make_url(pg_database).set(database=name).render_as_string(hide_password=False)
+        restored = govflow(fresh, "restore", str(archive))
+        assert restored.exit_code == 0, restored.output
+        downloads(fresh, files)
+    finally:
+        with pg_admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# -- the archive package ----------------------------------------------------------------------------------
+ANSWERS = {"receipt": {"received": True}, "office_review": {"decision": "拟办", "opinion": "拟办"},
+           "leader_review": {"decision": "同意", "opinion": "同意"}, "signing": {"decision": "同意", "opinion": "同意"},
+           "publish": {"copies": 30, "distribution": "各镇人民政府、街道办事处"}}
+
+
+def to_the_end(system, instance_id: int) -> None:
+    for _ in range(20):
+        rows = open_tasks(system, instance_id)
+        if not rows:
+            return
+        row = rows[0]
+        data = ({**document(), "revise_action": "重新报送", "response": "已按意见修改"} if row.step_id == "revise"
+                else ANSWERS[row.step_id])
+        complete(system, holder(system, row), row.id, data)
+    raise AssertionError([r.step_id for r in open_tasks(system, instance_id)])
+
+
+@pytest.fixture
+def archived(sqlite_url, tmp_path):
+    """A 请示 with two 正文 versions and an 附件, done (办结), and its archive package."""
+    system = built(sqlite_url)
+    api = Api(create_app(system=system))
+    instance_id, revise = at_revise(system)
+    upload(api, revise, "正文.docx", make_docx("拟维修三所小学。"))
+    upload(api, revise, "正文.docx", make_docx("拟维修五所小学。"))
+    upload(api, revise, "预算.pdf", PDF, role="附件")
+    refused = govflow(sqlite_url, "archive", "--output", str(tmp_path / "out"), "--instance", str(instance_id))
+    assert refused.exit_code != 0 and "尚未办结" in refused.output
+    to_the_end(system, instance_id)
+    made = govflow(sqlite_url, "archive", "--output", str(tmp_path / "out"))
+    assert made.exit_code == 0, made.output
+    replayed = govflow(sqlite_url, "audit", "reexecute", "--instance", str(instance_id))   # files do not disturb replay
+    assert replayed.exit_code == 0, replayed.output
+    system.store.dispose()
+    return tmp_path / "out" / f"govflow-archive-{instance_id}.zip", instance_id
+
+
+def test_an_archive_package_holds_the_matter_and_verifies_offline(archived):
+    path, instance_id = archived
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        metadata = json.loads(archive.read("metadata.json"))
+        assert docx_text(archive.read("正文/第2版-正文.docx")) == "拟维修五所小学。"
+    assert {"metadata.json", "events.jsonl", "manifest.json", "正文/第1版-正文.docx", "附件/01-预算.pdf"} <= names
+    assert metadata["instance_id"] == instance_id and metadata["secrecy"] == "无" and metadata["ended_at"]
+    assert [s["step"] for s in metadata["steps"]][:3] == ["receipt", "office_review", "revise"]
+    checked = govflow("sqlite:///unused.db", "archive", "verify", str(path))
+    assert checked.exit_code == 0 and "校验通过" in checked.output, checked.output
+
+
+def rewritten(path, tmp_path, change) -> str:
+    """The package with one member changed by ``change(name, bytes) -> bytes | None`` (None drops it)."""
+    out = tmp_path / "changed.zip"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            data = change(name, source.read(name))
+            if data is not None:
+                target.writestr(name, data)
+    return str(out)
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda n, d: PDF + b"%forged\n" if n == "附件/01-预算.pdf" else d, "附件/01-预算.pdf 的内容与清单记录的 SHA-256 不符"),
+    (lambda n, d: None if n == "正文/第1版-正文.docx" else d, "正文/第1版-正文.docx 不在归档包中"),
+    (lambda n, d: d.replace(b'"decision": "\\u62df\\u529e"', b'"decision": "x"').replace("拟办".encode(), "退文".encode())
+     if n == "events.jsonl" else d, "的哈希与其内容不符"),
+    (lambda n, d: d.replace(b'"retention"', b'"retention_"') if n == "metadata.json" else d,
+     "metadata.json 的内容与清单记录的 SHA-256 不符"),
+])
+def test_a_changed_archive_package_is_refused_naming_what_is_wrong(archived, tmp_path, change, says):
+    path, _instance_id = archived
+    checked = govflow("sqlite:///unused.db", "archive", "verify", rewritten(path, tmp_path, change))
+    assert checked.exit_code == 1 and says in checked.output, checked.output
+
+
+def test_a_file_replaced_with_a_recomputed_manifest_is_still_found(archived, tmp_path):
+    path, _instance_id = archived
+    forged = PDF + b"%forged\n"
+
+    def change(name, data):
+        if name == "附件/01-预算.pdf":
+            return forged
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["members"]["附件/01-预算.pdf"] = hashlib.sha256(forged).hexdigest()
+            manifest["digest"] = archive_digest(manifest)
+            return json.dumps(manifest, ensure_ascii=False)
+        if name == "metadata.json":
+            return data       # the metadata keeps the true hash: the file no longer matches it or its event
+        return data
+    checked = govflow("sqlite:///unused.db", "archive", "verify", rewritten(path, tmp_path, change))
+    assert checked.exit_code == 1 and "附加它的事件所记的 SHA-256 不符" in checked.output, checked.output

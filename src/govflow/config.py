@@ -29,6 +29,7 @@ class Settings:
     files_max_mb: int = 7         # with its form, within the 8 MB of a request body
     files_types: tuple[str, ...] = FILE_TYPES
     files_dir: Path | None = None
+    archive_retention: str = ""       # 保管期限 written into each archive package (永久, 30年, 10年: the unit's rule)
 
     @property
     def forms_dir(self) -> Path:
@@ -54,6 +55,7 @@ class Settings:
             "files_types": tuple(t.strip().lower().lstrip(".") for t in
                                  env.get("GOVFLOW_FILES_TYPES", ",".join(FILE_TYPES)).split(",") if t.strip()),
             "files_dir": Path(env["GOVFLOW_FILES_DIR"]) if env.get("GOVFLOW_FILES_DIR") else None,
+            "archive_retention": env.get("GOVFLOW_ARCHIVE_RETENTION", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:
