@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import sqlite3
 import uuid
 import zipfile
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from browser import shot
 from conftest import REPO, Api, build_system
 from govflow.app import create_app
 from govflow.audit.archive import _digest as archive_digest
@@ -414,3 +416,72 @@ def test_a_file_replaced_with_a_recomputed_manifest_is_still_found(archived, tmp
         return data
     checked = govflow("sqlite:///unused.db", "archive", "verify", rewritten(path, tmp_path, change))
     assert checked.exit_code == 1 and "附加它的事件所记的 SHA-256 不符" in checked.output, checked.output
+
+
+# -- the pages -----------------------------------------------------------------------------------------------
+def test_in_the_browser_a_docx_and_a_pdf_are_uploaded_listed_compared_and_downloaded(browse, site, tmp_path):
+    _instance_id, revise = at_revise(site)
+    body, appendix = make_docx("区政府：", "拟维修三所小学。"), PDF + b"%appendix\n"
+    (tmp_path / "请示正文.docx").write_bytes(body)
+    (tmp_path / "预算表.pdf").write_bytes(appendix)
+    (tmp_path / "修改稿.docx").write_bytes(make_docx("区政府：", "拟维修五所小学。"))
+    (tmp_path / "伪装.pdf").write_bytes(make_docx("不是 PDF"))
+    page = browse("shenkai")
+    page.goto(f"/tasks/{revise}")
+    form = page.locator("form.upload")
+    form.locator("input[name='file_正文']").set_input_files(str(tmp_path / "请示正文.docx"))
+    form.locator("input[name='file_附件']").set_input_files(str(tmp_path / "预算表.pdf"))
+    form.locator("button").click()
+    page.wait_for_load_state()
+    assert "已上传：请示正文.docx、预算表.pdf" in page.locator(".notice").inner_text()
+    listed = page.locator("table.files-list").inner_text()
+    assert "正文（第 1 版）" in listed and "预算表.pdf" in listed
+    for name, content in (("请示正文.docx", body), ("预算表.pdf", appendix)):
+        with page.expect_download() as download:
+            page.click(f"table.files-list a:has-text('{name}')")
+        assert download.value.suggested_filename == name
+        assert open(download.value.path(), "rb").read() == content
+    page.locator("form.upload input[name='file_附件']").set_input_files(str(tmp_path / "伪装.pdf"))
+    page.locator("form.upload button").click()
+    page.wait_for_load_state()
+    assert "与扩展名 .pdf 不符" in page.locator("main").inner_text()
+    page.locator("form.upload input[name='file_正文']").set_input_files(str(tmp_path / "修改稿.docx"))
+    page.locator("form.upload button").click()
+    page.wait_for_load_state()
+    assert "正文（第 2 版）" in page.locator("table.files-list").inner_text()
+    page.click("button:has-text('查看修改')")
+    page.wait_for_load_state()
+    changed = page.locator("table.diff").inner_text()
+    assert "拟维修三所小学。" in changed and "拟维修五所小学。" in changed
+    shot(page, "files-diff")
+
+
+def page_client(system, person: str):
+    client = create_app(system=system).test_client()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").get_data(True)).group(1)
+    assert client.post("/login", data={"csrf": csrf, "username": person, "password": "demo"}).status_code == 302
+    return client, csrf
+
+
+def test_the_start_form_takes_the_正文_and_附件_in_the_start_transaction(sqlite_url):
+    system = built(sqlite_url)
+    client, csrf = page_client(system, "shenkai")
+    page = client.get("/processes/document_approval/start").get_data(True)
+    assert 'enctype="multipart/form-data"' in page and 'name="file_正文"' in page
+    fields = {"csrf": csrf, "f.doc_type": "请示", "f.title": "关于校舍维修的请示", "f.department": "jyj",
+              "f.urgency": "一般", "f.secrecy": "无", "f.category": "government_business", "f.issuer": "政府",
+              "f.body": "妥否，请批示。", "f.signoff.signer": "liangxiaodong", "f.signoff.meeting": "局务会议纪要〔2026〕3号"}
+    bad = client.post("/processes/document_approval/start", content_type="multipart/form-data",
+                      data={**fields, "file_正文": (io.BytesIO(PDF), "正文.docx")})
+    assert bad.status_code == 422 and "与扩展名 .docx 不符" in bad.get_data(True)
+    assert stored(system) == (0, 0, 0) and not events(system, type_="instance_started")
+    started = client.post("/processes/document_approval/start", content_type="multipart/form-data",
+                          data={**fields, "file_正文": (io.BytesIO(make_docx("正文")), "正文.docx"),
+                                "file_附件": [(io.BytesIO(PDF), "附件一.pdf"), (io.BytesIO(PNG), "附件二.png")]})
+    assert started.status_code == 302, started.get_data(True)[:2000]
+    instance_id = int(started.headers["Location"].rsplit("/", 1)[-1])
+    attached = events(system, instance_id, "file_attached")
+    assert [json.loads(e.payload)["file"]["name"] for e in attached] == ["正文.docx", "附件一.pdf", "附件二.png"]
+    shown = client.get(f"/instances/{instance_id}").get_data(True)
+    assert "附件一.pdf" in shown and "上传文件" in shown
+    system.store.dispose()

@@ -17,7 +17,7 @@ def section(system, db, actor, instance_id: int, shown: dict | None = None) -> d
     may_upload = bool(shown and shown.get("may_act") and shown.get("kind") == "task" and shown.get("state") == "open")
     roles = records.form_roles(shown.get("form")) if may_upload else ()
     texts = [a for a in listed if a.role == "正文" and a.kind == "docx"]
-    return {"items": listed, "roles": roles, "instance_id": instance_id, "task_id": (shown or {}).get("id"),
+    return {"rows": listed, "roles": roles, "instance_id": instance_id, "task_id": (shown or {}).get("id"),
             "comparable": [a.version for a in texts], "max_mb": system.settings.files_max_mb,
             "accept": ",".join(f".{t}" for t in system.settings.files_types)}
 
