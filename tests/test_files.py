@@ -28,7 +28,7 @@ from govflow.config import Settings
 from govflow.records.files import FileRefused, check_name, docx_text
 from govflow.store.contents import CHUNK
 from govflow.store.eventlog import verify
-from govflow.store.models import Attachment, FileChunk, FileContent
+from govflow.store.models import Attachment, FileChunk, FileContent, Instance
 from govflow.work.system import Govflow
 from helpers import complete, deploy_xml, events, holder, open_tasks, task
 from helpers import start as start_instance
@@ -485,3 +485,56 @@ def test_the_start_form_takes_the_正文_and_附件_in_the_start_transaction(sql
     shown = client.get(f"/instances/{instance_id}").get_data(True)
     assert "附件一.pdf" in shown and "上传文件" in shown
     system.store.dispose()
+
+
+# -- 第二十五条: a 正文 changed after 签发 goes back to the signer --------------------------------------------
+def at_publish(system, api: Api) -> tuple[int, str]:
+    """A 请示 whose 正文 (第 1 版) was uploaded before it was signed, now at 印发."""
+    instance_id, revise = at_revise(system)
+    upload(api, revise, "正文.docx", make_docx("拟维修三所小学。"))
+    for _ in range(20):
+        rows = open_tasks(system, instance_id)
+        if rows[0].step_id == "publish":
+            return instance_id, rows[0].id
+        data = ({**document(), "revise_action": "重新报送", "response": "已改"} if rows[0].step_id == "revise"
+                else ANSWERS[rows[0].step_id])
+        complete(system, holder(system, rows[0]), rows[0].id, data)
+    raise AssertionError("no 印发")
+
+
+def test_a_正文_changed_after_signing_goes_back_to_the_signer_before_it_is_issued(documents):
+    api = Api(create_app(system=documents))
+    instance_id, publish = at_publish(documents, api)
+    signer = task_history_signer(documents, instance_id)
+    clerk = holder(documents, task(documents, instance_id, "publish"))
+    changed = upload(api, publish, "正文（定稿）.docx", make_docx("拟维修五所小学。"), person=clerk)
+    assert changed.status_code == 201, changed.get_json()
+    complete(documents, clerk, publish, ANSWERS["publish"])
+    resign = task(documents, instance_id, "resign")                      # 复审, not 已印发
+    assert resign.assignee == signer
+    shown = api.get(f"/tasks/{resign.id}", signer).get_json()
+    assert shown["step"] == "resign"
+    recheck = [json.loads(e.payload) for e in events(documents, instance_id, "service_task")
+               if json.loads(e.payload).get("task") == "recheck"][-1]
+    assert recheck["result"]["changed"] and recheck["result"]["later_versions"] == [2]
+    assert recheck["result"]["findings"][0]["article"] == "党政机关公文处理工作条例 第二十五条"
+    diff = api.get(f"/instances/{instance_id}/files/diff?old=1&new=2", signer).get_json()
+    assert {"op": "+", "text": "拟维修五所小学。"} in diff["lines"]
+    complete(documents, signer, resign.id, ANSWERS["signing"])
+    again = task(documents, instance_id, "publish")
+    complete(documents, holder(documents, again), again.id, ANSWERS["publish"])
+    assert not open_tasks(documents, instance_id)                        # issued after the 复审
+    with documents.store.read() as session:
+        assert session.get(Instance, instance_id).status == "completed"
+
+
+def test_a_正文_unchanged_since_signing_is_issued_at_once(documents):
+    api = Api(create_app(system=documents))
+    instance_id, publish = at_publish(documents, api)
+    complete(documents, holder(documents, task(documents, instance_id, "publish")), publish, ANSWERS["publish"])
+    assert not open_tasks(documents, instance_id)
+
+
+def task_history_signer(system, instance_id: int) -> str:
+    signed = [e for e in events(system, instance_id, "task_completed") if json.loads(e.payload).get("step") == "signing"]
+    return signed[-1].actor

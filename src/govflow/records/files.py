@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import io
+import json
 import re
 import tempfile
 import unicodedata
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import ValidationFailed
-from ..store.models import Attachment
+from ..store.models import Attachment, Event
 
 ROLES = ("正文", "附件")
 FORM_KEY = "x-files"
@@ -248,3 +249,27 @@ def form_roles(schema: dict | None) -> tuple[str, ...]:
     """The file roles a step's form asks for (``x-files``), in the order of ``ROLES``."""
     wanted = (schema or {}).get(FORM_KEY) or ()
     return tuple(r for r in ROLES if isinstance(wanted, list) and r in wanted)
+
+
+def texts_since(session: Session, instance_id: int, signing_steps: tuple[str, ...]) -> tuple[int | None, list[int]]:
+    """The 正文 version in force when the matter was last signed (at one of ``signing_steps``), and the
+    versions uploaded after that signature, by the order of the chain (not by the clock)."""
+    signed = None
+    for seq, payload in session.execute(select(Event.seq, Event.payload).where(
+            Event.instance_id == instance_id, Event.type == "task_completed").order_by(Event.seq.desc())):
+        if json.loads(payload).get("step") in signing_steps:
+            signed = seq
+            break
+    if signed is None:
+        return None, []
+    before, after = None, []
+    for seq, payload in session.execute(select(Event.seq, Event.payload).where(
+            Event.instance_id == instance_id, Event.type == "file_attached").order_by(Event.seq)):
+        file = json.loads(payload).get("file") or {}
+        if file.get("role") != "正文":
+            continue
+        if seq < signed:
+            before = file.get("version")
+        else:
+            after.append(file.get("version"))
+    return before, after
