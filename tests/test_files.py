@@ -25,7 +25,7 @@ from govflow.app import create_app
 from govflow.audit.archive import _digest as archive_digest
 from govflow.cli import main
 from govflow.config import Settings
-from govflow.records.files import FileRefused, check_name, docx_text
+from govflow.records.files import FileRefused, check_name, docx_text, sniff
 from govflow.store.contents import CHUNK
 from govflow.store.eventlog import verify
 from govflow.store.models import Attachment, FileChunk, FileContent, Instance
@@ -113,12 +113,13 @@ def test_a_正文_and_an_附件_are_stored_by_hash_in_the_event_and_downloaded_a
 def test_each_正文_upload_is_a_new_version_and_the_diff_shows_what_changed(documents):
     api = Api(create_app(system=documents))
     instance_id, revise = at_revise(documents)
-    upload(api, revise, "正文.docx", make_docx("区政府：", "拟维修三所小学。", "妥否，请批示。"))
+    first = make_docx("区政府：", "拟维修三所小学。", "妥否，请批示。")
+    upload(api, revise, "正文.docx", first)
     again = upload(api, revise, "正文（修改稿）.docx", make_docx("区政府：", "拟维修五所小学。", "妥否，请批示。"))
     assert again.get_json()["version"] == 2
     diff = api.get(f"/instances/{instance_id}/files/diff?old=1&new=2", "shenkai").get_json()
     assert {"op": "-", "text": "拟维修三所小学。"} in diff["lines"] and {"op": "+", "text": "拟维修五所小学。"} in diff["lines"]
-    same = upload(api, revise, "正文.docx", make_docx("区政府：", "拟维修三所小学。", "妥否，请批示。"))
+    same = upload(api, revise, "正文.docx", first)         # back to the first text, byte for byte
     assert same.get_json()["version"] == 3
     with documents.store.read() as session:       # the same bytes are stored once
         assert session.scalar(select(func.count()).select_from(FileContent)) == 2
@@ -374,6 +375,24 @@ def test_an_archive_package_holds_the_matter_and_verifies_offline(archived):
     assert checked.exit_code == 0 and "校验通过" in checked.output, checked.output
 
 
+def test_the_instance_page_of_a_done_matter_offers_its_archive_package(sqlite_url, tmp_path):
+    system = built(sqlite_url)
+    api = Api(create_app(system=system))
+    instance_id, revise = at_revise(system)
+    upload(api, revise, "正文.docx", make_docx("拟维修三所小学。"))
+    to_the_end(system, instance_id)
+    client, _csrf = page_client(system, "shenkai")
+    assert "下载归档包" in client.get(f"/instances/{instance_id}").get_data(True)
+    package = client.get(f"/instances/{instance_id}/archive.zip")
+    assert package.status_code == 200 and package.mimetype == "application/zip"
+    (tmp_path / "p.zip").write_bytes(package.data)
+    checked = govflow("sqlite:///unused.db", "archive", "verify", str(tmp_path / "p.zip"))
+    assert checked.exit_code == 0, checked.output
+    outsider, _csrf = page_client(system, "shuitianming")
+    assert outsider.get(f"/instances/{instance_id}/archive.zip").status_code == 403
+    system.store.dispose()
+
+
 def rewritten(path, tmp_path, change) -> str:
     """The package with one member changed by ``change(name, bytes) -> bytes | None`` (None drops it)."""
     out = tmp_path / "changed.zip"
@@ -538,3 +557,16 @@ def test_a_正文_unchanged_since_signing_is_issued_at_once(documents):
 def task_history_signer(system, instance_id: int) -> str:
     signed = [e for e in events(system, instance_id, "task_completed") if json.loads(e.payload).get("step") == "signing"]
     return signed[-1].actor
+
+
+@pytest.mark.parametrize("content, kind", [
+    (make_docx("x"), "docx"),
+    (zipped({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>"}), "xlsx"),
+    (zipped({"OFD.xml": "<ofd:OFD/>", "Doc_0/Document.xml": "<d/>"}), "ofd"),
+    (zipped({"材料/说明.txt": "说明"}), "zip"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, "ole"),      # Word 97-2003 and WPS 文字
+    (PDF, "pdf"), (PNG, "png"), (b"\xff\xd8\xff\xe0" + b"\x00" * 16, "jpg"),
+    (b"PK\x03\x04 not really a zip", "unknown"), (b"<html><script>", "unknown"),
+])
+def test_a_files_type_is_what_its_bytes_are(content, kind):
+    assert sniff(io.BytesIO(content)) == kind

@@ -2,9 +2,11 @@
 the step's form asks for files), downloads, and the text difference of two .docx 正文 versions."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 
 from ..api.files import sent
+from ..audit import archive, readings
+from ..store.models import Instance
 from ..errors import GovflowError
 from ..records import files as records
 from ..work import files
@@ -17,7 +19,9 @@ def section(system, db, actor, instance_id: int, shown: dict | None = None) -> d
     may_upload = bool(shown and shown.get("may_act") and shown.get("kind") == "task" and shown.get("state") == "open")
     roles = records.form_roles(shown.get("form")) if may_upload else ()
     texts = [a for a in listed if a.role == "正文" and a.kind == "docx"]
+    completed = db.get(Instance, instance_id).status == "completed"
     return {"rows": listed, "roles": roles, "instance_id": instance_id, "task_id": (shown or {}).get("id"),
+            "completed": completed,
             "comparable": [a.version for a in texts], "max_mb": system.settings.files_max_mb,
             "accept": ",".join(f".{t}" for t in system.settings.files_types)}
 
@@ -74,3 +78,17 @@ def diff(instance_id: int):
     with system.store.read() as db:
         found = files.diff(system, db, g.actor, instance_id, old or 0, new or 0)
     return render_template("files_diff.html", instance_id=instance_id, diff=found)
+
+
+@bp.get("/instances/<int:instance_id>/archive.zip")
+@login_required
+def archive_package(instance_id: int):
+    """The archive package of a 办结 matter, for those who may see it (an auditor's reading logged)."""
+    system = gf()
+    with system.store.read() as db:
+        files.visible_files(system, db, g.actor, instance_id)       # refused for who may not see the matter
+        data = archive.package(db, files.contents(system), instance_id, system.settings.archive_retention,
+                               system.now(db))
+    readings.record_view(system, g.actor, "archive_package", instance_id)
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="govflow-archive-{instance_id}.zip"'})
