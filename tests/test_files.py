@@ -25,13 +25,15 @@ from govflow.app import create_app
 from govflow.audit.archive import _digest as archive_digest
 from govflow.cli import main
 from govflow.config import Settings
-from govflow.records.files import FileRefused, check_name, docx_text, sniff
+from govflow.records.files import FileRefused, check_name, docx_text, form_roles, sniff
 from govflow.store.contents import CHUNK
 from govflow.store.eventlog import verify
 from govflow.store.models import Attachment, FileChunk, FileContent, Instance
+from govflow.work import files as files_work
 from govflow.work.system import Govflow
-from helpers import complete, deploy_xml, events, holder, open_tasks, task
+from helpers import actor, complete, deploy_xml, events, holder, open_tasks, task
 from helpers import start as start_instance
+from procedures import People, by_hand, lead_and_other, simple_topic
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -570,3 +572,37 @@ def task_history_signer(system, instance_id: int) -> str:
 ])
 def test_a_files_type_is_what_its_bytes_are(content, kind):
     assert sniff(io.BytesIO(content)) == kind
+
+
+def test_the_steps_that_take_files_are_the_ones_a_clerk_expects():
+    taken = {path.name: form_roles(json.loads(path.read_text(encoding="utf-8")))
+             for path in sorted((REPO / "forms").glob("*.json"))}
+    assert {name: roles for name, roles in taken.items() if roles} == {
+        "document_submit.json": ("正文", "附件"),          # 报送公文, 修改后重新报送
+        "document_publish.json": ("正文", "附件"),         # 印发: the 定稿 (a change goes back to the signer, D12)
+        "department_feedback.json": ("附件",),            # 承办: 办理并反馈结果
+        "followup_report.json": ("附件",),                # 督办: 报告办理情况
+        "followup_contribution.json": ("附件",),          # 督办: 协办单位配合情况
+        "topic_draft.json": ("正文", "附件"),              # 议题材料
+        "topic_revise.json": ("正文", "附件"),
+        "topic_meeting_prep.json": ("正文", "附件"),       # 报送上会材料
+    }
+
+
+def test_a_督办_report_and_a_topic_carry_files_too(bazhou):
+    """办理情况报告 (decision_followup) and 议题材料 (topic_submission) take files as documents do."""
+    people, api = People("bazhou"), Api(create_app(system=bazhou))
+    lead, other = lead_and_other(people.org)
+    item = by_hand(bazhou, people, lead, [other], "2026-12-31")
+    report = next(t for t in open_tasks(bazhou, item) if t.step_id == "progress_report")
+    answer = upload(api, report.id, "整治情况照片.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 64, role="附件",
+                    person=holder(bazhou, report))
+    assert answer.status_code == 201, answer.get_json()
+    assert upload(api, report.id, "报告.docx", make_docx("x"), person=holder(bazhou, report)).status_code == 422
+    topic = start_instance(bazhou, people.staff(lead), "topic_submission", simple_topic(people.org))
+    with bazhou.store.write() as session:     # 议题材料 at the start, as the start page attaches them
+        received = files_work.receive(bazhou, io.BytesIO(make_docx("汇报材料")), "汇报材料.docx", "正文")
+        files_work.attach_at_start(bazhou, session, actor(bazhou, people.staff(lead)),
+                                   session.get(Instance, topic), [received])
+    listed = api.get(f"/instances/{topic}/files", people.staff(lead)).get_json()["items"]
+    assert [(f["role"], f["name"], f["step"]) for f in listed] == [("正文", "汇报材料.docx", "start")]

@@ -22,7 +22,7 @@ def section(system, db, actor, instance_id: int, shown: dict | None = None) -> d
     completed = db.get(Instance, instance_id).status == "completed"
     return {"rows": listed, "roles": roles, "instance_id": instance_id, "task_id": (shown or {}).get("id"),
             "completed": completed,
-            "comparable": [a.version for a in texts], "max_mb": system.settings.files_max_mb,
+            "comparable": sorted(a.version for a in texts), "max_mb": system.settings.files_max_mb,
             "accept": ",".join(f".{t}" for t in system.settings.files_types)}
 
 
