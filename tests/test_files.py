@@ -141,6 +141,11 @@ def test_docx_text_is_bounded_and_safe():
               '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>'
               '<w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>')
     assert "root:" not in docx_text(zipped({"[Content_Types].xml": "<Types/>", "word/document.xml": entity}))
+    laughs = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "哈哈哈哈哈哈哈哈哈哈">'
+              + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for p, c in zip("abcdefgh", "bcdefghi"))
+              + ']><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+              '<w:p><w:r><w:t>&i;</w:t></w:r></w:p></w:body></w:document>')       # a billion laughs: 10^9 哈
+    assert len(docx_text(zipped({"[Content_Types].xml": "<Types/>", "word/document.xml": laughs}))) < 1000
 
 
 def zipped(parts: dict[str, str | bytes]) -> bytes:

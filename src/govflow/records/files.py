@@ -36,7 +36,7 @@ MAX_ENTRIES = 5000
 MAX_UNPACKED = 200 * 1024 * 1024
 MAX_RATIO = 200
 # docx_text reads at most this much XML and gives at most this much text
-MAX_DOCX_XML = 32 * 1024 * 1024
+MAX_DOCX_XML = 16 * 1024 * 1024
 MAX_TEXT = 500_000
 # What each name ending may be, by what its bytes say
 ENDINGS = {"docx": "docx", "doc": "ole", "wps": "ole", "pdf": "pdf", "ofd": "ofd", "xlsx": "xlsx",
