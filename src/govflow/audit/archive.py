@@ -12,11 +12,11 @@ instance's events numbered without a gap. It names each thing that is wrong.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,8 +38,9 @@ def member_name(a: Attachment) -> str:
     return f"附件/{a.version:02d}-{a.name}"
 
 
-def package(session: Session, contents: Contents, instance_id: int, retention: str, now) -> bytes:
-    """The ZIP of a 办结 matter. Refused for a matter still running: its record is not closed."""
+def package(session: Session, contents: Contents, instance_id: int, retention: str, now, out: BinaryIO) -> None:
+    """Write the ZIP of a 办结 matter to ``out`` (the files a chunk at a time). Refused for a matter
+    still running: its record is not closed."""
     instance = session.get(Instance, instance_id)
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
@@ -62,7 +63,6 @@ def package(session: Session, contents: Contents, instance_id: int, retention: s
                    "at": isoformat(a.uploaded_at)} for a in attachments],
         "packed_at": isoformat(now)}
     members: dict[str, str] = {}
-    out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         def add(name: str, data: bytes) -> None:
             members[name] = hashlib.sha256(data).hexdigest()
@@ -79,7 +79,6 @@ def package(session: Session, contents: Contents, instance_id: int, retention: s
         manifest = {"format": FORMAT, "instance_id": instance.id, "members": members,
                     "chain_head": {"seq": head.seq, "hash": head.hash} if head else None}
         archive.writestr(MANIFEST, json.dumps({**manifest, "digest": _digest(manifest)}, ensure_ascii=False, indent=2))
-    return out.getvalue()
 
 
 def _event(e: Event) -> dict:
@@ -99,7 +98,8 @@ def write_packages(session: Session, contents: Contents, instance_ids: list[int]
     for instance_id in instance_ids:
         path = directory / f"govflow-archive-{instance_id}.zip"
         partial = path.with_name(path.name + ".partial")
-        partial.write_bytes(package(session, contents, instance_id, retention, now))
+        with open(partial, "wb") as out:
+            package(session, contents, instance_id, retention, now, out)
         partial.replace(path)
         written.append(path)
     return written
