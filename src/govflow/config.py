@@ -10,6 +10,7 @@ from .errors import ValidationFailed
 
 MODES = ("production", "demo", "test")
 MIN_SEAL_KEY_BYTES = 32
+FILE_TYPES = ("docx", "doc", "wps", "pdf", "ofd", "xlsx", "jpg", "png", "zip")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ class Settings:
             raise ValidationFailed("生产模式须配置事件封签密钥（GOVFLOW_SEAL_KEY_FILE 指向数据库之外的密钥文件），"
                                    "否则能写数据库的人可以追加、截断或改写事件而不被发现；拒绝启动",
                                    [{"field": "GOVFLOW_SEAL_KEY_FILE", "reason": "missing"}])
+    # 正文 and 附件: the largest file taken (MB), the types taken (by what their bytes are), and where
+    # their bytes go — the database (None: backups carry them) or a directory shared by the app servers
+    files_max_mb: int = 7         # with its form, within the 8 MB of a request body
+    files_types: tuple[str, ...] = FILE_TYPES
+    files_dir: Path | None = None
+    archive_retention: str = ""       # 保管期限 written into each archive package (永久, 30年, 10年: the unit's rule)
 
     @property
     def forms_dir(self) -> Path:
@@ -84,10 +91,19 @@ class Settings:
             "seal_key_env": env.get("GOVFLOW_SEAL_KEY", ""),
             "anchor_dir": env.get("GOVFLOW_ANCHOR_DIR", ""),
             "anchor_minutes": float(env.get("GOVFLOW_ANCHOR_MINUTES", "60")),
+            "files_max_mb": int(env.get("GOVFLOW_FILES_MAX_MB", "7")),
+            "files_types": tuple(t.strip().lower().lstrip(".") for t in
+                                 env.get("GOVFLOW_FILES_TYPES", ",".join(FILE_TYPES)).split(",") if t.strip()),
+            "files_dir": Path(env["GOVFLOW_FILES_DIR"]) if env.get("GOVFLOW_FILES_DIR") else None,
+            "archive_retention": env.get("GOVFLOW_ARCHIVE_RETENTION", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:
             raise ValidationFailed(f"GOVFLOW_MODE 须为 {'、'.join(MODES)} 之一", [{"field": "GOVFLOW_MODE",
                                                                                "reason": values["mode"]}])
         values["home"] = Path(values["home"]).resolve()
+        unknown = [t for t in values["files_types"] if t not in FILE_TYPES]
+        if unknown:
+            raise ValidationFailed(f"GOVFLOW_FILES_TYPES 只能取 {'、'.join(FILE_TYPES)}", [
+                {"field": "GOVFLOW_FILES_TYPES", "reason": "、".join(unknown)}])
         return cls(**values)

@@ -119,6 +119,17 @@ PATHS = {
                    "post": _op("发起流程", "StartInstance", ok="201")},
     "/instances/{instance_id}": {"get": _op("流程实例详情", params=[_path("instance_id", "integer")])},
     "/instances/{instance_id}/events": {"get": _op("流程实例的事件记录", params=[_path("instance_id", "integer")])},
+    "/instances/{instance_id}/files": {"get": _op("事项的正文（各版本）与附件", params=[_path("instance_id", "integer")])},
+    "/instances/{instance_id}/files/diff": {"get": _op("两个 .docx 正文版本的文字差异", params=[
+        _path("instance_id", "integer"), _query("old", "integer"), _query("new", "integer")])},
+    "/tasks/{task_id}/files": {
+        "post": {**_op("在本环节上传正文或附件（multipart：file 与 role=正文/附件）", params=_TASK, ok="201"),
+                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                     "type": "object", "required": ["file", "role"], "properties": {
+                         "file": {"type": "string", "format": "binary"},
+                         "role": {"type": "string", "enum": ["正文", "附件"]}}}}}}}},
+    "/files/{file_id}": {"get": _op("下载文件（审计人员及非办理人下载时记录在事件链中）",
+                                    params=[_path("file_id", "integer")])},
     "/instances/{instance_id}/circulate": {
         "post": _op("传阅/抄送", "Circulate", params=[_path("instance_id", "integer")], ok="201")},
     "/tasks": {"get": _op("待办查询", params=[

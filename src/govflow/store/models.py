@@ -425,6 +425,41 @@ class MajorDecision(Base):
     topic_instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+# -- files (正文, 附件) ---------------------------------------------------------------------------------
+class FileContent(Base):
+    """Bytes stored once by their SHA-256, in ``file_chunk`` rows (``stored_in`` = "db") or in the
+    configured directory ("dir"); ``store.contents`` reads and writes them in chunks."""
+    __tablename__ = "file_content"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    stored_in: Mapped[str] = mapped_column(String(4), default="db")
+
+
+class FileChunk(Base):
+    __tablename__ = "file_chunk"
+    hash: Mapped[str] = mapped_column(ForeignKey("file_content.hash"), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(Base):
+    """A file attached to a matter at a step: a 正文 (each upload the next version) or an 附件. The
+    event that attached it (``file_attached``) carries the same hash, so the chain covers the file."""
+    __tablename__ = "attachment"
+    __table_args__ = (Index("ix_attachment_instance", "instance_id", "role", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    step_id: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(4))               # 正文 | 附件
+    version: Mapped[int] = mapped_column(Integer, default=1)   # of the 正文; 附件 count on their own
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))              # what the bytes are: docx, pdf, …
+    size: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(ForeignKey("file_content.hash"))
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
 
 # -- the event log ------------------------------------------------------------------------------------
 class Event(Base):

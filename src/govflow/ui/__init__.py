@@ -198,6 +198,7 @@ def database_fault(err: DBAPIError):
 from . import (  # noqa: E402,F401  (pages)
     audit,
     designer,
+    files,
     inbox,
     instances,
     ledgers,
