@@ -6,7 +6,7 @@ from flask import jsonify, request
 from ..errors import Forbidden, RuleBlocked, ValidationFailed
 from ..people.access import acting_people, sees_everything, unless_all
 from ..people.substitution import away_at
-from ..store.models import Task
+from ..store.models import Instance, Task
 from ..work import circulation, inbox, rewind, task_detail, tasks
 from ..work.instances import check_completion, record_violation
 from . import actor, body, bool_arg, bp, gf, int_arg
@@ -42,8 +42,16 @@ def show_task(task_id: str):
         return jsonify(task_detail.detail(system, session, actor(), task_id))
 
 
-def _done(row: Task):
-    return jsonify({"id": row.id, "state": row.state, "assignee": row.assignee, "owner": row.owner})
+def _done(row: Task, after: dict | None = None):
+    return jsonify({"id": row.id, "state": row.state, "assignee": row.assignee, "owner": row.owner, **(after or {})})
+
+
+def _after(session, instance_id: int, person: str) -> dict:
+    """What the step left, read in its own transaction: the instance's state and open tasks, and
+    those of them the actor may do next (a client need not list the inbox to go on)."""
+    instance = session.get(Instance, instance_id)
+    found, mine = inbox.open_of_instance(session, instance_id, [person])
+    return {"instance": {"id": instance.id, "status": instance.status, "open_tasks": found}, "next": mine}
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -54,7 +62,7 @@ def complete_task(task_id: str):
     try:
         with system.store.write() as session:
             row = tasks.complete(system, session, user, task_id, data["data"], checked=True)
-            result = _done(row)
+            result = _done(row, _after(session, row.instance_id, user.id))
     except RuleBlocked as blocked:
         record_violation(system, user.id, blocked, _instance_of(task_id), task_id)
         raise

@@ -221,6 +221,37 @@ def candidates(session: Session, task_id: str) -> list[str]:
     return list(session.connection().scalars(_CANDIDATES, {"task": task_id}))
 
 
+_INSTANCE_OPEN = (select(_TASKS.c.id, _TASKS.c.step_id, _TASKS.c.step_name, _TASKS.c.kind, _TASKS.c.assignee,
+                         _TASKS.c.owner, _TASKS.c.due_at)
+                  .where(_TASKS.c.instance_id == bindparam("instance"), _TASKS.c.state == "open")
+                  .order_by(_TASKS.c.created_at, _TASKS.c.id))
+_CANDIDATES_OF = (select(TaskCandidate.__table__.c.task_id, TaskCandidate.__table__.c.person_id)
+                  .where(TaskCandidate.__table__.c.task_id.in_(bindparam("tasks", expanding=True)))
+                  .order_by(TaskCandidate.__table__.c.person_id))
+
+
+def open_of_instance(session: Session, instance_id: int, people: list[str]) -> tuple[list[dict], list[dict]]:
+    """(every open task of the instance, those of them ``people`` may do now): what a start or a
+    completion answers with, so that a client need not list the inbox again to find the next step."""
+    session.flush()
+    db = session.connection()
+    rows = db.execute(_INSTANCE_OPEN, {"instance": instance_id}).all()
+    offered: dict[str, list[str]] = {}
+    unassigned = [r.id for r in rows if r.assignee is None]
+    if unassigned:
+        for task_id, person in db.execute(_CANDIDATES_OF, {"tasks": unassigned}):
+            offered.setdefault(task_id, []).append(person)
+    found, mine = [], []
+    for r in rows:
+        item = {"id": r.id, "step": r.step_id, "step_name": r.step_name, "kind": r.kind, "assignee": r.assignee,
+                "owner": r.owner, "candidates": offered.get(r.id, []),
+                "due_at": isoformat(r.due_at) if r.due_at else None}
+        found.append(item)
+        if r.assignee in people or (r.assignee is None and set(item["candidates"]) & set(people)):
+            mine.append(item)
+    return found, mine
+
+
 def describe(row: Task, now: datetime, runtime, away: set[str]) -> dict:
     """A row as the inbox shows it: with names, its deadline, and who acts for its holder while they
     are away (P1/P2)."""
