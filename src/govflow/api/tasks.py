@@ -24,14 +24,14 @@ def list_tasks():
     with system.store.read() as session:
         now, runtime = system.moment(session)
         away = away_at(session, now)
-        people = acting_people(session, runtime.org, user, now)
+        people = acting_people(session, runtime.org, user, now, away)
         query = inbox.Query(view=view, overdue=bool_arg("overdue"), process_id=request.args.get("process_id") or None,
                             business_key=request.args.get("business_key") or None, q=request.args.get("q") or None,
                             urgency=request.args.get("urgency") or None, limit=limit, offset=offset,
                             within=unless_all(runtime.org, user, people) if view == "all" else None)
-        rows, total = inbox.search(session, query, people, now)
-        items = [inbox.describe(r, now, runtime, away) for r in rows]
         counts = inbox.counts(session, people, now)
+        rows, total = inbox.search(session, query, people, now, query.counted_by(counts))
+        items = [inbox.describe(r, now, runtime, away) for r in rows]
     return jsonify({"items": items, "total": total, "counts": counts})
 
 

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, func, inspect, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, inspect, select, true, update
 from sqlalchemy.orm import Session
 
 from ..bpmn.definitions import Definition
@@ -294,9 +294,19 @@ class Query:
     limit: int = 50
     offset: int = 0
 
+    def counted_by(self, badges: dict) -> int | None:
+        """The total of this query when a badge of ``counts`` is it: an open view without filters."""
+        if self.view not in ("mine", "group", "read") or self.within is not None or self.overdue or any((
+                self.process_id, self.business_key, self.q, self.urgency, self.due_from, self.due_to)):
+            return None
+        return badges[self.view]
 
-def search(session: Session, query: Query, people: list[str], now: datetime) -> tuple[list[Task], int]:
-    """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first."""
+
+def search(session: Session, query: Query, people: list[str], now: datetime,
+           total: int | None = None) -> tuple[list[Task], int]:
+    """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first.
+    ``total``: the number of rows, when the caller has counted them already (the badge of an
+    unfiltered view)."""
     if query.view == "mine":
         stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
     elif query.view == "group":
@@ -323,7 +333,8 @@ def search(session: Session, query: Query, people: list[str], now: datetime) -> 
         stmt = stmt.where(Task.urgency == query.urgency)
     if query.q:
         stmt = stmt.where(Task.title.contains(query.q, autoescape=True))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     if query.view == "done":
         order = (Task.completed_at.desc(),)
     elif query.latest_first:
@@ -343,11 +354,22 @@ def _claimable(people: list[str]):
 
 
 def counts(session: Session, people: list[str], now: datetime) -> dict:
-    mine = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
-    group = _claimable(people)
-    read = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind == "read")
+    """The badges (mine, my group's, 传阅, overdue) in one statement: a grouped pass over the rows
+    assigned to ``people`` beside one over the rows offered to them."""
+    row = session.connection().execute(_counts_statement(people, now)).one()
+    return {"mine": row.mine, "group": row.group, "read": row.read, "overdue": row.mine_overdue + row.group_overdue}
 
-    def count(stmt) -> int:
-        return session.scalar(select(func.count()).select_from(stmt.subquery()))
-    overdue = count(mine.where(Task.due_at < now)) + count(group.where(Task.due_at < now))
-    return {"mine": count(mine), "group": count(group), "read": count(read), "overdue": overdue}
+
+def _counts_statement(people: list[str], now: datetime):
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    not_read, overdue = Task.kind != "read", Task.due_at < now
+    assigned = (select(total(not_read).label("mine"), total(Task.kind == "read").label("read"),
+                       total(and_(not_read, overdue)).label("mine_overdue"))
+                .where(Task.state == "open", Task.assignee.in_(people)).subquery())
+    offered = (select(func.count(func.distinct(Task.id)).label("group"),
+                      func.count(func.distinct(case((overdue, Task.id)))).label("group_overdue"))
+               .join(TaskCandidate, TaskCandidate.task_id == Task.id)
+               .where(TaskCandidate.person_id.in_(people), Task.state == "open", Task.assignee.is_(None)).subquery())
+    return (select(assigned.c.mine, assigned.c.read, assigned.c.mine_overdue, offered.c.group, offered.c.group_overdue)
+            .select_from(assigned.join(offered, true())))       # two one-row subqueries side by side
