@@ -17,13 +17,13 @@ requests per instance, and the server's CPU per instance (user + system time of 
 worker, from /proc, over the instances). Then the inbox GET (``GET /api/v1/tasks?limit=100``) of a
 person holding ``--open`` open tasks (500: the 办公室主任 after that many starts), median and p90.
 
-In the same process, before and after: bare SpiffWorkflow on the same diagram, the same 7 tasks,
-per task: in memory (``task.run()`` + ``do_engine_steps()``), and with one ``serialize_json`` and
+In the same process, before, between the rounds and after: bare SpiffWorkflow on the same diagram,
+the same 7 tasks, per task: in memory (``task.run()`` + ``do_engine_steps()``), and with one ``serialize_json`` and
 one durable SQLite commit (WAL, synchronous=FULL) per step. The ratios printed at the end are the
 result; the machine is shared, so absolute times vary from run to run.
 
-``--against SRC`` also serves the same databases with another checkout's ``src`` (e.g. main's) in
-the same run, and prints this checkout's figures over that one's.
+``--against SRC`` also serves another checkout's ``src`` (e.g. main's), at the same time on a copy of
+the same database, the rounds taking turns (A B, B A), and prints this checkout's figures over that one's.
 """
 from __future__ import annotations
 
@@ -96,11 +96,28 @@ class DurableStore:
         self.db.execute("COMMIT")
 
 
-def bare(instances_count: int, store: DurableStore | None) -> list[float]:
-    """Seconds per user task, bare SpiffWorkflow: run + engine steps (+ serialize + durable commit)."""
+def bare_specs():
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(DIAGRAM))
-    spec, subprocesses = parser.get_spec(PROCESS), parser.get_subprocess_specs(PROCESS)
+    return parser.get_spec(PROCESS), parser.get_subprocess_specs(PROCESS)
+
+
+class Bare:
+    """The baseline, measured between the rounds of the HTTP part: the same window, the same load."""
+
+    def __init__(self, directory: Path):
+        self.specs, self.store = bare_specs(), DurableStore(directory)
+        self.memory: list[float] = []
+        self.durable: list[float] = []
+
+    def round(self, instances_count: int = 1) -> None:
+        self.memory += bare(self.specs, instances_count, None)
+        self.durable += bare(self.specs, instances_count, self.store)
+
+
+def bare(specs, instances_count: int, store: DurableStore | None) -> list[float]:
+    """Seconds per user task, bare SpiffWorkflow: run + engine steps (+ serialize + durable commit)."""
+    spec, subprocesses = specs
     times = []
     for number in range(instances_count):
         workflow = BpmnWorkflow(spec, subprocesses)
@@ -232,25 +249,34 @@ class Runner:
         self.client.close()
 
 
-def completions(server: GunicornServer, tokens: Tokens, clients: int, count: int, first: int) -> dict:
-    tally = Tally()
-    runners = [Runner(server.port, tokens, tally) for _ in range(clients)]
-    numbers = list(range(first, first + count))
+@dataclass
+class Measured:
+    """One server's figures for one number of clients, summed over the rounds."""
+    tally: Tally = field(default_factory=Tally)
+    cpu: float = 0.0
+    wall: float = 0.0
+
+    def figures(self) -> dict:
+        t = self.tally
+        return {"median": median(t.completions), "p90": p90(t.completions), "requests": t.requests / t.instances,
+                "cpu": self.cpu / t.instances, "per_second": len(t.completions) / self.wall}
+
+
+def completions(server: GunicornServer, tokens: Tokens, clients: int, numbers: list[int], into: Measured) -> None:
+    """``clients`` threads share ``numbers`` (one instance each, a round), against one server."""
+    runners = [Runner(server.port, tokens, into.tally) for _ in range(clients)]
     shares = [numbers[i::clients] for i in range(clients)]
     cpu_before = server.worker_cpu()
     began = time.perf_counter()
-    threads = [threading.Thread(target=r.run, args=(s,)) for r, s in zip(runners, shares)]
+    threads = [threading.Thread(target=r.run, args=(share,)) for r, share in zip(runners, shares)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - began
-    cpu = server.worker_cpu() - cpu_before
-    if tally.errors:
-        raise SystemExit(f"{len(tally.errors)} client(s) failed: {tally.errors[0]}")
-    return {"median": median(tally.completions), "p90": p90(tally.completions),
-            "requests": tally.requests / tally.instances, "cpu": cpu / tally.instances,
-            "per_second": len(tally.completions) / wall}
+    into.wall += time.perf_counter() - began
+    into.cpu += server.worker_cpu() - cpu_before
+    if into.tally.errors:
+        raise SystemExit(f"{len(into.tally.errors)} client(s) failed: {into.tally.errors[0]}")
 
 
 def fill_inbox(url: str, count: int) -> None:
@@ -264,38 +290,64 @@ def fill_inbox(url: str, count: int) -> None:
     system.store.dispose()
 
 
-def inbox_gets(server: GunicornServer, tokens: Tokens, runs: int) -> dict:
-    client = Client(server.port, tokens)
-    path = "/api/v1/tasks?view=mine&limit=100"
-    status, page = client.request("GET", path, person="wangpeng")
-    assert status == 200, page
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        status, _page = client.request("GET", path, person="wangpeng", raw=True)
-        times.append(time.perf_counter() - began)
-        assert status == 200
-    client.close()
-    return {"median": median(times), "p90": p90(times), "total": page["total"]}
+INBOX = "/api/v1/tasks?view=mine&limit=100"
 
 
-def serve(databases: Databases, src: Path, args, label: str) -> dict:
-    url = databases.fresh()
-    server = GunicornServer(url, databases.directory / f"{label}-{databases.kind}.log", src)
-    server.start()
-    tokens = Tokens(server.port, databases.tokens)
-    found = {}
+def inbox_get(client: Client) -> float:
+    began = time.perf_counter()
+    status, _page = client.request("GET", INBOX, person="wangpeng", raw=True)
+    elapsed = time.perf_counter() - began
+    assert status == 200, status
+    return elapsed
+
+
+def serve(databases: Databases, sources: dict[str, Path], args, baseline: Bare) -> dict[str, dict]:
+    """Every checkout's server at once, each on a database of its own; the rounds take turns
+    (A B, then B A), so that all of them meet the same load of a shared machine."""
+    urls = {label: databases.fresh() for label in sources}
+    servers = {label: GunicornServer(urls[label], databases.directory / f"{label}-{databases.kind}.log", src)
+               for label, src in sources.items()}
+    found: dict[str, dict] = {label: {} for label in sources}
     try:
+        for server in servers.values():
+            server.start()
+        tokens = {label: Tokens(server.port, databases.tokens) for label, server in servers.items()}
+        labels = list(sources)
+        for label in labels:                                 # warm each worker: definitions, organisation
+            completions(servers[label], tokens[label], 1, [100_000, 100_001], Measured())
         first = 0
-        completions(server, tokens, 1, 2, 10_000)          # warm the worker: definitions, organisation, caches
         for clients in args.clients:
-            found[clients] = completions(server, tokens, clients, args.instances, first)
-            first += args.instances
-        fill_inbox(url, args.open)
-        found["inbox"] = inbox_gets(server, tokens, args.inbox_runs)
+            measured = {label: Measured() for label in labels}
+            rounds = max(1, args.instances // clients)
+            for number in range(rounds):
+                numbers = list(range(first, first + clients))
+                first += clients
+                for label in labels if number % 2 == 0 else labels[::-1]:
+                    completions(servers[label], tokens[label], clients, numbers, measured[label])
+                baseline.round()
+            for label in labels:
+                found[label][clients] = measured[label].figures()
+        for label in labels:
+            fill_inbox(urls[label], args.open)
+        clients = {label: Client(servers[label].port, tokens[label]) for label in labels}
+        for label in labels:
+            status, page = clients[label].request("GET", INBOX, person="wangpeng")
+            assert status == 200, page
+            found[label]["inbox_total"] = page["total"]
+        times: dict[str, list[float]] = {label: [] for label in labels}
+        for number in range(args.inbox_runs):
+            for label in labels if number % 2 == 0 else labels[::-1]:
+                times[label].append(inbox_get(clients[label]))
+            if number % 10 == 0:
+                baseline.round()
+        for label in labels:
+            clients[label].close()
+            found[label]["inbox"] = {"median": median(times[label]), "p90": p90(times[label]),
+                                     "total": found[label]["inbox_total"]}
     finally:
-        server.stop()
-        databases.drop(url)
+        for label, server in servers.items():
+            server.stop()
+            databases.drop(urls[label])
     return found
 
 
@@ -314,9 +366,8 @@ def main() -> None:
     if args.against:
         servers["against"] = args.against.resolve()
 
-    directory = Path(tempfile.mkdtemp(prefix="govflow-bare-"))
-    bare_memory = bare(args.bare_instances, None)
-    bare_durable = bare(args.bare_instances, DurableStore(directory))
+    baseline = Bare(Path(tempfile.mkdtemp(prefix="govflow-bare-")))
+    baseline.round(args.bare_instances)
     results: dict[str, dict[str, dict]] = {}
     for kind in args.db.split(","):
         try:
@@ -326,13 +377,11 @@ def main() -> None:
             continue
         try:
             prepare(databases)
-            for label, src in servers.items():
-                results.setdefault(kind, {})[label] = serve(databases, src, args, label)
+            results[kind] = serve(databases, servers, args, baseline)
         finally:
             databases.close()
-    bare_memory += bare(args.bare_instances, None)            # before and after: the same window
-    bare_durable += bare(args.bare_instances, DurableStore(directory))
-    report(args, results, median(bare_memory), median(bare_durable))
+    baseline.round(args.bare_instances)
+    report(args, results, median(baseline.memory), median(baseline.durable))
 
 
 def report(args, results: dict, memory: float, durable: float) -> None:
