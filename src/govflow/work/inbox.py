@@ -303,73 +303,98 @@ class Query:
 
 
 def search(session: Session, query: Query, people: list[str], now: datetime,
-           total: int | None = None) -> tuple[list[Task], int]:
-    """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first.
-    ``total``: the number of rows, when the caller has counted them already (the badge of an
-    unfiltered view)."""
-    if query.view == "mine":
-        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
-    elif query.view == "group":
-        stmt = _claimable(people)
-    elif query.view == "read":
-        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind == "read")
-    elif query.view == "done":
-        stmt = select(Task).where(Task.state == "completed", Task.completed_by.in_(people), Task.kind != "read")
+           total: int | None = None) -> tuple[list, int]:
+    """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first,
+    as rows of the task table (Core: no ORM objects are built for a page of them). ``total``: the
+    number of rows, when the caller has counted them already (the badge of an unfiltered view)."""
+    params = {"people": list(people), "limit": query.limit, "offset": query.offset}
+    shape = (query.view, len(people) > 1, query.latest_first)
+    if _unfiltered(query):
+        page, count = _PLAIN.get(shape) or _PLAIN.setdefault(shape, _statements(query, len(people) > 1, now))
     else:
-        stmt = select(Task).where(Task.state == "open")
-    if query.within is not None:
-        stmt = stmt.where(Task.instance_id.in_(select(Instance.id).where(query.within)))
-    if query.overdue:
-        stmt = stmt.where(Task.due_at < now)
-    if query.due_from:
-        stmt = stmt.where(Task.due_at >= query.due_from)
-    if query.due_to:
-        stmt = stmt.where(Task.due_at < query.due_to)
-    if query.process_id:
-        stmt = stmt.where(Task.process_id == query.process_id)
-    if query.business_key:
-        stmt = stmt.where(Task.business_key == query.business_key)
-    if query.urgency:
-        stmt = stmt.where(Task.urgency == query.urgency)
-    if query.q:
-        stmt = stmt.where(Task.title.contains(query.q, autoescape=True))
+        page, count = _statements(query, len(people) > 1, now)
+    db = session.connection()
     if total is None:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    if query.view == "done":
-        order = (Task.completed_at.desc(),)
-    elif query.latest_first:
-        order = (Task.due_at.is_(None), Task.due_at.desc(), Task.priority.desc(), Task.created_at)
+        total = db.execute(count, params).scalar_one()
+    return db.execute(page, params).all(), total
+
+
+_T, _C = Task.__table__, TaskCandidate.__table__
+_PEOPLE = bindparam("people", expanding=True)
+_PLAIN: dict[tuple, tuple] = {}      # the statements of the unfiltered views, built once
+
+
+def _unfiltered(query: Query) -> bool:
+    return query.within is None and not query.overdue and not any((
+        query.process_id, query.business_key, query.q, query.urgency, query.due_from, query.due_to))
+
+
+def _statements(query: Query, several: bool, now: datetime):
+    """(the page, the count) of ``query``; the people, the limit and the offset are parameters."""
+    if query.view == "mine":
+        stmt = select(_T).where(_T.c.state == "open", _T.c.assignee.in_(_PEOPLE), _T.c.kind != "read")
+    elif query.view == "group":
+        stmt = _offered(several)
+    elif query.view == "read":
+        stmt = select(_T).where(_T.c.state == "open", _T.c.assignee.in_(_PEOPLE), _T.c.kind == "read")
+    elif query.view == "done":
+        stmt = select(_T).where(_T.c.state == "completed", _T.c.completed_by.in_(_PEOPLE), _T.c.kind != "read")
     else:
-        order = (Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at)
-    rows = session.scalars(stmt.order_by(*order).limit(query.limit).offset(query.offset)).all()
-    return list(rows), total
+        stmt = select(_T).where(_T.c.state == "open")
+    if query.within is not None:
+        stmt = stmt.where(_T.c.instance_id.in_(select(Instance.id).where(query.within)))
+    if query.overdue:
+        stmt = stmt.where(_T.c.due_at < now)
+    if query.due_from:
+        stmt = stmt.where(_T.c.due_at >= query.due_from)
+    if query.due_to:
+        stmt = stmt.where(_T.c.due_at < query.due_to)
+    if query.process_id:
+        stmt = stmt.where(_T.c.process_id == query.process_id)
+    if query.business_key:
+        stmt = stmt.where(_T.c.business_key == query.business_key)
+    if query.urgency:
+        stmt = stmt.where(_T.c.urgency == query.urgency)
+    if query.q:
+        stmt = stmt.where(_T.c.title.contains(query.q, autoescape=True))
+    count = select(func.count()).select_from(stmt.subquery())
+    if query.view == "done":
+        order = (_T.c.completed_at.desc(),)
+    elif query.latest_first:
+        order = (_T.c.due_at.is_(None), _T.c.due_at.desc(), _T.c.priority.desc(), _T.c.created_at)
+    else:
+        order = (_T.c.due_at.is_(None), _T.c.due_at, _T.c.priority.desc(), _T.c.created_at)
+    return stmt.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")), count
 
 
-def _claimable(people: list[str]):
-    """Unclaimed open tasks offered to ``people``, found from the candidate index (there are many
+def _offered(several: bool):
+    """Unclaimed open tasks offered to the people, found from the candidate index (there are many
     unassigned tasks in all, few offered to one person)."""
-    stmt = (select(Task).join(TaskCandidate, TaskCandidate.task_id == Task.id)
-            .where(TaskCandidate.person_id.in_(people), Task.state == "open", Task.assignee.is_(None)))
-    return stmt.distinct() if len(people) > 1 else stmt
+    stmt = (select(_T).join(_C, _C.c.task_id == _T.c.id)
+            .where(_C.c.person_id.in_(_PEOPLE), _T.c.state == "open", _T.c.assignee.is_(None)))
+    return stmt.distinct() if several else stmt
 
 
 def counts(session: Session, people: list[str], now: datetime) -> dict:
     """The badges (mine, my group's, 传阅, overdue) in one statement: a grouped pass over the rows
     assigned to ``people`` beside one over the rows offered to them."""
-    row = session.connection().execute(_counts_statement(people, now)).one()
+    row = session.connection().execute(_COUNTS, {"people": list(people), "now": now}).one()
     return {"mine": row.mine, "group": row.group, "read": row.read, "overdue": row.mine_overdue + row.group_overdue}
 
 
-def _counts_statement(people: list[str], now: datetime):
+def _counts_statement():
     def total(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-    not_read, overdue = Task.kind != "read", Task.due_at < now
-    assigned = (select(total(not_read).label("mine"), total(Task.kind == "read").label("read"),
+    not_read, overdue = _T.c.kind != "read", _T.c.due_at < bindparam("now")
+    assigned = (select(total(not_read).label("mine"), total(_T.c.kind == "read").label("read"),
                        total(and_(not_read, overdue)).label("mine_overdue"))
-                .where(Task.state == "open", Task.assignee.in_(people)).subquery())
-    offered = (select(func.count(func.distinct(Task.id)).label("group"),
-                      func.count(func.distinct(case((overdue, Task.id)))).label("group_overdue"))
-               .join(TaskCandidate, TaskCandidate.task_id == Task.id)
-               .where(TaskCandidate.person_id.in_(people), Task.state == "open", Task.assignee.is_(None)).subquery())
+                .where(_T.c.state == "open", _T.c.assignee.in_(_PEOPLE)).subquery())
+    offered = (select(func.count(func.distinct(_T.c.id)).label("group"),
+                      func.count(func.distinct(case((overdue, _T.c.id)))).label("group_overdue"))
+               .select_from(_T.join(_C, _C.c.task_id == _T.c.id))
+               .where(_C.c.person_id.in_(_PEOPLE), _T.c.state == "open", _T.c.assignee.is_(None)).subquery())
     return (select(assigned.c.mine, assigned.c.read, assigned.c.mine_overdue, offered.c.group, offered.c.group_overdue)
             .select_from(assigned.join(offered, true())))       # two one-row subqueries side by side
+
+
+_COUNTS = _counts_statement()
