@@ -335,15 +335,18 @@ def serve(databases: Databases, sources: dict[str, Path], args, baseline: Bare) 
             assert status == 200, page
             found[label]["inbox_total"] = page["total"]
         times: dict[str, list[float]] = {label: [] for label in labels}
+        cpu = {label: 0.0 for label in labels}
         for number in range(args.inbox_runs):
             for label in labels if number % 2 == 0 else labels[::-1]:
+                before = servers[label].worker_cpu()
                 times[label].append(inbox_get(clients[label]))
+                cpu[label] += servers[label].worker_cpu() - before
             if number % 10 == 0:
                 baseline.round()
         for label in labels:
             clients[label].close()
             found[label]["inbox"] = {"median": median(times[label]), "p90": p90(times[label]),
-                                     "total": found[label]["inbox_total"]}
+                                     "total": found[label]["inbox_total"], "cpu": cpu[label] / args.inbox_runs}
     finally:
         for label, server in servers.items():
             server.stop()
@@ -401,7 +404,7 @@ def report(args, results: dict, memory: float, durable: float) -> None:
                       f"server CPU/instance {f['cpu'] * ms:5.0f} ms   {f['per_second']:5.1f} completions/s")
             inbox = found["inbox"]
             print(f"  inbox GET, {inbox['total']} open, 100 a page: median {inbox['median'] * ms:6.2f} ms  "
-                  f"p90 {inbox['p90'] * ms:6.2f} ms")
+                  f"p90 {inbox['p90'] * ms:6.2f} ms   server CPU {inbox['cpu'] * ms:5.1f} ms a GET")
     print("ratios")
     for kind, by_server in results.items():
         found = by_server["this"]
@@ -416,6 +419,8 @@ def report(args, results: dict, memory: float, durable: float) -> None:
             other = by_server["against"]
             print(f"  {kind}: inbox GET / the other checkout's             "
                   f"{found['inbox']['median'] / other['inbox']['median']:6.2f}   (target <= {TARGETS['inbox']:g})")
+            print(f"  {kind}: inbox GET server CPU / the other checkout's  "
+                  f"{found['inbox']['cpu'] / other['inbox']['cpu']:6.2f}")
             print(f"  {kind}: completion / the other checkout's            "
                   f"{one['median'] / other[args.clients[0]]['median']:6.2f}")
             print(f"  {kind}: server CPU per instance / the other's        {one['cpu'] / other[args.clients[0]]['cpu']:6.2f}")
