@@ -369,10 +369,13 @@ def _statements(query: Query, several: bool, now: datetime):
 
 def _offered(several: bool):
     """Unclaimed open tasks offered to the people, found from the candidate index (there are many
-    unassigned tasks in all, few offered to one person)."""
-    stmt = (select(_T).join(_C, _C.c.task_id == _T.c.id)
+    unassigned tasks in all, few offered to one person). For several people (someone acting for
+    others) a semi-join, not DISTINCT: PostgreSQL refuses DISTINCT with the page's ORDER BY."""
+    if several:
+        return select(_T).where(_T.c.id.in_(select(_C.c.task_id).where(_C.c.person_id.in_(_PEOPLE))),
+                                _T.c.state == "open", _T.c.assignee.is_(None))
+    return (select(_T).join(_C, _C.c.task_id == _T.c.id)
             .where(_C.c.person_id.in_(_PEOPLE), _T.c.state == "open", _T.c.assignee.is_(None)))
-    return stmt.distinct() if several else stmt
 
 
 def counts(session: Session, people: list[str], now: datetime) -> dict:
