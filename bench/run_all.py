@@ -43,6 +43,8 @@ BENCHES = (
           r"workers: |lost or duplicated", postgres=True),
     Bench("replay", ("--instances", "2", "--rounds", "1"), r"× restore|^restore|^state_at|^reexecute"),
     Bench("audit_export", ("--events", "3000",), r"x the SELECT"),
+    Bench("http_roundtrip", ("--instances", "2", "--open", "20", "--inbox-runs", "3", "--bare-instances", "2",
+                             "--clients", "1,2", "--db", "sqlite"), r"^(sqlite|postgres): "),
 )
 
 

@@ -90,8 +90,9 @@ def authenticate():
         raise Unauthorized("请先登录（Authorization: Bearer 令牌）")
     system = gf()
     with system.store.read() as session:
-        person = person_for_token(session, header[7:].strip(), system.now(session))
-        g.actor = actor_for(system.organisation(session), person)
+        now, organisation = system.now_and_organisation(session)
+        person = person_for_token(session, header[7:].strip(), now)
+        g.actor = actor_for(organisation(), person)
     if g.actor.has("auditor") and request.method not in READS and request.endpoint != "api.logout":
         raise Forbidden(AUDITOR_READS_ONLY)
     return idempotent(g.actor.id, key)

@@ -91,8 +91,9 @@ def login_required(view):
         system = gf()
         try:
             with system.store.read() as db:
-                person = auth.person_for_token(db, session.get("token", ""), system.now(db))
-                g.org = system.organisation(db)
+                now, organisation = system.now_and_organisation(db)
+                person = auth.person_for_token(db, session.get("token", ""), now)
+                g.org = organisation()
                 g.actor = auth.actor_for(g.org, person)
         except Unauthorized:
             session.pop("token", None)
