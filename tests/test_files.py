@@ -14,6 +14,7 @@ import zipfile
 from contextlib import closing
 
 import docx
+import pdfplumber
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
@@ -30,6 +31,7 @@ from govflow.store.contents import CHUNK
 from govflow.store.eventlog import verify
 from govflow.store.models import Attachment, FileChunk, FileContent, Instance
 from govflow.work import files as files_work
+from govflow.work import printouts
 from govflow.work.system import Govflow
 from helpers import actor, complete, deploy_xml, events, holder, open_tasks, task
 from helpers import start as start_instance
@@ -559,6 +561,25 @@ def test_a_正文_unchanged_since_signing_is_issued_at_once(documents):
     instance_id, publish = at_publish(documents, api)
     complete(documents, holder(documents, task(documents, instance_id, "publish")), publish, ANSWERS["publish"])
     assert not open_tasks(documents, instance_id)
+
+
+def test_the_issued_document_prints_the_text_of_the_signed_正文(documents):
+    """After a 复审 the issued PDF carries the re-signed .docx's words, not the start form's text."""
+    api = Api(create_app(system=documents))
+    instance_id, publish = at_publish(documents, api)
+    clerk = holder(documents, task(documents, instance_id, "publish"))
+    upload(api, publish, "正文（定稿）.docx", make_docx("区政府：", "拟维修五所小学。"), person=clerk)
+    complete(documents, clerk, publish, ANSWERS["publish"])
+    resign = task(documents, instance_id, "resign")
+    complete(documents, resign.assignee, resign.id, ANSWERS["signing"])
+    again = task(documents, instance_id, "publish")
+    complete(documents, holder(documents, again), again.id, ANSWERS["publish"])
+    with documents.store.read() as session:
+        pdf = printouts.paper(documents, session, session.get(Instance, instance_id), "issued").pdf
+    with pdfplumber.open(io.BytesIO(pdf)) as issued:
+        words = "".join("".join(page.extract_text().split()) for page in issued.pages)
+    assert "拟维修五所小学。" in words and "拟维修三所小学" not in words
+    assert "妥否，请批示。" not in words                # the form's body text gives way to the 正文 file
 
 
 def task_history_signer(system, instance_id: int) -> str:

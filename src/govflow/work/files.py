@@ -148,3 +148,13 @@ def diff(gf: Govflow, session: Session, actor: Actor, instance_id: int, old: int
     limit = gf.settings.files_max_mb * 1024 * 1024
     texts = [records.docx_paragraphs(read_all(contents(gf), session, versions[v].hash, limit)) for v in (old, new)]
     return {"old": old, "new": new, "lines": records.text_diff(*texts)}
+
+
+def latest_text(gf: Govflow, session: Session, instance_id: int) -> str:
+    """The text of the matter's newest 正文 when it is a .docx, else "". At 印发 the newest version is
+    the signed one: a 正文 uploaded after 签发 goes back to the signer first (D12)."""
+    newest = session.scalars(select(Attachment).where(
+        Attachment.instance_id == instance_id, Attachment.role == "正文").order_by(Attachment.version.desc())).first()
+    if newest is None or newest.kind != "docx":
+        return ""
+    return records.docx_text(read_all(contents(gf), session, newest.hash, gf.settings.files_max_mb * 1024 * 1024))

@@ -20,7 +20,7 @@ from ..people.auth import Actor
 from ..records.printing import papers, render
 from ..store.models import Event, Instance, Task
 from ..time.timeutil import parse_moment
-from . import instances
+from . import files, instances
 from .system import Govflow
 
 DOCUMENT_PROCESS = "document_approval"
@@ -80,6 +80,8 @@ def paper(gf: Govflow, session: Session, instance: Instance, kind: str) -> Print
     if cached is not None:
         return Printout(kind, filename, cached)
     data = instances.current_data(instances.load(gf, session, instance))
+    if kind == "issued":        # 正文 from the signed .docx when there is one, else the form's text
+        data = {**data, "body": files.latest_text(gf, session, instance.id) or data.get("body")}
     reading = papers.Reading(runtime.org, data, events, instance.title, instance.business_key or "")
     moment = parse_moment(events[-1].at) if events else None       # dated by the matter, not the clock
     if kind == "docket":
