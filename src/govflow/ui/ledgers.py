@@ -15,6 +15,7 @@ from ..records.meetings import Meetings
 from ..store.models import AgendaItem, DecisionItem, Event, FollowupItem, Instance, Meeting
 from ..time.timeutil import SHANGHAI
 from . import bp, gf, login_required
+from .meeting_steps import AGENDA_STATUSES, MEETING_STATUSES
 
 
 @bp.get("/ledger")
@@ -59,10 +60,6 @@ def summary_page():
 
 # -- the 常务会议: every signed-in user sees the meetings, their agendas and decisions (as the API shows
 # them); the minutes' text is the meeting process's data, shown to those who may see that instance.
-MEETING_STATUSES = {"planned": "已安排", "frozen": "议程已审定", "opened": "召开中", "adjourned": "流会",
-                    "held": "已召开", "signed": "纪要已签发"}
-AGENDA_STATUSES = {"scheduled": "待审议", "moved": "顺延至下次会议", "withdrawn": "已撤出", "decided": "已审议",
-                   "reported": "已报告"}
 MINUTES_STEPS = ("draft_minutes", "sign")      # processes/standing_meeting.bpmn: 起草会议纪要, 签发纪要
 
 
