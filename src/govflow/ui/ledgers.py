@@ -12,7 +12,7 @@ from ..people.access import acting_people, listed_instances, visible_instances
 from ..records import ledger
 from ..records import register as register_book
 from ..records.meetings import Meetings
-from ..store.models import AgendaItem, DecisionItem, Event, FollowupItem, Instance, Meeting
+from ..store.models import AgendaItem, Attendance, DecisionItem, Event, FollowupItem, Instance, Meeting
 from ..time.timeutil import SHANGHAI
 from . import bp, gf, login_required
 from .meeting_steps import AGENDA_STATUSES, MEETING_STATUSES
@@ -90,8 +90,15 @@ def meeting(meeting_id: int):
         seen = set(db.scalars(select(Instance.id).where(Instance.id.in_(linked), visible)))
         decisions = _decisions(db, meeting_id, runtime.org, {a.id: a.title for a in agenda})
         minutes = _minutes(db, found.instance_id) if found.instance_id in seen else {}
+        sheet = list(db.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id)))
+    name = runtime.org.display_name
+    attendance = {"present": [name(a.person_id) for a in sheet if a.present],
+                  "absent": [(name(a.person_id), a.leave_reason) for a in sheet if not a.present]}
+    recused = {a.id: [(name(r.get("person", "")), r.get("reason", "")) for r in json.loads(a.recused or "[]")]
+               for a in agenda}
     return render_template("meeting.html", meeting=found, agenda=agenda, seen=seen, decisions=decisions,
-                           minutes=minutes, units={d.id: d.name for d in runtime.org.departments.values()},
+                           minutes=minutes, attendance=attendance, recused=recused,
+                           units={d.id: d.name for d in runtime.org.departments.values()},
                            statuses=MEETING_STATUSES, agenda_statuses=AGENDA_STATUSES)
 
 

@@ -106,7 +106,8 @@ def context(db, org, process_id: str, step: str, instance_id: int, data: dict) -
         found.initial = {"present": [p for p, _ in members]}
     elif process_id == TOPIC_PROCESS:
         here = {a.person_id for a in sheet if a.present}
-        expected = [p for p in data.get("presenters_expected") or [] if isinstance(p, str)]
+        gate = data.get("gate") if isinstance(data.get("gate"), dict) else {}    # the topic's gate: who presents (T6)
+        expected = [p for p in gate.get("presenters") or [] if isinstance(p, str)]
         if expected:
             found.choices["presenters_present"] = [(p, name(p)) for p in expected]
         found.choices["recused.person"] = [(p, n) for p, n in members if p in here] or members
