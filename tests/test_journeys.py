@@ -10,12 +10,17 @@ phone every page a step passes is checked for a page wider than the screen, and 
 person presses must lie within the screen's width."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from browser import shot
-from govflow.store.models import Meeting
+from govflow.store.models import Blob, Meeting, ProcessVersion
 from govflow.work import worker
+from helpers import complete, start, task
 from procedures import set_clock
 from test_document_process import People
 
@@ -265,3 +270,81 @@ def test_a_topic_goes_to_the_meeting_and_its_minutes_are_signed_through_the_page
     sender.goto(topic)
     walk.fits(sender, "the topic")
     assert "已办结" in sender.locator("dl.facts").inner_text()
+
+
+# -- a designer: a bad element seen on the diagram with its reason, fixed, deployed ---------------------------
+def test_a_designer_sees_a_bad_element_and_its_reason_fixes_it_and_deploys_through_the_pages(browse, site,
+                                                                                          viewport):
+    walk = Walk(browse, viewport)
+    page = walk.person("qianze")
+    walk.press(page, page.locator("#process-dept_request a:has-text('在建模器中打开')"))
+    page.locator('[data-element-id="office_review"]').click()
+    due = page.locator("#properties input[name=dueDate]")
+    due.fill("workdays(3")                                        # a bracket left open
+    due.press("Tab")
+    walk.press(page, page.locator("#validate"))
+    badge = page.locator('.djs-overlays[data-container-id="office_review"] .problem-badge')
+    expect(badge).to_be_visible()
+    problem = page.locator("#problems li[data-element=office_review]")
+    expect(problem).to_contain_text("workdays(3)")                # the reason, with what it should look like
+    expect(page.locator("#status")).to_contain_text("发现 1 处问题")
+    shot(page, f"journey-designer-problem-{viewport}")
+
+    walk.press(page, problem.locator("button"))                   # to the element
+    due.fill("workdays(3)")
+    due.press("Tab")
+    walk.press(page, page.locator("#validate"))
+    expect(page.locator("#status")).to_have_text("校验通过，没有发现问题")
+    expect(page.locator(".problem-badge")).to_have_count(0)
+    walk.press(page, page.locator("#deploy"))
+    expect(page.locator("#status")).to_contain_text("已部署为第 2 版")
+    walk.press(page, page.locator("#status a:has-text('打开第 2 版')"))
+    expect(page.locator("main")).to_contain_text("第 2 版，2026年11月23日 09:00 由钱泽部署")
+    walk.fits(page, "version 2")
+    with site.store.read() as db:
+        version = db.scalars(select(ProcessVersion).where(ProcessVersion.process_id == "dept_request",
+                                                          ProcessVersion.version == 2)).one()
+        assert 'value="workdays(3)"' in db.get(Blob, version.bpmn_hash).content
+
+
+# -- an auditor: 回放 from the first event, the chain verified, an anchor ----------------------------------------
+def test_an_auditor_replays_a_history_from_its_first_event_and_verifies_the_chain(browse, site, viewport):
+    people, walk = People("bazhou"), Walk(browse, viewport)
+    instance_id = start(site, people.sender, "document_approval", people.document(departments=[]))    # a history
+    complete(site, people.clerk, task(site, instance_id, "receipt").id, {"received": True})
+    complete(site, people.clerk, task(site, instance_id, "office_review").id,
+             {"decision": "拟办", "opinion": "拟请分管副区长审核"})
+
+    auditor = walk.person("xuxiaoling")
+    assert auditor.locator("a.start-link").count() == 0
+    walk.press(auditor, auditor.locator(f"a[href='/instances/{instance_id}']").first)
+    walk.press(auditor, auditor.locator("a:has-text('回放（从第一条事件起）')"))
+    position = auditor.locator(".replay-position")
+    total = int(position.inner_text().split("/")[1].split("条")[0])
+    assert position.inner_text().startswith("第 1 /") and total > 3
+    assert auditor.locator("a[rel=prev]").count() == 0 and auditor.locator("a[rel=first]").count() == 0
+    walk.press(auditor, auditor.locator("a[rel=next]"))
+    assert position.inner_text().startswith("第 2 /")
+    walk.press(auditor, auditor.locator("a[rel=last]"))
+    assert position.inner_text() == f"第 {total} / {total} 条"
+    checks = auditor.locator("table.rule-checks").inner_text()
+    assert "通过" in checks and "{" not in checks and "依据" in checks          # in words, not JSON
+    open_now = auditor.locator("table.open-tasks").inner_text()
+    assert "签发" in open_now and people.org.display_name(people.lead) in open_now
+    walk.press(auditor, auditor.locator("a[rel=first]"))
+    assert position.inner_text().startswith("第 1 /")
+    shot(auditor, f"journey-replay-{viewport}")
+
+    walk.press(auditor, auditor.locator("header nav a:has-text('审计')"))
+    expect(auditor.locator("[data-chain=ok]")).to_contain_text("事件链完整")
+    auditor.fill("input[name=instance_id]", str(instance_id))
+    walk.press(auditor, auditor.locator("form.filters button:has-text('校验')"))
+    expect(auditor.locator("[data-instance-chain=ok]")).to_contain_text("的事件完整")
+    with auditor.expect_download() as download:
+        walk.press(auditor, auditor.locator("a:has-text('下载锚点')"))
+    anchor = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert str(instance_id) in json.dumps(anchor)
+
+    auditor.goto("/processes/document_approval/start")                      # 发起 is not an auditor's
+    walk.fits(auditor, "refusal")
+    assert "审计人员只能查阅，不能发起事项" in auditor.locator("main").inner_text()
