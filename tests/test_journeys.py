@@ -73,6 +73,16 @@ class Walk:
         page.wait_for_load_state()
         self.fits(page, "after pressing")
 
+    def act(self, page, action: str, fields: dict, selects: dict | None = None) -> None:
+        """An action of the task page (退回, 转办, 传阅…): its fold opened, filled and sent."""
+        box = page.locator(f"details[data-action='{action}']")
+        self.press(page, box.locator("summary"))
+        for name, value in (selects or {}).items():
+            box.locator(f"select[name='{name}']").select_option(value)
+        for name, value in fields.items():
+            box.locator(f"[name='{name}']").fill(value)
+        self.press(page, box.locator("form button"))
+
     def open_task(self, who: str, title: str, step: str):
         """The task from the person's inbox (their own, else their group's), by its title and step."""
         page = self.person(who)
@@ -116,13 +126,37 @@ def test_a_document_goes_from_its_start_form_to_the_register_through_the_pages(b
 
     clerk = walk.open_task(people.clerk, TITLE, "收文登记")
     assert "特急" in clerk.locator("dl.facts").inner_text()
+    walk.act(clerk, "circulate", {"note": "特急件，请阅知"}, {"to": [people.head]})           # 传阅 to the 区长
+    assert "已传阅" in clerk.locator(".notice").inner_text()
     clerk.check("[name='f.received']")
     assert "已提交：收文登记" in walk.submit(clerk)
 
-    clerk = walk.open_task(people.clerk, TITLE, "办公室审核")
-    clerk.check("input[name='f.decision'][value='拟办']")
-    clerk.fill("[name='f.opinion']", "拟请分管副区长审核")
-    assert "已提交：办公室审核" in walk.submit(clerk)
+    head = walk.person(people.head)
+    head.goto("/inbox?view=read")
+    row = head.locator("table.inbox tr[data-task]").filter(has_text=TITLE)
+    assert "特急" in row.inner_text() and "传阅" in row.inner_text() and "委派" not in row.inner_text()
+    walk.press(head, row.locator("a").first)
+    assert "传阅此件，请阅知" in head.locator("main").inner_text()
+    walk.act(head, "read", {"note": "已阅"})
+    assert "已阅" in head.locator(".notice").inner_text()
+
+    clerk = walk.open_task(people.clerk, TITLE, "办公室审核")                              # 转办 to a colleague
+    walk.act(clerk, "transfer", {"reason": "请宋洋办理"}, {"to": "songyang"})
+    assert "已转办" in clerk.locator(".notice").inner_text()
+    colleague = walk.open_task("songyang", TITLE, "办公室审核")
+    assert "宋洋" in colleague.locator("dl.facts").inner_text()
+    colleague.check("input[name='f.decision'][value='拟办']")
+    colleague.fill("[name='f.opinion']", "拟请分管副区长审核")
+    assert "已提交：办公室审核" in walk.submit(colleague)
+
+    lead = walk.open_task(people.lead, TITLE, "签发")                                      # 退回 for a fuller 拟办
+    walk.act(lead, "return", {"reason": "请补充资金来源说明"}, {"to": "office_review"})
+    assert "已退回" in lead.locator(".notice").inner_text()
+    colleague = walk.open_task("songyang", TITLE, "办公室审核")
+    assert "请补充资金来源说明" in colleague.locator(".returned").inner_text()
+    colleague.check("input[name='f.decision'][value='拟办']")
+    colleague.fill("[name='f.opinion']", "拟请分管副区长审核；资金来源为区级财政预备费")
+    assert "已提交：办公室审核" in walk.submit(colleague)
 
     # the sender presses the leader from the matter's page (催办), who then signs
     sender.goto(matter)
@@ -136,9 +170,12 @@ def test_a_document_goes_from_its_start_form_to_the_register_through_the_pages(b
 
     lead = walk.open_task(people.lead, TITLE, "签发")
     assert "已催办 1 次" in lead.locator("dl.facts").inner_text()
-    assert "拟请分管副区长审核" in lead.locator("ol.opinions").inner_text()
+    said = lead.locator("ol.opinions > li")
+    assert "资金来源为区级财政预备费" in lead.locator("ol.opinions").inner_text()
+    assert "请补充资金来源说明" in lead.locator("ol.opinions").inner_text()
     lead.check("input[name='f.decision'][value='同意']")
     lead.fill("[name='f.opinion']", "同意")
+    on_task = said.count()
     assert "已提交：签发" in walk.submit(lead)
 
     clerk = walk.open_task(people.clerk, TITLE, "印发")
@@ -151,6 +188,7 @@ def test_a_document_goes_from_its_start_form_to_the_register_through_the_pages(b
     walk.fits(clerk, "instance")
     facts = clerk.locator("dl.facts").inner_text()
     assert "已办结" in facts and "（无）" not in facts
+    assert clerk.locator("table.opinions tbody tr").count() == on_task + 1        # the same opinions, and 签发
     number = clerk.locator("dl.facts div:has(dt:text-is('业务编号')) dd").inner_text().strip()
     assert number.startswith("巴州府") and number.endswith("号")
     walk.press(clerk, clerk.locator("header nav a:has-text('发文登记簿')"))
