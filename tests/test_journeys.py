@@ -18,11 +18,14 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from browser import shot
+from conftest import REPO
+from govflow.bpmn.deploy import deploy
 from govflow.store.models import Blob, Meeting, ProcessVersion
 from govflow.work import worker
 from helpers import complete, start, task
 from procedures import set_clock
 from test_document_process import People
+from test_instance_pages import logged_in
 
 PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desk": None, "phone": PHONE}
@@ -243,6 +246,9 @@ def test_a_topic_goes_to_the_meeting_and_its_minutes_are_signed_through_the_page
 
     # 会议签到: the 组成人员 only, and not before the meeting's day
     clerk = walk.open_task(people.clerk, meeting_title, "会议签到")
+    assert "meeting-" not in clerk.locator("main").inner_text()                     # no key of the system's own
+    header = clerk.locator("fieldset[data-path=absent] thead").inner_text()
+    assert "姓名" in header and "person" not in header
     present = clerk.locator("input[name='f.present']")
     assert present.count() == len(members) < len(org.people)
     assert clerk.locator("input[name='f.present']:checked").count() == len(members)
@@ -386,3 +392,15 @@ def test_an_auditor_replays_a_history_from_its_first_event_and_verifies_the_chai
     auditor.goto("/processes/document_approval/start")                      # 发起 is not an auditor's
     walk.fits(auditor, "refusal")
     assert "审计人员只能查阅，不能发起事项" in auditor.locator("main").inner_text()
+
+
+# -- words -----------------------------------------------------------------------------------------------------
+def test_what_the_demo_or_the_command_line_deployed_is_not_shown_as_a_person(site):
+    for actor, said in (("demo", "由演示程序部署"), ("cli", "由命令行部署")):
+        xml = (REPO / "processes" / "dept_request.bpmn").read_bytes()
+        version = deploy(site, xml, "dept_request.bpmn", actor,
+                         {"office_review.json": (REPO / "forms" / "office_review.json").read_text(encoding="utf-8")
+                          .replace("拟办意见", f"拟办意见（{actor}）")})
+        number = version["versions"][0]["version"]
+        shown = logged_in(site, "qianze").get(f"/designer/dept_request/{number}").get_data(as_text=True)
+        assert said in shown and f"由{actor}部署" not in shown
