@@ -1,9 +1,11 @@
 """The day's work walked through the pages only, as its people would, in Debian's chromium (巴州区):
-a clerk's 公文 from 发起 to 印发 and the 发文登记簿; a topic taken to the 常务会议 and on to its
-signed 纪要; a designer who opens a diagram with a bad element, sees the element and the reason on
-the diagram, fixes it and deploys; an auditor who replays a history from its first event and
-verifies the chain. Nothing is done through the API or the services: between two steps a test only
-moves the clock (the meeting's day) or runs the timer worker once, as the server's worker would.
+a clerk's 公文 from 发起 to 印发 and the 发文登记簿 (传阅, 转办, 退回, 催办 on the way); a topic taken
+to the 常务会议, its signed 纪要 and the 督办事项 made from it, reported on and 销号; a designer who
+opens a diagram with a bad element, sees the element and the reason on the diagram, fixes it and
+deploys; an auditor who replays a history from its first event and verifies the chain. What the
+people do is done on the pages, never through the API or the services: between two steps a test
+only moves the clock (the meeting's day) or runs the timer worker once, as the server's worker
+would; only the auditor's history to read is made beforehand through the services.
 
 Each journey runs on a desk (1440×900) and on a phone (390×844, as 政务微信/钉钉 open links): on the
 phone every page a step passes is checked for a page wider than the screen, and the button the
@@ -204,7 +206,8 @@ def test_a_document_goes_from_its_start_form_to_the_register_through_the_pages(b
 TOPIC = "关于2027年城区学校建设资金安排的议题"
 
 
-def test_a_topic_goes_to_the_meeting_and_its_minutes_are_signed_through_the_pages(browse, site, viewport):
+def test_a_topic_goes_to_the_meeting_its_minutes_are_signed_and_its_decision_is_closed_through_the_pages(
+        browse, site, viewport):
     people, walk = People("bazhou"), Walk(browse, viewport)
     org = people.org
     lead_unit = next(d for d in org.departments if (p := org.portfolio_leader(d)) and p.post == "deputy"
@@ -303,6 +306,28 @@ def test_a_topic_goes_to_the_meeting_and_its_minutes_are_signed_through_the_page
     head.fill("[name='f.opinion']", "抓紧落实")
     assert "已提交：签发纪要" in walk.submit(head)
 
+    # 督办 to 销号: the decision became a 督办事项 of the lead unit (F1)
+    unit = walk.open_task(staff, "编制学校建设资金分年度安排方案", "签收交办通知")
+    unit.fill("[name='f.responsible']", "分管副局长张某，经办人李某")
+    unit.fill("[name='f.plan']", "12月20日前报送方案")
+    assert "已提交：签收交办通知" in walk.submit(unit)
+    unit = walk.open_task(staff, "编制学校建设资金分年度安排方案", "报告办理情况")
+    unit.fill("[name='f.progress']", "分年度安排方案已编制完成并报区政府")
+    unit.select_option("[name='f.action']", "申请销号")
+    unit.fill("[name='f.evidence']", "巴州教〔2026〕88号")
+    assert "已提交：报告办理情况" in walk.submit(unit)
+    supervision = org.with_duty("督查")[0].id
+    supervisor = next(p.id for p in org.people.values()
+                      if p.department == supervision and p.post in ("dept_staff", "office_clerk"))
+    check = walk.open_task(supervisor, "编制学校建设资金分年度安排方案", "核查复核")
+    sent = check.locator("dl.sent").inner_text()                                   # the report checked, whole
+    assert "巴州教〔2026〕88号" in sent and "申请销号" in sent
+    check.check("input[name='f.result'][value='通过']")
+    check.fill("[name='f.opinion']", "经核查，方案已报送，同意销号")
+    assert "已提交：核查复核" in walk.submit(check)
+    walk.press(check, check.locator("header nav a:has-text('督办台账')"))
+    row = check.locator("table tr").filter(has_text="编制学校建设资金分年度安排方案")
+    assert "已销号" in row.inner_text()
     # the meeting's page: attendance, the recusal, the signed minutes and the 督办 item made from them
     walk.press(head, head.locator("header nav a:has-text('常务会议')"))
     walk.press(head, head.locator(f"table.meetings tr[data-meeting='{meeting_id}'] a"))

@@ -12,7 +12,7 @@ from ..errors import GovflowError, RuleBlocked, ValidationFailed
 from ..store.models import Event, Instance, ProcessVersion
 from ..work import circulation, instances, rewind, task_detail, tasks
 from ..work import inbox as tasks_inbox
-from . import bp, gf, login_required, meeting_steps, schema_form, timeline
+from . import bp, gf, login_required, meeting_steps, schema_form, submitted, timeline
 from .instances import step_names
 
 
@@ -114,6 +114,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
         said = list(db.scalars(select(Event).where(Event.instance_id == instance.id,
                                                    Event.type.in_(timeline.OPINION_EVENTS)).order_by(Event.seq)))
     opinions = timeline.opinions(said, timeline.Words(org.display_name, step_names(definition)))
+    sent = submitted.last_submission(said, definition, shown["step"], lambda value, sub: _text(value, sub, org))
     form = None
     if shown["may_act"] and shown["kind"] in ("task", "addsign"):     # the holder, a delegate, an added signer
         if data is None:     # the delegate's draft when it came back to its owner
@@ -122,7 +123,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
                                   data, errors)
     return render_template("task.html", t=shown, instance=instance, version=version, matter=matter, findings=findings,
                            form=form, blocked=blocked, message=message, people=_people_by_department(org),
-                           opinions=opinions, meeting=meeting), status
+                           opinions=opinions, meeting=meeting, sent=sent), status
 
 
 def _matter(workflow, definition, shown: dict, org) -> tuple[list, dict, list]:
