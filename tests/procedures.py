@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
 from conftest import REPO, Api, build_system, load_org
 from govflow.records.meetings import Meetings
+from govflow.store.models import Meeting
 from govflow.time.timeutil import parse_moment
 from govflow.work import admin, convening, worker
 from helpers import complete, deploy_xml, open_tasks, start, task, workflow
@@ -137,9 +139,20 @@ def scheduled_topic(system, org, **changes) -> int:
 
 
 def to_sign_in(system, org, meeting_instance: int) -> None:
+    """The agenda drafted and approved, and the clock on the meeting's day (会议当天方可签到)."""
     clerk = org.with_post("office_clerk", org.office_id)[0].id
     complete(system, clerk, task(system, meeting_instance, "draft_agenda").id, {"confirmed": True})
     complete(system, org.head().id, task(system, meeting_instance, "approve_agenda").id, {"decision": "同意"})
+    on_meeting_day(system, meeting_instance)
+
+
+def on_meeting_day(system, meeting_instance: int) -> None:
+    """The clock moved forward to the meeting's time when it is still before it."""
+    with system.store.read() as session:
+        at = session.scalars(select(Meeting.scheduled_at).where(Meeting.instance_id == meeting_instance)).one()
+        now = system.now(session)
+    if now < at:
+        set_clock(system, at)
 
 
 def completed_steps(system, instance_id: int) -> set[str]:

@@ -104,7 +104,7 @@ def test_many_claims_of_one_group_task_leave_one_claimant(system, api):
     row = task(system, requests_at(system, "office_review", 1)[0], "office_review")
     answers = at_once(api, [(clerk, f"/tasks/{row.id}/claim", {}) for clerk in CLERKS * 3])
     one_winner(answers)
-    assert all("认领" in body["message"] for status, body in answers if status == 409)
+    assert all("签收" in body["message"] for status, body in answers if status == 409)
     winner = next(body["assignee"] for status, body in answers if status == 200)
     assert kinds_per_task(system, [row.id])[row.id] == {"task_created": 1, "task_claimed": 1}
     assert task(system, row.instance_id, "office_review").assignee == winner

@@ -141,7 +141,7 @@ def test_open_tasks_show_their_holder_and_turn_amber_then_red_and_rule_violation
     instances.record_violation(site, people.clerk, blocked, instance_id, receipt.id)
     _, shown = page_of(logged_in(site, people.sender), f"/instances/{instance_id}")
     row = re.search(r'<tr class="" data-task="[^"]+" data-step="receipt">(.*?)</tr>', shown, re.S).group(1)
-    assert "待认领：" in row and "钟杰" in row
+    assert "待签收：" in row and "钟杰" in row
     assert "规则拦截" in shown and "D2 巴州区人民政府工作规则 第二十七条：请示应当一文一事" in shown
     complete(site, people.clerk, receipt.id, {"received": True})
     complete(site, people.clerk, task(site, instance_id, "office_review").id, {"decision": "拟办", "opinion": "拟办"})
@@ -193,7 +193,7 @@ def test_a_signed_meeting_shows_its_agenda_minutes_and_decisions_with_the_ledger
     assert f'href="/instances/{meeting_instance}"' in shown
     assert "<strong>通过</strong>：原则同意" in shown and "巴州区教育局" in shown
     assert "会议听取了区教育局关于学校建设资金安排的汇报。" in shown
-    assert "段海涛于2026年11月23日 09:00签发，批示：抓紧落实" in shown
+    assert "段海涛于2026年11月26日 09:00签发，批示：抓紧落实" in shown     # signed on the meeting's day
     decisions = re.search(r'<table class="decisions">(.*?)</table>', shown, re.S).group(1)
     assert all(text in decisions for text in ("编制学校建设资金分年度安排方案", "巴州区财政局", "2026年12月31日",
                                               "巴州督办〔2026〕1号", "巴州督办〔2026〕2号"))

@@ -86,7 +86,7 @@ def test_claim_then_a_second_claim_conflicts_and_unclaim_returns_it(system):
                                  {"title": "请示", "department": DEPT, "urgency": "一般"})
     row = task(system, instance_id, "office_review")
     op(system, "claim", CLERKS[0], row.id)
-    with pytest.raises(Conflict, match="认领"):
+    with pytest.raises(Conflict, match="签收"):
         op(system, "claim", CLERKS[1], row.id)
     assert search(system, CLERKS[1], view="group")[1] == 0
     op(system, "unclaim", CLERKS[0], row.id)

@@ -13,7 +13,7 @@ from ..people.org import Organisation
 from ..profiles import Profile
 from ..records.meetings import check_decisions
 from ..records.runtime import StartRequest
-from ..time.timeutil import SHANGHAI, isoformat
+from ..time.timeutil import SHANGHAI, chinese_date, isoformat
 from ..time.workdays import WorkdayCalendar
 from . import Violation, block_if
 from .topic import materials_due
@@ -45,6 +45,16 @@ def attendance_problems(present: list[str], absent: dict[str, str], org: Organis
     problems += [{"field": "absent", "reason": f"{org.display_name(p)}缺席须事先向{to}请假并说明理由"}
                  for p, reason in absent.items() if not (reason or "").strip()]
     return problems
+
+
+def not_yet(scheduled_at: datetime, now: datetime, title: str) -> list[dict]:
+    """A meeting is signed in on its day, not before: what it hears and the 纪要 it signs date from it."""
+    day, today = scheduled_at.astimezone(SHANGHAI).date(), now.astimezone(SHANGHAI).date()
+    if today >= day:
+        return []
+    return [{"field": "meeting", "reason": f"{title}定于{chinese_date(scheduled_at)}"
+                                          f"{scheduled_at.astimezone(SHANGHAI):%H:%M}召开，会议当天方可签到"
+                                          f"（今天是{chinese_date(now)}）"}]
 
 
 def quorum(present: int, total: int, profile: Profile) -> list[Violation]:
@@ -231,6 +241,9 @@ def freeze_operator(ctx: OperatorContext) -> dict:
 def open_operator(ctx: OperatorContext, attendance: dict) -> dict:
     runtime = ctx.runtime
     meeting = _meeting(ctx, for_update=True)
+    early = not_yet(meeting.scheduled_at, ctx.now, meeting.title)
+    if early:
+        raise ValidationFailed(early[0]["reason"], early)
     absent = {a["person"]: a.get("reason", "") for a in attendance.get("absent", [])}
     problems = attendance_problems(attendance.get("present", []), absent, runtime.org, runtime.profile)
     if problems:

@@ -103,13 +103,16 @@ def login_required(view):
         if request.method == "POST":
             check_csrf()
             if g.actor.has("auditor") and request.endpoint != "ui.logout":
-                abort(403, AUDITOR_READS_ONLY)
+                abort(403, AUDITOR_STARTS_NOTHING if request.endpoint == "ui.start_process" else AUDITOR_READS_ONLY)
             # a form sent twice (a double click, a retry after the connection dropped) is done once
             replayed = idempotent(g.actor.id, request.form.get("idempotency_key"))
             if replayed is not None:
                 return replayed
         return view(*args, **kwargs)
     return wrapped
+
+
+AUDITOR_STARTS_NOTHING = "审计人员只能查阅，不能发起事项：公文、议题和督办事项由承办单位的工作人员发起"
 
 
 def require_role(*roles: str) -> None:
@@ -154,10 +157,15 @@ def cn_moment(value) -> str:
     return chinese_moment(moment) if moment else ""
 
 
+# Who acted when nobody of the organisation did: timers, the worker and a step's own service tasks;
+# the demo's set-up; `govflow deploy` (its default --as).
+NOT_PEOPLE = {"system": "系统", "demo": "演示程序", "cli": "命令行"}
+
+
 @bp.app_template_filter("person")
 def person_name(person_id: str | None) -> str:
-    if person_id == "system":            # timers, the worker, a step's own service tasks
-        return "系统"
+    if person_id in NOT_PEOPLE:
+        return NOT_PEOPLE[person_id]
     return g.org.display_name(person_id) if g.get("org") else (person_id or "")
 
 

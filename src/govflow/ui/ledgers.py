@@ -12,9 +12,10 @@ from ..people.access import acting_people, listed_instances, visible_instances
 from ..records import ledger
 from ..records import register as register_book
 from ..records.meetings import Meetings
-from ..store.models import AgendaItem, DecisionItem, Event, FollowupItem, Instance, Meeting
+from ..store.models import AgendaItem, Attendance, DecisionItem, Event, FollowupItem, Instance, Meeting
 from ..time.timeutil import SHANGHAI
 from . import bp, gf, login_required
+from .meeting_steps import AGENDA_STATUSES, MEETING_STATUSES
 
 
 @bp.get("/ledger")
@@ -59,10 +60,6 @@ def summary_page():
 
 # -- the 常务会议: every signed-in user sees the meetings, their agendas and decisions (as the API shows
 # them); the minutes' text is the meeting process's data, shown to those who may see that instance.
-MEETING_STATUSES = {"planned": "已安排", "frozen": "议程已审定", "opened": "召开中", "adjourned": "流会",
-                    "held": "已召开", "signed": "纪要已签发"}
-AGENDA_STATUSES = {"scheduled": "待审议", "moved": "顺延至下次会议", "withdrawn": "已撤出", "decided": "已审议",
-                   "reported": "已报告"}
 MINUTES_STEPS = ("draft_minutes", "sign")      # processes/standing_meeting.bpmn: 起草会议纪要, 签发纪要
 
 
@@ -93,8 +90,15 @@ def meeting(meeting_id: int):
         seen = set(db.scalars(select(Instance.id).where(Instance.id.in_(linked), visible)))
         decisions = _decisions(db, meeting_id, runtime.org, {a.id: a.title for a in agenda})
         minutes = _minutes(db, found.instance_id) if found.instance_id in seen else {}
+        sheet = list(db.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id)))
+    name = runtime.org.display_name
+    attendance = {"present": [name(a.person_id) for a in sheet if a.present],
+                  "absent": [(name(a.person_id), a.leave_reason) for a in sheet if not a.present]}
+    recused = {a.id: [(name(r.get("person", "")), r.get("reason", "")) for r in json.loads(a.recused or "[]")]
+               for a in agenda}
     return render_template("meeting.html", meeting=found, agenda=agenda, seen=seen, decisions=decisions,
-                           minutes=minutes, units={d.id: d.name for d in runtime.org.departments.values()},
+                           minutes=minutes, attendance=attendance, recused=recused,
+                           units={d.id: d.name for d in runtime.org.departments.values()},
                            statuses=MEETING_STATUSES, agenda_statuses=AGENDA_STATUSES)
 
 

@@ -1,20 +1,27 @@
 """发起: the processes a person can start, and the start form of each (its JSON Schema)."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request
+from flask import abort, flash, g, redirect, render_template, request
 from sqlalchemy import func, select
 
 from ..errors import GovflowError, RuleBlocked, ValidationFailed
 from ..records.files import form_roles
 from ..store.models import ProcessVersion
 from ..work import files, instances
-from . import bp, gf, login_required, schema_form
+from . import AUDITOR_STARTS_NOTHING, bp, gf, login_required, schema_form
 from .files import uploads
+
+
+# Auditors read everything and change nothing (api.AUDITOR_READS_ONLY): 发起 is not theirs to use.
+def _not_for_auditors() -> None:
+    if g.actor.has("auditor"):
+        abort(403, AUDITOR_STARTS_NOTHING)
 
 
 @bp.get("/start")
 @login_required
 def start_list():
+    _not_for_auditors()
     with gf().store.read() as db:
         latest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("version")).group_by(
             ProcessVersion.process_id).subquery()
@@ -27,6 +34,7 @@ def start_list():
 @bp.route("/processes/<process_id>/start", methods=["GET", "POST"])
 @login_required
 def start_process(process_id: str):
+    _not_for_auditors()
     system = gf()
     with system.store.read() as db:
         definition = system.definitions.latest(db, process_id)

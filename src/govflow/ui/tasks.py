@@ -12,7 +12,7 @@ from ..errors import GovflowError, RuleBlocked, ValidationFailed
 from ..store.models import Event, Instance, ProcessVersion
 from ..work import circulation, instances, rewind, task_detail, tasks
 from ..work import inbox as tasks_inbox
-from . import bp, gf, login_required, schema_form, timeline
+from . import bp, gf, login_required, meeting_steps, schema_form, submitted, timeline
 from . import files as ui_files
 from .instances import step_names
 
@@ -111,17 +111,21 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
         org = system.organisation(db)
         matter, initial, findings = _matter(workflow, definition, shown, org)
         attached = ui_files.section(system, db, g.actor, instance.id, shown)
+        meeting = meeting_steps.context(db, org, shown["process_id"], shown["step"], instance.id,
+                                        _step_data(workflow, shown))
         said = list(db.scalars(select(Event).where(Event.instance_id == instance.id,
                                                    Event.type.in_(timeline.OPINION_EVENTS)).order_by(Event.seq)))
     opinions = timeline.opinions(said, timeline.Words(org.display_name, step_names(definition)))
+    sent = submitted.last_submission(said, definition, shown["step"], lambda value, sub: _text(value, sub, org))
     form = None
     if shown["may_act"] and shown["kind"] in ("task", "addsign"):     # the holder, a delegate, an added signer
-        if data is None:
-            data = shown.pop("drafted") or initial      # the delegate's draft when it came back to its owner
-        form = schema_form.render(shown["form"] or {"type": "object"}, data, errors)
+        if data is None:     # the delegate's draft when it came back to its owner
+            data = shown.pop("drafted") or initial or (meeting.initial if meeting and shown["kind"] == "task" else {})
+        form = schema_form.render((meeting.schema(shown["form"]) if meeting else shown["form"]) or {"type": "object"},
+                                  data, errors)
     return render_template("task.html", t=shown, instance=instance, version=version, matter=matter, findings=findings,
                            form=form, blocked=blocked, message=message, people=_people_by_department(org),
-                           opinions=opinions, files=attached), status
+                           opinions=opinions, files=attached, meeting=meeting, sent=sent), status
 
 
 def _matter(workflow, definition, shown: dict, org) -> tuple[list, dict, list]:
@@ -137,6 +141,11 @@ def _matter(workflow, definition, shown: dict, org) -> tuple[list, dict, list]:
         fields = set(start.get("properties", {})) & set((shown["form"] or {}).get("properties", {}))
         initial = {k: data[k] for k in fields if k in data}
     return matter, initial, _findings(data)
+
+
+def _step_data(workflow, shown: dict) -> dict:
+    current = workflow.get_task_from_id(UUID(shown["id"])) if shown["kind"] == "task" else None
+    return current.data if current is not None else instances.current_data(workflow)
 
 
 def _findings(data: dict) -> list[dict]:

@@ -10,7 +10,7 @@ from ..store.models import Event
 from ..time.timeutil import chinese_moment, parse_moment
 
 LABELS = {
-    "instance_started": "发起", "task_created": "生成待办", "task_claimed": "认领", "task_unclaimed": "退回组待办",
+    "instance_started": "发起", "task_created": "生成待办", "task_claimed": "签收", "task_unclaimed": "退回组待办",
     "task_completed": "办理", "task_transferred": "转办", "task_delegated": "委派", "delegation_returned": "委派交回",
     "comment": "意见", "task_pressed": "催办", "task_escalated": "提级督办", "task_cancelled": "取消",
     "task_returned": "退回", "task_withdrawn": "撤回", "signer_added": "加签", "addsign_completed": "加签意见",
@@ -124,7 +124,7 @@ def _detail(kind: str, p: dict, w: Words) -> str:
     if kind == "instance_started":
         return _joined(p.get("title", ""), f"业务编号 {p['business_key']}" if p.get("business_key") else "")
     if kind == "task_created":
-        holder = f"交{w.person(p['assignee'])}办理" if p.get("assignee") else f"待{w.people(p.get('candidates'))}认领"
+        holder = f"交{w.person(p['assignee'])}办理" if p.get("assignee") else f"待{w.people(p.get('candidates'))}签收"
         return _joined(f"{step}：{holder}", f"办理时限 {_when(p.get('due'))}" if p.get("due") else "",
                        "已退回重办" if p.get("reopened") else "")
     if kind == "task_completed":
@@ -155,7 +155,7 @@ _DETAILS: dict[str, Callable[[dict, Words, str], str]] = {
     "addsign_completed": lambda p, w, step: _joined(*verdict_and_text(p.get("data") or {})),
     "substitution": lambda p, w, step: _joined(f"代{w.person(p.get('acting_for'))}办理",
                                                f"{p.get('rule', '')} {p.get('article', '')}".strip()),
-    "task_claimed": lambda p, w, step: step + ("（办理时自动认领）" if p.get("auto") else ""),
+    "task_claimed": lambda p, w, step: step + ("（办理时自动签收）" if p.get("auto") else ""),
     "circulated": lambda p, w, step: _joined(f"传阅给{w.people(p.get('to'))}", p.get("note", "")),
     "read": lambda p, w, step: p.get("note", ""),
     "timer_fired": lambda p, w, step: _joined(p.get("timer", ""), f"时限 {_when(p['due'])}" if p.get("due") else ""),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..people.auth import Actor
 from ..store.models import Task
-from . import instances
+from . import inbox, instances
 from .system import Govflow
 from .tasks import check_sees, short_text, standing
 
@@ -32,14 +32,15 @@ def circulate(gf: Govflow, session: Session, actor: Actor, instance_id: int, peo
     unread = set(session.scalars(select(Task.assignee).where(Task.instance_id == instance_id, Task.kind == "read",
                                                              Task.state == "open")))
     instance, copies, note = step.instance, [], short_text(note)
+    urgency = instance.urgency or "一般"     # a 特急 document's copies are 特急 too
     for person in dict.fromkeys(people):
         if person in unread:
             continue
         copies.append(Task(id=str(uuid.uuid4()), kind="read", instance_id=instance_id, process_id=instance.process_id,
                            business_key=instance.business_key, title=instance.title, step_id="circulation",
                            step_name="传阅", lane="", role="reader", assignee=person, owner=actor.id,
-                           created_at=step.now, urgency="一般", priority=0, state="open", pressed_count=0,
-                           note=note))
+                           created_at=step.now, urgency=urgency, priority=inbox.URGENCY.get(urgency, 0), state="open",
+                           pressed_count=0, note=note))
     session.add_all(copies)
     step.events.record("circulated", actor.id, step.now, {"to": [c.assignee for c in copies], "note": note},
                        instance_id)

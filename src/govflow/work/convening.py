@@ -21,7 +21,7 @@ MEETING_PROCESS = "standing_meeting"
 
 def convene(gf: Govflow, session: Session, meeting: Meeting, actor: Actor) -> Instance:
     data = {"meeting_id": meeting.id, "title": meeting.title, "at": isoformat(meeting.scheduled_at)}
-    instance = instances.start(gf, session, actor, MEETING_PROCESS, data, f"meeting-{meeting.id}", meeting.title)
+    instance = instances.start(gf, session, actor, MEETING_PROCESS, data, None, meeting.title)
     meeting.instance_id = instance.id
     return instance
 

@@ -122,11 +122,17 @@ class Step:
         if data.get("urgency") in inbox.URGENCY and data["urgency"] != self.instance.urgency:
             self.instance.urgency = data["urgency"]
         title = _text(data.get("title")) or self.instance.title
-        key = _text(data.get("business_key")) or self.instance.business_key
+        key = _text(data.get("business_key")) or _registered(data) or self.instance.business_key
         if (title, key) != (self.instance.title, self.instance.business_key):
             self.instance.title, self.instance.business_key = title, key
             self.session.execute(update(Task).where(Task.instance_id == self.instance.id, Task.state == "open")
                                  .values(title=title, business_key=key))
+
+
+def _registered(data: dict) -> str | None:
+    """The 发文字号 a 公文 was given at 登记编号 (document.register), which is its business key from then on."""
+    registration = data.get("registration")
+    return _text(registration.get("number")) if isinstance(registration, dict) else None
 
 
 MAX_ENGINE_ROUNDS = 100

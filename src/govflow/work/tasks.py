@@ -85,7 +85,7 @@ def _may_act(step: Step, actor: Actor, row: Task) -> Standing:
         return stand
     if _held(step.session, actor, row):
         holder = step.engine.runtime.org.display_name(row.assignee)
-        raise Conflict(f"该任务已由{holder}办理（在您提交之前已被认领、转办或委派），请刷新待办")
+        raise Conflict(f"该任务已由{holder}办理（在您提交之前已被签收、转办或委派），请刷新待办")
     raise Forbidden("您不是该任务的办理人")
 
 
@@ -209,7 +209,7 @@ def claim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
     step, row = locked(gf, session, task_id)
     _open(step, row)
     if row.assignee is not None:
-        raise Conflict(f"该任务已由{step.engine.runtime.org.display_name(row.assignee)}认领")
+        raise Conflict(f"该任务已由{step.engine.runtime.org.display_name(row.assignee)}签收")
     stand = _may_act(step, actor, row)
     row.assignee = actor.id
     _record(step, "task_claimed", actor, row, _substitution_payload(stand))
@@ -222,7 +222,7 @@ def unclaim(gf: Govflow, session: Session, actor: Actor, task_id: str) -> Task:
     if row.assignee is None and actor.id in candidates(session, row.id):
         raise Conflict("该任务已退回组待办")
     if row.assignee != actor.id:
-        raise Forbidden("只有认领人可以退回认领")
+        raise Forbidden("只有签收人可以退回组待办")
     if not candidates(session, row.id):
         raise Conflict("该任务直接指派给您，不能退回到组待办；如需他人办理请使用转办")
     row.assignee = None
