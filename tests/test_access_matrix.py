@@ -32,12 +32,14 @@ from bpmn_builder import chain, diagram, end, start, user
 from conftest import MONDAY_9AM, REPO, Api
 from govflow.app import create_app
 from govflow.people.substitution import record_leave
-from govflow.store.models import FollowupItem
+from govflow.store.models import FollowupItem, MajorDecision
 from govflow.time.timeutil import isoformat
 from govflow.work import circulation, tasks
 from helpers import actor, complete, deploy_xml, open_tasks
 from helpers import start as start_instance
 from procedures import People, arrange, by_hand, system_for
+from test_major_decision_process import DIAGRAM as MAJOR_DECISION
+from test_major_decision_process import matter as major_matter
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 PEOPLE = {"holder": "shenkai", "colleague": "jiangjianguo", "other": "shuitianming", "leader": "zhouguoqiang",
@@ -95,6 +97,8 @@ POST   /api/v1/meetings                                  403    403      403   4
 GET    /api/v1/meetings/<int:meeting_id>                 200    200      200   200    200        200    200      200     200   401
 GET    /api/v1/emergency-decisions                       200    200      200   200    200        200    200      200     200   401
 POST   /api/v1/emergency-decisions                       422    422      422   201    201        422    422      403     201   401
+GET    /api/v1/major-decisions                           ✓      ✓        ∅     ✓      ∅          ✓      ✓        ✓       ✓     401
+GET    /api/v1/major-decisions/<int:decision_id>         200    200      404   200    404        200    200      200     200   401
 GET    /api/v1/leave                                     200    200      200   200    200        200    200      200     200   401
 POST   /api/v1/leave                                     201    403      403   403    403        201    201      403     201   401
 DELETE /api/v1/leave/<int:leave_id>                      204    403      403   403    403        204    204      403     204   401
@@ -123,7 +127,8 @@ def parse(text: str) -> dict[tuple[str, str], dict[str, str]]:
 
 
 EXPECTED = parse(MATRIX)
-LISTS = {"/api/v1/instances": "instance_id", "/api/v1/search": "instance_id", "/api/v1/tasks": "task_id", "/api/v1/followups": "item_id"}  # the subject's
+LISTS = {"/api/v1/instances": "instance_id", "/api/v1/search": "instance_id", "/api/v1/tasks": "task_id", "/api/v1/followups": "item_id",
+         "/api/v1/major-decisions": "decision_id"}  # the subject's
 
 
 @dataclass
@@ -155,6 +160,17 @@ class World:
                                data={"role": "附件", "file": (io.BytesIO(PDF), "照片.pdf")})
         assert answer.status_code == 201, answer.get_json()
         return {**subject, "file_id": answer.get_json()["id"]}
+
+    def decision(self) -> dict:
+        """A 重大行政决策 沈凯 flagged for 教育局: seen by the department, its 分管领导, the office and the
+        auditors (api/decisions.py); the same list item and article as the procedure's own tests."""
+        with self.system.store.read() as session:
+            org = self.system.organisation(session)
+        instance_id = start_instance(self.system, "shenkai", "major_decision",
+                                     major_matter("bazhou", org, department="jyj", departments=["sthjj"]))
+        with self.system.store.read() as session:
+            decision = session.scalar(select(MajorDecision.id).where(MajorDecision.instance_id == instance_id))
+        return {"instance_id": instance_id, "decision_id": decision}
 
     def claimed(self) -> dict:
         subject = self.document()
@@ -285,6 +301,8 @@ SUBJECTS = {
     "GET /api/v1/emergency-decisions": Case(None, lambda s: "/emergency-decisions"),
     "POST /api/v1/emergency-decisions": Case(None, lambda s: "/emergency-decisions",
                                              _json({"matter": "暴雨致城区内涝，即时调度抢险"})),
+    "GET /api/v1/major-decisions": Case("decision", lambda s: "/major-decisions"),
+    "GET /api/v1/major-decisions/<int:decision_id>": Case("decision", lambda s: f"/major-decisions/{s['decision_id']}"),
     "GET /api/v1/leave": Case(None, lambda s: "/leave"),
     "POST /api/v1/leave": Case(None, lambda s: "/leave", lambda w, s, p: {"json": {
         "person": "shenkai", "starts_at": isoformat(start := w.later(400)),
@@ -306,6 +324,7 @@ def api_routes(app) -> set[tuple[str, str]]:
 def world(tmp_path_factory):
     system = system_for(f"sqlite:///{tmp_path_factory.mktemp('matrix')}/govflow.db", "bazhou")
     deploy_xml(system, (REPO / "processes" / "document_approval.bpmn").read_bytes(), "document_approval.bpmn")
+    deploy_xml(system, MAJOR_DECISION, "major_decision.bpmn")
     yield World(system, Api(create_app(system=system)), People("bazhou"), itertools.count(1))
     system.store.dispose()
 
