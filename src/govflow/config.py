@@ -23,6 +23,12 @@ class Settings:
     script_memory_mb: int = 512
     script_seconds: float = 3.0
     script_workers: int = 4
+    # notifications sent out (work/delivery.py): the SMTP server ("host:port"), the sender, the address
+    # links in messages start with, each channel's time limit in seconds
+    smtp: str = ""
+    mail_from: str = "govflow@localhost"
+    base_url: str = "http://localhost:5000"
+    notify_timeout: float = 5.0
 
     @property
     def forms_dir(self) -> Path:
@@ -44,6 +50,10 @@ class Settings:
             "script_memory_mb": int(env.get("GOVFLOW_SCRIPT_MEMORY_MB", "512")),
             "script_seconds": float(env.get("GOVFLOW_SCRIPT_SECONDS", "3")),
             "script_workers": int(env.get("GOVFLOW_SCRIPT_WORKERS", "4")),
+            "smtp": env.get("GOVFLOW_SMTP", ""),
+            "mail_from": env.get("GOVFLOW_MAIL_FROM", "govflow@localhost"),
+            "base_url": env.get("GOVFLOW_BASE_URL", "http://localhost:5000"),
+            "notify_timeout": float(env.get("GOVFLOW_NOTIFY_TIMEOUT", "5")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:

@@ -1,0 +1,372 @@
+"""Notifications, delivered for real: a step's events leave their messages in the step's own
+transaction (the outbox), the worker sends them to a real SMTP server (aiosmtpd) and a real HTTP
+receiver on loopback in the JSON of 企业微信 and 钉钉, a 机密 matter's message says nothing of it, and
+a channel that is down, slow or refused never touches a step."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import timedelta
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from bpmn_builder import chain, diagram, end, start, user
+from conftest import MONDAY_9AM, REPO, Api, build_system, load_org
+from govflow.app import create_app
+from govflow.errors import ValidationFailed
+from govflow.store.models import DeliveryAttempt, Notification, NotificationDelivery
+from govflow.work import admin, circulation, delivery, notifications, tasks, worker
+from helpers import actor, deploy_xml, open_tasks
+from helpers import start as start_instance
+
+ORG = load_org("bazhou")
+CLERKS = sorted(p.id for p in ORG.with_post("office_clerk", ORG.office_id) if not p.roles)
+SECRET_TITLE = "关于某涉密项目选址的请示"
+
+
+# -- the receivers --------------------------------------------------------------------------------------------
+class Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox()
+    with socket.socket() as probe:           # aiosmtpd checks its port by connecting to it: name one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.address = f"127.0.0.1:{port}"
+    yield box
+    controller.stop()
+
+
+class Receiver:
+    """An HTTP server on loopback that records every POST; ``status`` and ``delay`` make it fail or lag."""
+
+    def __init__(self):
+        self.calls, self.status, self.delay = [], 200, 0.0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's hook name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay)
+                receiver.calls.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
+                answer = json.dumps({"errcode": 0, "errmsg": "ok"}).encode()
+                self.send_response(receiver.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def on(self, path: str) -> list[dict]:
+        return [c for c in self.calls if c["path"] == path]
+
+
+@pytest.fixture
+def receiver():
+    made = Receiver()
+    yield made
+    made.server.shutdown()
+    made.server.server_close()
+
+
+@pytest.fixture
+def notified(database_url, mailbox):
+    system = build_system(database_url, smtp=mailbox.address, base_url="https://oa.example.gov.cn",
+                          notify_timeout=1.0)
+    deploy_xml(system, (REPO / "processes" / "document_approval.bpmn").read_bytes(), "document_approval.bpmn")
+    deploy_xml(system, (REPO / "processes" / "dept_request.bpmn").read_bytes())
+    yield system
+    system.store.dispose()
+
+
+def document(title: str, secrecy: str = "无") -> dict:
+    return {"doc_type": "请示", "title": title, "department": "jyj", "urgency": "特急", "secrecy": secrecy,
+            "category": "government_business", "issuer": "政府", "departments": [], "body": "妥否，请批示。",
+            "urgency_reason": "汛期将至",
+            "signoff": {"signer": "liangxiaodong", "meeting": "局务会议纪要〔2026〕3号"}}
+
+
+def channels(system, person: str, **targets) -> None:
+    with system.store.write() as session:
+        for channel, target in targets.items():
+            delivery.set_channel(session, "person", person, channel, target, system.settings.mode)
+
+
+def messages(system, person: str | None = None) -> list[Notification]:
+    with system.store.read() as session:
+        query = select(Notification).order_by(Notification.created_at, Notification.kind)
+        return list(session.scalars(query.where(Notification.person_id == person) if person else query))
+
+
+def op(system, name, person, *args):
+    with system.store.write() as session:
+        return getattr(tasks, name)(system, session, actor(system, person), *args)
+
+
+def receipt(system, secrecy: str = "无", title: str = "关于追加防汛经费的请示") -> tuple[int, str]:
+    instance_id = start_instance(system, "shenkai", "document_approval", document(title, secrecy))
+    return instance_id, open_tasks(system, instance_id)[0].id
+
+
+# -- the outbox -----------------------------------------------------------------------------------------------
+def test_a_group_task_tells_each_of_the_group_in_the_steps_own_transaction(notified):
+    _, task_id = receipt(notified)
+    told = messages(notified)
+    assert {n.person_id for n in told} >= set(CLERKS) and {n.kind for n in told} == {"offered"}
+    assert all(n.task_id == task_id and n.link == f"/tasks/{task_id}" and "【特急】" in n.title for n in told)
+    assert len({n.event_key for n in told}) == 1          # one event, one message per person
+
+
+def test_a_step_that_fails_leaves_no_message(notified):
+    _, task_id = receipt(notified)
+    before = len(messages(notified))
+    with pytest.raises(RuntimeError):
+        with notified.store.write() as session:
+            tasks.press(notified, session, actor(notified, "wangpeng"), task_id, "请尽快登记")
+            assert session.scalar(select(func.count()).select_from(Notification)) > before   # written with it
+            raise RuntimeError("the step fails after its events")
+    assert len(messages(notified)) == before
+    with pytest.raises(ValidationFailed):
+        op(notified, "claim", CLERKS[0], task_id)
+        op(notified, "transfer", CLERKS[0], task_id, "nobody-such")
+    assert [n.kind for n in messages(notified) if n.kind != "offered"] == []
+
+
+def test_handing_over_sending_back_and_circulating_tell_the_people_they_reach(notified):
+    instance_id, task_id = receipt(notified)
+    clerk, other = CLERKS[0], CLERKS[1]
+    op(notified, "claim", clerk, task_id)
+    op(notified, "transfer", clerk, task_id, other, "请代为登记")
+    assert [(n.kind, n.body) for n in messages(notified, other) if n.kind == "transferred"] == [
+        ("transferred", "“收文登记”已转办给您：请代为登记")]
+    op(notified, "delegate", other, task_id, clerk, "")
+    assert "delegated" in [n.kind for n in messages(notified, clerk)]
+    op(notified, "resolve", clerk, task_id, "已核")
+    assert "delegation_back" in [n.kind for n in messages(notified, other)]
+    op(notified, "add_signer", other, task_id, "jiangjianguo", "请会签")
+    assert [n.kind for n in messages(notified, "jiangjianguo")] == ["addsign"]
+    with notified.store.write() as session:
+        circulation.circulate(notified, session, actor(notified, other), instance_id, ["zhouguoqiang"], "请阅")
+    assert [(n.kind, n.link) for n in messages(notified, "zhouguoqiang")] == [("circulated", "/inbox?view=read")]
+    assert not [n for n in messages(notified, other) if n.kind == "delegated"]   # nobody is told of their own acts
+    assert not [n for n in messages(notified, clerk) if n.kind in ("transferred", "delegation_back")]
+
+
+def test_a_task_due_within_a_workday_and_an_overdue_task_are_told_by_the_worker(notified):
+    work = user("work", name="报送材料", form="press_record.json").replace(
+        "</spiffworkflow:properties>", '<spiffworkflow:property name="dueDate" value="workdays(2)"/>'
+        "</spiffworkflow:properties>")
+    deploy_xml(notified, diagram("due_test", start(), work, end(), chain("start", "work", "end"),
+                                 lanes={"办公室": ["start", "work", "end"]}))
+    instance_id = start_instance(notified, CLERKS[0], "due_test", {"title": "报送年度总结"})
+    task_id = open_tasks(notified, instance_id)[0].id
+    op(notified, "claim", CLERKS[0], task_id)
+    with notified.store.read() as session:
+        due = session.get(notifications.Task, task_id).due_at
+    with notified.store.write() as session:
+        admin.set_clock(notified, session, due - timedelta(hours=2), True, "test")
+    worker.run_once(notified, deliver=False)
+    worker.run_once(notified, deliver=False)          # told once per deadline
+    assert [n.kind for n in messages(notified, CLERKS[0])].count("due_soon") == 1
+    with notified.store.write() as session:
+        admin.set_clock(notified, session, due + timedelta(days=1), True, "test")
+    worker.run_once(notified, deliver=False)
+    overdue = [n for n in messages(notified, CLERKS[0]) if n.kind == "overdue"]
+    assert len(overdue) == 1 and "已逾期" in overdue[0].body
+
+
+# -- delivery -------------------------------------------------------------------------------------------------
+def test_a_press_arrives_by_email_and_as_a_wecom_markdown_message_once(notified, mailbox, receiver):
+    _, task_id = receipt(notified)
+    clerk = CLERKS[0]
+    op(notified, "claim", clerk, task_id)
+    channels(notified, clerk, email="clerk@example.gov.cn", wecom=f"{receiver.url}/wecom")
+    delivery.run_once(notified)      # what was there before the channels: the group task
+    mailbox.messages.clear(), receiver.calls.clear()
+    op(notified, "press", "wangpeng", task_id, "今天下班前登记")
+    for _ in range(3):
+        delivery.run_once(notified)
+    assert len(mailbox.messages) == 1
+    to, mail = mailbox.messages[0]
+    assert to == ["clerk@example.gov.cn"] and mail["Subject"] == "催办：【特急】关于追加防汛经费的请示"
+    assert f"https://oa.example.gov.cn/tasks/{task_id}" in mail.get_content()
+    assert mail["X-Govflow-Notification"] and mail["Message-ID"]
+    [call] = receiver.on("/wecom")
+    assert set(call["json"]) == {"msgtype", "markdown"} and call["json"]["msgtype"] == "markdown"
+    content = call["json"]["markdown"]["content"]
+    assert "催办：【特急】关于追加防汛经费的请示" in content and "今天下班前登记" in content
+    assert f"[查看详情](https://oa.example.gov.cn/tasks/{task_id})" in content
+    assert call["headers"]["X-Govflow-Notification"] == mail["X-Govflow-Notification"].replace(":email", ":wecom")
+    with notified.store.read() as session:
+        attempts = session.scalars(select(DeliveryAttempt)).all()
+    assert attempts and all(a.ok for a in attempts)
+
+
+def test_a_dingtalk_robot_gets_its_own_markdown_format(notified, receiver):
+    _, task_id = receipt(notified)
+    op(notified, "claim", CLERKS[0], task_id)
+    channels(notified, "jiangjianguo", dingtalk=f"{receiver.url}/ding")
+    op(notified, "add_signer", CLERKS[0], task_id, "jiangjianguo", "")
+    delivery.run_once(notified)
+    [call] = receiver.on("/ding")
+    body = call["json"]
+    assert body["msgtype"] == "markdown" and set(body["markdown"]) == {"title", "text"}
+    assert body["markdown"]["title"] == "加签：【特急】关于追加防汛经费的请示"
+    assert "[查看详情](https://oa.example.gov.cn/tasks/" in body["markdown"]["text"]
+
+
+def test_a_department_robot_hears_of_a_group_task_once(notified, receiver):
+    with notified.store.write() as session:
+        delivery.set_channel(session, "department", ORG.office_id, "wecom", f"{receiver.url}/office", "test")
+    receipt(notified)
+    delivery.run_once(notified)
+    delivery.run_once(notified)
+    assert len(receiver.on("/office")) == 1
+
+
+def test_a_classified_matters_message_carries_no_title_outside_govflow(notified, mailbox, receiver):
+    clerk = CLERKS[0]
+    channels(notified, clerk, email="clerk@example.gov.cn", wecom=f"{receiver.url}/wecom")
+    channels(notified, CLERKS[1], dingtalk=f"{receiver.url}/ding")
+    _, task_id = receipt(notified, "机密", SECRET_TITLE)
+    delivery.run_once(notified)
+    [(_, mail)] = mailbox.messages
+    assert mail["Subject"] == "您有一件涉密待办" and SECRET_TITLE not in mail.get_content()
+    assert "收文登记" not in mail.get_content() and f"/tasks/{task_id}" in mail.get_content()
+    sent = json.dumps([c["json"] for c in receiver.calls], ensure_ascii=False)
+    assert len(receiver.calls) == 2 and SECRET_TITLE not in sent and "收文登记" not in sent and "特急" not in sent
+    assert all("您有一件涉密待办" in json.dumps(c["json"], ensure_ascii=False) for c in receiver.calls)
+    assert SECRET_TITLE in messages(notified, clerk)[0].title      # the in-app message, inside govflow, has it
+
+
+def test_a_channel_that_is_down_fails_no_step_and_is_retried_with_backoff(notified, receiver):
+    clerk = CLERKS[0]
+    channels(notified, clerk, wecom=f"{receiver.url}/wecom", email="clerk@example.gov.cn")
+    notified.store.dispose()
+    down = build_system(notified.settings.database_url, smtp="127.0.0.1:9", notify_timeout=1.0)  # nothing listens
+    receiver.status = 500
+    _, task_id = receipt(down)
+    op(down, "claim", clerk, task_id)                # the steps go on
+    delivery.run_once(down)
+    with down.store.read() as session:
+        rows = session.scalars(select(NotificationDelivery).where(NotificationDelivery.target.like("%wecom"))).all()
+        mail = session.scalars(select(NotificationDelivery).where(NotificationDelivery.channel == "email")).one()
+    assert [(r.state, r.attempts) for r in rows] == [("pending", 1)] and "HTTP 500" in rows[0].last_error
+    assert mail.state == "pending" and "无法连接" in mail.last_error
+    now = MONDAY_9AM
+    delivery.run_once(down)
+    assert len(receiver.on("/wecom")) == 1           # not yet due again: backoff
+    receiver.status = 200
+    with down.store.write() as session:
+        admin.set_clock(down, session, now + timedelta(minutes=2), True, "test")
+    delivery.run_once(down)
+    with down.store.read() as session:
+        row = session.get(NotificationDelivery, rows[0].id)
+        attempts = session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == row.id)).all()
+    assert (row.state, row.attempts) == ("sent", 2) and [a.ok for a in attempts] == [False, True]
+    down.store.dispose()
+
+
+def test_a_slow_robot_times_out_and_the_step_does_not_wait(notified, receiver):
+    receiver.delay = 3.0
+    channels(notified, CLERKS[0], wecom=f"{receiver.url}/slow")
+    started = time.monotonic()
+    receipt(notified)
+    assert time.monotonic() - started < 2.5           # the step never called the robot
+    delivery.run_once(notified)
+    with notified.store.read() as session:
+        row = session.scalars(select(NotificationDelivery)).one()
+    assert row.state == "pending" and row.last_error == "连接超时"
+
+
+def test_quiet_hours_hold_a_message_until_they_end(notified, receiver):
+    clerk = CLERKS[0]
+    channels(notified, clerk, wecom=f"{receiver.url}/wecom")
+    with notified.store.write() as session:
+        delivery.set_preference(session, clerk, ["wecom"], "08:00", "10:00")   # the clock says 09:00
+    receipt(notified)
+    delivery.run_once(notified)
+    assert receiver.on("/wecom") == []
+    with notified.store.write() as session:
+        admin.set_clock(notified, session, MONDAY_9AM + timedelta(hours=1, minutes=1), True, "test")
+    delivery.run_once(notified)
+    assert len(receiver.on("/wecom")) == 1
+
+
+def test_a_killed_sender_loses_nothing_and_sends_again_with_the_same_key(notified, receiver):
+    channels(notified, CLERKS[0], wecom=f"{receiver.url}/wecom")
+    receipt(notified)
+    delivery.plan(notified)
+    claimed = delivery.claim(notified)               # leased and committed, then the worker dies before sending
+    assert len(claimed) == 1 and delivery.claim(notified) == []
+    with notified.store.write() as session:
+        admin.set_clock(notified, session, MONDAY_9AM + timedelta(minutes=5), True, "test")
+    delivery.run_once(notified)                      # the lease ran out: sent by the next round
+    [call] = receiver.on("/wecom")
+    assert call["headers"]["X-Govflow-Notification"] == claimed[0].key
+
+
+# -- bad input ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("url, mode, reason", [
+    ("ftp://robot.example.com/hook", "test", "只能使用 http:// 或 https:// 地址"),
+    ("javascript:alert(1)", "test", "只能使用 http:// 或 https:// 地址"),
+    ("file:///etc/passwd", "production", "只能使用 http:// 或 https:// 地址"),
+    ("http:///nohost", "test", "地址缺少主机名"),
+    ("http://127.0.0.1:8000/hook", "production", "指向本机"),
+    ("http://localhost/hook", "production", "指向本机"),
+    ("http://[::1]/hook", "production", "指向本机"),
+    ("http://169.254.169.254/latest/meta-data", "production", "链路本地"),
+    ("https://qyapi.weixin.qq.com/" + "x" * 600, "test", "地址过长"),
+])
+def test_a_robot_address_that_is_not_http_or_points_inside_is_refused_in_chinese(url, mode, reason):
+    with pytest.raises(ValidationFailed) as refused:
+        delivery.check_target("wecom", url, mode)
+    assert reason in refused.value.message and refused.value.message.startswith("群机器人地址不可用")
+
+
+def test_loopback_is_allowed_outside_production_and_bad_emails_and_hours_are_refused():
+    delivery.check_target("wecom", "http://127.0.0.1:8000/hook", "test")
+    for bad in ("not-an-address", "a@b", "x@y.z\r\nBcc: evil@example.com"):
+        with pytest.raises(ValidationFailed, match="电子邮件地址格式不正确"):
+            delivery.check_target("email", bad, "test")
+    with pytest.raises(ValidationFailed, match="HH:MM"):
+        delivery.check_quiet("25:00", "quiet_from")
+
+
+# -- the 消息 API ---------------------------------------------------------------------------------------------
+def test_the_message_list_counts_unread_and_marks_read_only_ones_own(notified):
+    api = Api(create_app(system=notified))
+    receipt(notified)
+    clerk = CLERKS[0]
+    answer = api.get("/notifications", clerk).get_json()
+    assert answer["unread"] == 1 and answer["items"][0]["kind_name"] == "组待办"
+    mine = answer["items"][0]["id"]
+    other = messages(notified, CLERKS[1])[0].id
+    assert api.post(f"/notifications/{other}/read", clerk).status_code == 404
+    assert api.post(f"/notifications/{mine}/read", clerk).status_code == 200
+    assert api.get("/notifications", clerk).get_json()["unread"] == 0
+    assert api.get("/notifications?unread=true", CLERKS[1]).get_json()["unread"] == 1
+    assert api.post("/notifications/read-all", CLERKS[1]).get_json() == {"marked": 1}
+    assert api.get("/notifications").status_code == 401
