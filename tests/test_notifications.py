@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from bpmn_builder import chain, diagram, end, start, user
+from browser import shot
 from conftest import MONDAY_9AM, REPO, Api, build_system, load_org
 from govflow.app import create_app
 from govflow.errors import ValidationFailed
@@ -370,3 +371,59 @@ def test_the_message_list_counts_unread_and_marks_read_only_ones_own(notified):
     assert api.get("/notifications?unread=true", CLERKS[1]).get_json()["unread"] == 1
     assert api.post("/notifications/read-all", CLERKS[1]).get_json() == {"marked": 1}
     assert api.get("/notifications").status_code == 401
+
+
+# -- in the browser -------------------------------------------------------------------------------------------
+@pytest.fixture
+def site(sqlite_url, mailbox):
+    """巴州区 with every diagram, sending mail to the test's SMTP server (browser.py's ``served`` serves it)."""
+    system = build_system(sqlite_url, smtp=mailbox.address, base_url="https://oa.example.gov.cn", notify_timeout=1.0)
+    for path in sorted((REPO / "processes").glob("*.bpmn")):
+        deploy_xml(system, path.read_bytes(), path.name)
+    yield system
+    system.store.dispose()
+
+
+def test_a_press_in_the_browser_reaches_mail_and_wecom_and_the_message_list_counts_it(site, browse, mailbox,
+                                                                                        receiver):
+    clerk = CLERKS[0]
+    _, task_id = receipt(site)
+    receipt(site, "机密", SECRET_TITLE)
+    page = browse(clerk)
+    assert page.locator("#unread-count").inner_text() == "2"
+    page.goto("/messages/settings")
+    page.fill("input[name=wecom]", "ftp://robot.example.com/hook")
+    page.click("form.settings >> text=保存")
+    assert "群机器人地址不可用：只能使用 http:// 或 https:// 地址" in page.locator("[role=alert]").inner_text()
+    page.fill("input[name=email]", "clerk@example.gov.cn")
+    page.fill("input[name=wecom]", f"{receiver.url}/wecom")
+    page.click("form.settings >> text=保存")
+    assert "已保存" in page.locator("[role=status]").inner_text()
+    op(site, "claim", clerk, task_id)
+    delivery.run_once(site)       # the two group tasks, now that the clerk has channels
+    mailbox.messages.clear(), receiver.calls.clear()
+
+    office = browse("shenkai")    # the 公文's sender presses the clerk
+    office.goto(f"/tasks/{task_id}")
+    office.click("details[data-action=press] summary")
+    office.fill("details[data-action=press] input[name=note]", "请今天登记")
+    office.click("details[data-action=press] button")
+    assert "已催办" in office.locator("[role=status]").inner_text()
+    delivery.run_once(site)
+    [(_, mail)] = mailbox.messages
+    assert mail["Subject"] == "催办：【特急】关于追加防汛经费的请示"
+    [call] = receiver.on("/wecom")
+    assert call["json"]["msgtype"] == "markdown" and "请今天登记" in call["json"]["markdown"]["content"]
+
+    page.goto("/messages")
+    assert page.locator("#unread-count").inner_text() == "3"
+    items = page.locator("ol.messages li")
+    assert items.count() == 3 and "催办：【特急】关于追加防汛经费的请示" in items.first.inner_text()
+    assert SECRET_TITLE in page.locator("ol.messages").inner_text()      # inside govflow the clerk sees it
+    shot(page, "messages")
+    items.first.locator("button.link").click()
+    page.wait_for_url(f"**/tasks/{task_id}")
+    assert page.locator("#unread-count").inner_text() == "2"
+    page.goto("/messages?view=unread")
+    page.click("text=全部标为已读")
+    assert page.locator("#unread-count").count() == 0

@@ -33,6 +33,7 @@ from ..errors import GovflowError, Unauthorized
 from ..people import auth
 from ..store import database
 from ..time.timeutil import chinese_date, chinese_moment, parse_moment
+from ..work import notifications
 from ..work.system import Govflow
 
 bp = Blueprint("ui", __name__)
@@ -94,6 +95,7 @@ def login_required(view):
                 person = auth.person_for_token(db, session.get("token", ""), system.now(db))
                 g.org = system.organisation(db)
                 g.actor = auth.actor_for(g.org, person)
+                g.unread = notifications.unread(db, g.actor.id)       # the header's 消息 count
         except Unauthorized:
             session.pop("token", None)
             if wants_json():
@@ -123,7 +125,7 @@ def page_context() -> dict:
             "government": g.org.name if g.get("org") else "",
             "is_designer": bool(actor and (actor.has("designer") or actor.has("admin"))),
             "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin"))),
-            "handed_by": HANDED_BY}
+            "handed_by": HANDED_BY, "unread": g.get("unread", 0)}
 
 
 HANDED_BY = {"task": "委派", "addsign": "加签", "read": "传阅"}     # what the owner of a row of each kind did
@@ -195,4 +197,16 @@ def database_fault(err: DBAPIError):
     return govflow_error(fault)
 
 
-from . import audit, designer, inbox, instances, ledgers, login, replay, search, start, tasks  # noqa: E402,F401  (pages)
+from . import (  # noqa: E402,F401  (pages)
+    audit,
+    designer,
+    inbox,
+    instances,
+    ledgers,
+    login,
+    messages,
+    replay,
+    search,
+    start,
+    tasks,
+)
