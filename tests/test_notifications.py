@@ -22,9 +22,10 @@ from conftest import MONDAY_9AM, REPO, Api, build_system, load_org
 from govflow.app import create_app
 from govflow.errors import ValidationFailed
 from govflow.store.models import DeliveryAttempt, Notification, NotificationDelivery
-from govflow.work import admin, circulation, delivery, notifications, tasks, worker
-from helpers import actor, deploy_xml, open_tasks
+from govflow.work import admin, circulation, delivery, notifications, rewind, tasks, worker
+from helpers import actor, complete, deploy_xml, open_tasks, task
 from helpers import start as start_instance
+from procedures import People, convened, to_sign_in
 
 ORG = load_org("bazhou")
 CLERKS = sorted(p.id for p in ORG.with_post("office_clerk", ORG.office_id) if not p.roles)
@@ -427,3 +428,32 @@ def test_a_press_in_the_browser_reaches_mail_and_wecom_and_the_message_list_coun
     page.goto("/messages?view=unread")
     page.click("text=全部标为已读")
     assert page.locator("#unread-count").count() == 0
+
+
+def test_a_followup_item_tells_its_lead_unit_and_a_settled_agenda_tells_the_meetings_members(notified):
+    people = People("bazhou")
+    deploy_xml(notified, (REPO / "processes" / "decision_followup.bpmn").read_bytes(), "decision_followup.bpmn")
+    deploy_xml(notified, (REPO / "processes" / "standing_meeting.bpmn").read_bytes(), "standing_meeting.bpmn")
+    item = start_instance(notified, people.duty("督查"), "decision_followup", {
+        "source": "领导批示", "source_ref": "区长批示件〔2026〕12号", "task": "整治城区占道经营", "lead_unit": "jyj",
+        "assisting_units": [], "due_on": "2027-03-31"})
+    acknowledge = task(notified, item, "acknowledge")
+    told = [n for n in messages(notified) if n.task_id == acknowledge.id]
+    assert told and {n.kind for n in told} == {"followup"} and told[0].body.startswith("督办事项已交办您单位")
+    assert {n.person_id for n in told} <= {p.id for p in ORG.people.values() if p.department == "jyj"}
+    _, meeting = convened(notified, "2026-11-27T09:00:00+08:00")
+    to_sign_in(notified, ORG, meeting)
+    invited = {n.person_id for n in messages(notified) if n.kind == "meeting"}
+    assert invited == set(ORG.meeting_members) - {ORG.head().id}      # the head settled it: not told of it
+
+
+def test_a_task_sent_back_tells_the_one_who_does_it_again(notified):
+    instance_id, task_id = receipt(notified)
+    clerk = CLERKS[0]
+    complete(notified, clerk, task_id, {"received": True})
+    review = task(notified, instance_id, "office_review")
+    reviewer = review.assignee or CLERKS[1]
+    with notified.store.write() as session:
+        rewind.send_back(notified, session, actor(notified, reviewer), review.id, "receipt", "登记信息有误")
+    back = [n for n in messages(notified) if n.kind == "returned"]
+    assert back and back[0].body == "“收文登记”已退回您重新办理：登记信息有误"

@@ -48,9 +48,9 @@ def derive(session: Session, items: list) -> None:
         if payload is None and not (item.type == "service_task" and '"meeting.freeze"' in item.payload):
             continue
         if item.type == "service_task":
-            wanted.append(("meeting", _meeting_members(session), item, {}))
-            continue
-        kind, people = _WHO[item.type](payload)
+            kind, people, payload = "meeting", _meeting_members(session), {}
+        else:
+            kind, people = _WHO[item.type](payload)
         if item.type == "task_created":
             if item.instance_id in returned:
                 kind, payload = "returned", {**payload, "reason": returned[item.instance_id].get("reason", "")}
