@@ -5,6 +5,7 @@ a channel that is down, slow or refused never touches a step."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -20,9 +21,11 @@ from bpmn_builder import chain, diagram, end, start, user
 from browser import shot
 from conftest import MONDAY_9AM, REPO, Api, build_system, load_org
 from govflow.app import create_app
+from govflow.config import Settings
 from govflow.errors import ValidationFailed
 from govflow.store.models import DeliveryAttempt, Notification, NotificationDelivery
 from govflow.work import admin, circulation, delivery, notifications, rewind, tasks, worker
+from govflow.work.system import Govflow
 from helpers import actor, complete, deploy_xml, open_tasks, task
 from helpers import start as start_instance
 from procedures import People, convened, to_sign_in
@@ -457,3 +460,30 @@ def test_a_task_sent_back_tells_the_one_who_does_it_again(notified):
         rewind.send_back(notified, session, actor(notified, reviewer), review.id, "receipt", "登记信息有误")
     back = [n for n in messages(notified) if n.kind == "returned"]
     assert back and back[0].body == "“收文登记”已退回您重新办理：登记信息有误"
+
+
+def test_the_admin_page_refuses_a_loopback_robot_in_production_and_shows_a_timed_out_delivery(sqlite_url, receiver):
+    seeded = build_system(sqlite_url, notify_timeout=0.5)
+    deploy_xml(seeded, (REPO / "processes" / "document_approval.bpmn").read_bytes(), "document_approval.bpmn")
+    receiver.delay = 2.0
+    with seeded.store.write() as session:
+        delivery.set_channel(session, "person", CLERKS[0], "wecom", f"{receiver.url}/slow", "test")
+    receipt(seeded)
+    delivery.run_once(seeded)
+    seeded.store.dispose()
+    production = Govflow(Settings(database_url=sqlite_url, mode="production", home=REPO, secret_key="test"))
+    client = create_app(system=production).test_client()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    assert client.post("/login", data={"csrf": csrf, "username": "wangpeng", "password": "demo"}).status_code == 302
+    page = client.get("/messages/settings").get_data(as_text=True)
+    assert "连接超时" in page and "待发送" in page          # the slow robot's delivery, waiting for its retry
+    for url, said in (("http://127.0.0.1:9/hook",
+                       "127.0.0.1 指向本机、链路本地或保留地址（127.0.0.1），生产模式下不允许"),
+                      ("http://169.254.169.254/latest", "指向本机、链路本地或保留地址（169.254.169.254）"),
+                      ("gopher://robot.example.com/", "只能使用 http:// 或 https:// 地址")):
+        answer = client.post("/messages/settings", data={"csrf": csrf, "scope": "department", "department": "jyj",
+                                                         "channel": "wecom", "target": url})
+        assert answer.status_code == 422 and said in answer.get_data(as_text=True)
+    with production.store.read() as session:
+        assert delivery.channels_of(session, "department", "jyj") == {}
+    production.store.dispose()

@@ -169,7 +169,8 @@ def due_soon(session: Session, now: datetime, calendar, batch: int = 500) -> int
     and deadline (a deadline moved by a calendar change is told again)."""
     horizon = calendar.add_workdays(now, 1).at
     rows = session.scalars(select(Task).where(Task.state == "open", Task.kind != "read", Task.due_at > now,
-                                              Task.due_at <= horizon).order_by(Task.due_at).limit(batch)).all()
+                                              Task.due_at <= horizon).order_by(Task.due_at).limit(batch)
+                           .with_for_update(skip_locked=True)).all()     # several workers: each task once
     if not rows:
         return 0
     told = set(session.execute(select(Notification.task_id, Notification.body).where(
