@@ -407,6 +407,8 @@ def test_a_press_in_the_browser_reaches_mail_and_wecom_and_the_message_list_coun
     delivery.run_once(site)       # the two group tasks, now that the clerk has channels
     mailbox.messages.clear(), receiver.calls.clear()
 
+    with site.store.write() as session:     # the press comes later than the tasks: listed first
+        admin.set_clock(site, session, MONDAY_9AM + timedelta(hours=1), True, "test")
     office = browse("shenkai")    # the 公文's sender presses the clerk
     office.goto(f"/tasks/{task_id}")
     office.click("details[data-action=press] summary")

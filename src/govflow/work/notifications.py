@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -29,6 +30,7 @@ KINDS = {"assigned": "新待办", "offered": "组待办", "followup": "督办交
          "pressed": "催办", "overdue": "逾期催办",
          "escalated": "逾期提级", "circulated": "传阅", "meeting": "会议通知", "due_soon": "即将到期"}
 SECRET_TEXT = "您有一件涉密待办"
+FOLLOWUP = "decision_followup"
 PAGE = 50
 
 
@@ -54,7 +56,7 @@ def derive(session: Session, items: list) -> None:
         if item.type == "task_created":
             if item.instance_id in returned:
                 kind, payload = "returned", {**payload, "reason": returned[item.instance_id].get("reason", "")}
-            elif payload.get("step") == "acknowledge" and _process_of(session, item.instance_id) == "decision_followup":
+            elif payload.get("step") == "acknowledge" and _process_of(session, item.instance_id) == FOLLOWUP:
                 kind = "followup"
         elif item.type == "task_pressed" and payload.get("auto"):
             kind = "overdue"
@@ -63,16 +65,13 @@ def derive(session: Session, items: list) -> None:
             wanted.append((kind, people, item, payload))
     if not wanted:
         return
-    tasks = _tasks(session, {item.task_id for _, _, item, _ in wanted if item.task_id})
-    matters = _instances(session, {item.instance_id for _, _, item, _ in wanted if item.instance_id})
     rows = []
     for kind, people, item, payload in wanted:
-        task, matter = tasks.get(item.task_id), matters.get(item.instance_id)
-        title, body, link = _text(kind, item, payload, task, matter)
-        secret = bool(matter and matter.secrecy in CLASSIFIED)
+        facts = _facts(session, item, payload)
+        title, body, link = _text(kind, item, payload, facts)
         event_key = str(uuid.uuid4())
         rows += [{"id": str(uuid.uuid4()), "event_key": event_key, "person_id": person, "kind": kind,
-                  "title": title[:300], "body": body[:2000], "link": link, "secret": secret,
+                  "title": title[:300], "body": body[:2000], "link": link, "secret": facts.secret,
                   "instance_id": item.instance_id, "task_id": _task_link(item, payload),
                   "created_at": parse_moment(item.at), "read_at": None, "dispatched": False} for person in people]
     session.connection().execute(_INSERT, rows)
@@ -105,14 +104,38 @@ def _task_link(item, payload: dict) -> str | None:
     return payload.get("addsign_task") or item.task_id
 
 
-def _text(kind: str, item, payload: dict, task, matter) -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class Facts:
+    """What a message says of its matter and step."""
+    title: str
+    step: str
+    urgency: str
+    due_at: datetime | None
+    secret: bool
+
+
+def _facts(session: Session, item, payload: dict) -> Facts:
+    """Read from the step's own objects (the instance and the task rows it locked or changed are in
+    the session already), so a step pays no query for its messages; a new task's step and deadline
+    are in its task_created event."""
+    matter = session.get(Instance, item.instance_id) if item.instance_id else None
+    task = session.get(Task, item.task_id) if item.task_id and item.type != "task_created" else None
+    if item.type == "task_created":
+        step, due = payload.get("name", ""), parse_moment(payload["due"]) if payload.get("due") else None
+    else:
+        step, due = (task.step_name, task.due_at) if task is not None else ("", None)
+    title = (matter.title if matter is not None else "") or (task.title if task is not None else "")
+    urgency = matter.urgency if matter is not None else (task.urgency if task is not None else "")
+    return Facts(title or "（无标题）", step, urgency or "", due, bool(matter and matter.secrecy in CLASSIFIED))
+
+
+def _text(kind: str, item, payload: dict, facts: Facts) -> tuple[str, str, str]:
     """The title, the body and the link of a message, in the words of the inbox."""
-    name = (task.title if task is not None else "") or (matter.title if matter is not None else "") or "（无标题）"
-    step = task.step_name if task is not None else ""
-    due = f"，办理时限 {chinese_moment(task.due_at)}" if task is not None and task.due_at else ""
+    step = facts.step
+    due = f"，办理时限 {chinese_moment(facts.due_at)}" if facts.due_at else ""
     link = f"/tasks/{_task_link(item, payload)}" if item.task_id else (
         f"/instances/{item.instance_id}" if item.instance_id else "/messages")
-    urgent = f"【{task.urgency}】" if task is not None and task.urgency not in ("", "一般") else ""
+    urgent = f"【{facts.urgency}】" if facts.urgency not in ("", "一般") else ""
     note = payload.get("note") or payload.get("reason") or ""
     body = {
         "assigned": f"“{step}”已交您办理{due}",
@@ -132,29 +155,12 @@ def _text(kind: str, item, payload: dict, task, matter) -> tuple[str, str, str]:
     }[kind]
     if kind == "circulated":
         link = "/inbox?view=read"
-    return f"{KINDS[kind]}：{urgent}{name}", body, link
-
-
-def _tasks(session: Session, ids: set) -> dict:
-    if not ids:
-        return {}
-    t = Task.__table__
-    rows = session.connection().execute(select(t.c.id, t.c.title, t.c.step_name, t.c.urgency, t.c.due_at)
-                                        .where(t.c.id.in_(ids)))
-    return {row.id: row for row in rows}
-
-
-def _instances(session: Session, ids: set) -> dict:
-    if not ids:
-        return {}
-    i = Instance.__table__
-    rows = session.connection().execute(select(i.c.id, i.c.title, i.c.secrecy, i.c.process_id).where(i.c.id.in_(ids)))
-    return {row.id: row for row in rows}
+    return f"{KINDS[kind]}：{urgent}{facts.title}", body, link
 
 
 def _process_of(session: Session, instance_id) -> str | None:
-    row = _instances(session, {instance_id}).get(instance_id)
-    return row.process_id if row is not None else None
+    matter = session.get(Instance, instance_id) if instance_id else None
+    return matter.process_id if matter is not None else None
 
 
 def _meeting_members(session: Session) -> list[str]:
@@ -176,18 +182,17 @@ def due_soon(session: Session, now: datetime, calendar, batch: int = 500) -> int
     told = set(session.execute(select(Notification.task_id, Notification.body).where(
         Notification.kind == "due_soon", Notification.task_id.in_([r.id for r in rows]))).all())
     from .inbox import candidates  # noqa: PLC0415 - the inbox imports nothing of this module
-    matters = _instances(session, {r.instance_id for r in rows})
     made = 0
     for row in rows:
-        _, body, link = _text("due_soon", _Item(row), {}, row, matters.get(row.instance_id))
+        facts = Facts(row.title or "（无标题）", row.step_name, row.urgency, row.due_at,
+                      session.get(Instance, row.instance_id).secrecy in CLASSIFIED)
+        title, body, link = _text("due_soon", _Item(row), {}, facts)
         if (row.id, body) in told:
             continue
         holders = [row.assignee] if row.assignee else candidates(session, row.id)
         key = str(uuid.uuid4())
-        secret = matters[row.instance_id].secrecy in CLASSIFIED
-        title = _text("due_soon", _Item(row), {}, row, None)[0]
         session.add_all(Notification(id=str(uuid.uuid4()), event_key=key, person_id=p, kind="due_soon", title=title,
-                                     body=body, link=link, secret=secret, instance_id=row.instance_id,
+                                     body=body, link=link, secret=facts.secret, instance_id=row.instance_id,
                                      task_id=row.id, created_at=now, dispatched=False) for p in holders)
         made += len(holders)
     return made
