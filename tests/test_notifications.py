@@ -489,3 +489,14 @@ def test_the_admin_page_refuses_a_loopback_robot_in_production_and_shows_a_timed
     with production.store.read() as session:
         assert delivery.channels_of(session, "department", "jyj") == {}
     production.store.dispose()
+
+
+def test_odd_requests_to_the_message_api_are_answered_in_words_never_a_500(notified):
+    api = Api(create_app(system=notified))
+    clerk = CLERKS[0]
+    assert api.post(f"/notifications/{'x' * 10000}/read", clerk).status_code == 404
+    assert api.post("/notifications/%27%20OR%201=1--/read", clerk).status_code == 404
+    for query in ("limit=0", "limit=abc", "offset=-1", "unread=maybe"):
+        answer = api.get(f"/notifications?{query}", clerk)
+        assert answer.status_code == 422 and answer.get_json()["message"], query
+    assert api.post("/notifications/read-all", "xuxiaoling").status_code == 403     # auditors change nothing
