@@ -500,3 +500,24 @@ def test_odd_requests_to_the_message_api_are_answered_in_words_never_a_500(notif
         answer = api.get(f"/notifications?{query}", clerk)
         assert answer.status_code == 422 and answer.get_json()["message"], query
     assert api.post("/notifications/read-all", "xuxiaoling").status_code == 403     # auditors change nothing
+
+
+def test_two_senders_never_claim_the_same_delivery(notified, receiver):
+    for clerk in CLERKS:
+        channels(notified, clerk, wecom=f"{receiver.url}/{clerk}")
+    for n in range(4):
+        receipt(notified, title=f"关于第{n}批防汛物资的请示")
+    delivery.plan(notified)
+    claimed, barrier = [], threading.Barrier(2)
+
+    def sender():
+        barrier.wait()
+        claimed.append([item.delivery_id for item in delivery.claim(notified, batch=5)])
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first, second = claimed
+    assert first and second and not set(first) & set(second)       # FOR UPDATE SKIP LOCKED / BEGIN IMMEDIATE
