@@ -205,6 +205,7 @@ from . import (  # noqa: E402,F401  (pages)
     ledgers,
     login,
     messages,
+    printouts,
     replay,
     search,
     start,
