@@ -559,6 +559,7 @@ def run(db: str, runs: int, seed: int, admin_url: str | None = None, out=None) -
     finally:
         databases.close()
         ROBOTS.close()
+        ROBOTS = None            # check() called on its own after a run (the tests) checks no robots
     return results
 
 
