@@ -24,7 +24,11 @@ crash), everything stops, and the database is checked:
       workflow, and ``replay.reexecute`` — the recorded history run again — reproduces the snapshot;
   (c) ``eventlog.verify`` of the whole chain is ok;
   (d) no task was completed twice, no timer fired twice, and the 发文字号 run 1..n without duplicates;
-  (e) no timer is still due 60 s after the restart.
+  (e) no timer is still due 60 s after the restart;
+  (f) every notification the steps wrote (the outbox) was delivered: each department's 企业微信 robot
+      points at a receiver in this process (answering after 20 ms, so that a killed worker is often
+      mid-delivery), and 60 s after the restart every delivery owed is sent and arrived at least once
+      (a delivery in flight when its worker was killed arrives again, with the same key).
 
 SIGKILL shows that a step is whole and answered only after its commit; it cannot show a missing
 fsync (the operating system still writes its page cache out): see the README.
@@ -41,6 +45,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from SpiffWorkflow.util.task import TaskState
@@ -52,7 +57,15 @@ from harness import Client, Databases, Server, Tokens, Worker, open_system, orga
 
 from govflow.audit import replay  # noqa: E402
 from govflow.store import eventlog  # noqa: E402
-from govflow.store.models import DocumentRegister, Event, Instance, Task  # noqa: E402
+from govflow.store.models import (  # noqa: E402
+    DocumentRegister,
+    Event,
+    Instance,
+    Notification,
+    NotificationDelivery,
+    NotifyChannel,
+    Task,
+)
 from govflow.work import instances  # noqa: E402
 from govflow.work.inbox import candidates  # noqa: E402
 
@@ -119,6 +132,9 @@ class RunResult:
     at: float
     accepted: Accepted
     timers: int = 0
+    owed: int = 0             # deliveries the outbox owed
+    delivered: int = 0        # of them, arrived at the receiver
+    repeated: int = 0         # arrivals beyond the first (at least once: a killed worker's delivery again)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -222,8 +238,55 @@ def advance_clock(port: int, tokens: Tokens, stop: threading.Event, every: float
 
 
 # -- one run -------------------------------------------------------------------------------------------------------
+# -- the robots' receiver ------------------------------------------------------------------------------------------
+class Robots:
+    """A 企业微信 robot on loopback: counts the arrivals of each delivery by its idempotency key."""
+
+    def __init__(self, delay: float = 0.02):
+        self.keys, self.lock = Counter(), threading.Lock()
+        robots = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's hook name
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(delay)
+                with robots.lock:
+                    robots.keys[self.headers.get("X-Govflow-Notification", "")] += 1
+                answer = b'{"errcode":0,"errmsg":"ok"}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+ROBOTS: Robots | None = None
+
+
+def point_robots(url: str) -> None:
+    """Every department's 企业微信 robot is the receiver (GOVFLOW_MODE=test: loopback is allowed)."""
+    system = open_system(url)
+    try:
+        with system.store.write() as session:
+            session.add_all(NotifyChannel(scope="department", owner=d, channel="wecom", target=ROBOTS.url)
+                            for d in ORG.departments)
+    finally:
+        system.store.dispose()
+
+
 def run_once(databases: Databases, number: int, rng: random.Random, logs: Path) -> RunResult:
     url = databases.fresh()
+    point_robots(url)
     # as the README deploys them: gunicorn with several workers, and two timer workers sharing the timers
     server = Server(url, logs / "server.log", workers=GUNICORN_WORKERS)
     worker = Workers([Worker(url, logs / f"worker{n}.log") for n in (1, 2)])
@@ -324,6 +387,9 @@ def work_on(port: int, tokens: Tokens, url: str, accepted: Accepted, result: Run
                     result.problems.append(f"after the restart, completing {row.step_id} of {instance_id}: "
                                            f"{status} {body}")
         result.timers, due_again = drain_timers(system)
+        undelivered = drain_notifications(system)
+        if undelivered:
+            result.problems.append(f"(f) {undelivered} notifications still unsent 60 s after the restart")
         if not result.timers:
             result.problems.append("(e) no timer fired in the run: it did not test the timers")
         if still_due or due_again:
@@ -348,7 +414,38 @@ def drain_timers(system, timeout: float = 60.0) -> tuple[int, int]:
         time.sleep(0.1)
 
 
+def drain_notifications(system, timeout: float = 60.0) -> int:
+    """Wait until the restarted workers have planned and sent every notification; what is left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with system.store.read() as session:
+            left = session.scalar(select(func.count()).select_from(Notification).where(
+                Notification.dispatched.is_(False))) + session.scalar(select(func.count()).select_from(
+                    NotificationDelivery).where(NotificationDelivery.state == "pending"))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
 # -- the checks ----------------------------------------------------------------------------------------------------
+def check_notifications(session, result: RunResult, robots: Robots) -> None:
+    """(f) every delivery owed arrived at least once; none failed."""
+    rows = session.execute(select(NotificationDelivery.key, NotificationDelivery.state)).all()
+    with robots.lock:
+        arrived = Counter(robots.keys)
+    result.owed = len(rows)
+    result.delivered = sum(1 for key, _ in rows if arrived[key])
+    result.repeated = sum(arrived[key] - 1 for key, _ in rows if arrived[key] > 1)
+    lost = [key for key, _ in rows if not arrived[key]]
+    if lost:
+        result.problems.append(f"(f) {len(lost)} of {len(rows)} notifications owed never arrived, e.g. {lost[0]}")
+    failed = [key for key, state in rows if state != "sent"]
+    if failed:
+        result.problems.append(f"(f) {len(failed)} deliveries not marked sent, e.g. {failed[0]}")
+    if not rows:
+        result.problems.append("(f) no notification was owed: the run did not test the outbox")
+
+
 def check(url: str, result: RunResult) -> None:
     system = open_system(url)
     problems = result.problems
@@ -363,6 +460,8 @@ def check(url: str, result: RunResult) -> None:
             if not chain.ok:
                 problems.append(f"(c) event chain: {chain.first_bad.reason}")
             check_once(session, problems)
+            if ROBOTS is not None:           # a bench run, whose robots received the deliveries
+                check_notifications(session, result, ROBOTS)
     finally:
         system.store.dispose()
 
@@ -440,8 +539,10 @@ def check_once(session, problems: list[str]) -> None:
 
 # -- the script ---------------------------------------------------------------------------------------------------
 def run(db: str, runs: int, seed: int, admin_url: str | None = None, out=None) -> list[RunResult]:
+    global ROBOTS
     out = out or sys.stdout     # looked up per call, so a caller's redirection counts
     databases = Databases(db, **({"admin_url": admin_url} if admin_url else {}))
+    ROBOTS = Robots()
     rng, results = random.Random(seed), []
     logs = databases.directory
     try:
@@ -457,6 +558,8 @@ def run(db: str, runs: int, seed: int, admin_url: str | None = None, out=None) -
                 print(f"    {problem}", file=out, flush=True)
     finally:
         databases.close()
+        ROBOTS.close()
+        ROBOTS = None            # check() called on its own after a run (the tests) checks no robots
     return results
 
 
@@ -465,7 +568,8 @@ def describe(result: RunResult, db: str) -> str:
     refused = ", ".join(f"{status}×{n}" for status, n in sorted(a.refused.items())) or "none"
     return (f"run {result.number:3} {db}: killed {result.killed:<6} at {result.at:4.2f} s; accepted "
             f"{len(a.completions):3} completions, {len(a.starts):2} starts; {a.unknown} without answer; refused "
-            f"{refused}; {result.timers} timers fired — {'ok' if result.ok else 'FAILED'}")
+            f"{refused}; {result.timers} timers fired; notifications owed {result.owed}, delivered {result.delivered} "
+            f"({result.repeated} again) — {'ok' if result.ok else 'FAILED'}")
 
 
 def summary(results: list[RunResult], db: str) -> str:
@@ -475,7 +579,9 @@ def summary(results: list[RunResult], db: str) -> str:
             f"{sum(len(r.accepted.completions) for r in results)} accepted completions and "
             f"{sum(len(r.accepted.starts) for r in results)} starts checked, "
             f"{sum(r.accepted.unknown for r in results)} requests without answer, "
-            f"{sum(r.timers for r in results)} timers fired")
+            f"{sum(r.timers for r in results)} timers fired, "
+            f"{sum(r.owed for r in results)} notifications owed, {sum(r.delivered for r in results)} delivered "
+            f"({sum(r.repeated for r in results)} delivered again after a kill)")
 
 
 QUICK_RUNS = 2      # each run kills and restarts; two cover a kill of the server and of a worker

@@ -53,6 +53,9 @@ GET    /api/v1/health                                    200    200      200   2
 POST   /api/v1/auth/token                                201    201      201   201    201        201    201      201     201   401
 DELETE /api/v1/auth/token                                204    204      204   204    204        204    204      204     204   401
 GET    /api/v1/me                                        200    200      200   200    200        200    200      200     200   401
+GET    /api/v1/notifications                             200    200      200   200    200        200    200      200     200   401
+POST   /api/v1/notifications/<notification_id>/read      404    404      404   404    404        404    404      403     404   401
+POST   /api/v1/notifications/read-all                    200    200      200   200    200        200    200      403     200   401
 GET    /api/v1/org                                       200    200      200   200    200        200    200      200     200   401
 GET    /api/v1/clock                                     200    200      200   200    200        200    200      200     200   401
 PUT    /api/v1/clock                                     403    403      403   403    403        403    403      403     200   401
@@ -235,6 +238,9 @@ SUBJECTS = {
         "json": {"username": p or "shenkai", "password": "demo" if p else "wrong"}}),
     "DELETE /api/v1/auth/token": Case(None, lambda s: "/auth/token"),
     "GET /api/v1/me": Case(None, lambda s: "/me"),
+    "GET /api/v1/notifications": Case(None, lambda s: "/notifications"),
+    "POST /api/v1/notifications/<notification_id>/read": Case(None, lambda s: "/notifications/no-such-message/read"),
+    "POST /api/v1/notifications/read-all": Case(None, lambda s: "/notifications/read-all"),
     "GET /api/v1/org": Case(None, lambda s: "/org"),
     "GET /api/v1/clock": Case(None, lambda s: "/clock"),
     "PUT /api/v1/clock": Case(None, lambda s: "/clock", _json({"now": isoformat(MONDAY_9AM), "frozen": True})),

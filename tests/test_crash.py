@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from conftest import PG_URL, REPO
-from govflow.store.models import Task
+from govflow.store.models import NotificationDelivery, Task
 from helpers import deploy_xml, start
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -63,3 +63,23 @@ def test_the_checks_find_an_inbox_that_left_its_snapshot(sqlite_system):
     crash.check(sqlite_system.settings.database_url, result)
     assert any(p.startswith("(b)") and "READY" in p for p in result.problems), result.problems
     assert any(p.startswith("(d)") and "without its event" in p for p in result.problems), result.problems
+
+
+def test_the_checks_find_a_notification_owed_that_never_arrived(sqlite_system):
+    """(f) is not vacuous: a delivery the outbox owes that the robots never received is reported, and
+    one received twice (a worker killed mid-delivery) counts as delivered again."""
+    robots = crash.Robots(delay=0)
+    try:
+        robots.keys["sent-twice"] = 2
+        with sqlite_system.store.write() as session:
+            now = sqlite_system.now(session)
+            session.add_all(NotificationDelivery(key=key, notification_id="n", channel="wecom", target=robots.url,
+                                                 state=state, attempts=1, next_at=now, last_error="")
+                            for key, state in (("sent-twice", "sent"), ("never-arrived", "pending")))
+        result = crash.RunResult(1, "worker", 1.0, crash.Accepted())
+        with sqlite_system.store.read() as session:
+            crash.check_notifications(session, result, robots)
+    finally:
+        robots.close()
+    assert (result.owed, result.delivered, result.repeated) == (2, 1, 1)
+    assert [p[:3] for p in result.problems] == ["(f)", "(f)"] and "never-arrived" in result.problems[0]

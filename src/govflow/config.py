@@ -33,6 +33,19 @@ class Settings:
     anchor_dir: str = ""
     anchor_minutes: float = 60.0
 
+    # 正文 and 附件: the largest file taken (MB), the types taken (by what their bytes are), and where
+    # their bytes go — the database (None: backups carry them) or a directory shared by the app servers
+    files_max_mb: int = 7         # with its form, within the 8 MB of a request body
+    files_types: tuple[str, ...] = FILE_TYPES
+    files_dir: Path | None = None
+    archive_retention: str = ""       # 保管期限 written into each archive package (永久, 30年, 10年: the unit's rule)
+    # notifications sent out (work/delivery.py): the SMTP server ("host:port"), the sender, the address
+    # links in messages start with, each channel's time limit in seconds
+    smtp: str = ""
+    mail_from: str = "govflow@localhost"
+    base_url: str = "http://localhost:5000"
+    notify_timeout: float = 5.0
+
     def seal_key(self) -> bytes | None:
         """The sealing key, or None when none is configured. A named file that is missing, unreadable
         or shorter than 32 bytes is refused: a weak or absent key must not pass for sealing."""
@@ -60,12 +73,6 @@ class Settings:
             raise ValidationFailed("生产模式须配置事件封签密钥（GOVFLOW_SEAL_KEY_FILE 指向数据库之外的密钥文件），"
                                    "否则能写数据库的人可以追加、截断或改写事件而不被发现；拒绝启动",
                                    [{"field": "GOVFLOW_SEAL_KEY_FILE", "reason": "missing"}])
-    # 正文 and 附件: the largest file taken (MB), the types taken (by what their bytes are), and where
-    # their bytes go — the database (None: backups carry them) or a directory shared by the app servers
-    files_max_mb: int = 7         # with its form, within the 8 MB of a request body
-    files_types: tuple[str, ...] = FILE_TYPES
-    files_dir: Path | None = None
-    archive_retention: str = ""       # 保管期限 written into each archive package (永久, 30年, 10年: the unit's rule)
 
     @property
     def forms_dir(self) -> Path:
@@ -96,6 +103,10 @@ class Settings:
                                  env.get("GOVFLOW_FILES_TYPES", ",".join(FILE_TYPES)).split(",") if t.strip()),
             "files_dir": Path(env["GOVFLOW_FILES_DIR"]) if env.get("GOVFLOW_FILES_DIR") else None,
             "archive_retention": env.get("GOVFLOW_ARCHIVE_RETENTION", ""),
+            "smtp": env.get("GOVFLOW_SMTP", ""),
+            "mail_from": env.get("GOVFLOW_MAIL_FROM", "govflow@localhost"),
+            "base_url": env.get("GOVFLOW_BASE_URL", "http://localhost:5000"),
+            "notify_timeout": float(env.get("GOVFLOW_NOTIFY_TIMEOUT", "5")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:

@@ -181,4 +181,19 @@ def unexpected(err: Exception):
     return jsonify({"error": "internal", "message": "服务器内部错误，已记录，请联系管理员"}), 500
 
 
-from . import audit, calendar, clock, decisions, files, followups, instances, login, meetings, org, processes, search, tasks  # noqa: E402,F401  (routes)
+from . import (  # noqa: E402,F401  (routes)
+    audit,
+    calendar,
+    clock,
+    decisions,
+    files,
+    followups,
+    instances,
+    login,
+    meetings,
+    notifications,
+    org,
+    processes,
+    search,
+    tasks,
+)

@@ -156,6 +156,10 @@ PATHS = {
                                    _query("to", format="date"), _query("department"),
                                    _query("urgency", enum=["一般", "加急", "特急", "特急重要"]),
                                    _query("limit", "integer"), _query("offset", "integer")])},
+    "/notifications": {"get": _op("本人的消息（未读数 unread）", params=[
+        _query("unread", "boolean"), _query("limit", "integer"), _query("offset", "integer")])},
+    "/notifications/{notification_id}/read": {"post": _op("标记消息已读", params=[_path("notification_id")])},
+    "/notifications/read-all": {"post": _op("全部标记已读")},
     "/org": {"get": _op("组织机构")},
     "/leave": {"get": _op("请假记录", params=[_query("active", "boolean")]),
                "post": _op("登记请假", "LeaveRequest", ok="201")},

@@ -81,6 +81,11 @@ class _Pending:
     task_id: str | None
 
 
+# Called as ``observer(session, pending events)`` when a batch is appended, before the chain head is
+# locked: rows derived from a step's events (the notifications' outbox) commit with the step.
+OBSERVERS: list = []
+
+
 @dataclass
 class EventBatch:
     """The events of one transaction, appended to the chain when the step is written."""
@@ -96,6 +101,8 @@ class EventBatch:
         appends and the commit: every writer of the system queues on it."""
         if not self.items:
             return 0
+        for observe in OBSERVERS:
+            observe(session, self.items)
         session.flush()
         db = session.connection()     # Core from here: the rows are plain, and the ORM's bookkeeping costs
         head = db.execute(_HEAD).first()

@@ -488,3 +488,72 @@ class ChainHead(Base):
     sealed_from: Mapped[int | None] = mapped_column(Integer, nullable=True)   # the first sealed event
     seal: Mapped[str | None] = mapped_column(String(64), nullable=True)       # HMAC of seq, hash, sealed_from
 
+
+
+# -- notifications (the outbox) ---------------------------------------------------------------------------
+class Notification(Base):
+    """A message to one person, written in the transaction of the step that caused it (the outbox):
+    the in-app 消息 and what the delivery worker sends out (``work/delivery.py``)."""
+    __tablename__ = "notification"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)     # also the idempotency key sent out
+    event_key: Mapped[str] = mapped_column(String(36))                # shared by the recipients of one event
+    person_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(String(2000), default="")
+    link: Mapped[str] = mapped_column(String(200), default="")
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)      # 秘密/机密: nothing of it leaves govflow
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)  # its deliveries are planned
+    __table_args__ = (Index("ix_notification_person", "person_id", "read_at", "created_at"),
+                      Index("ix_notification_pending", "dispatched", sqlite_where=text("NOT dispatched"),
+                            postgresql_where=text("NOT dispatched")))
+
+
+class NotificationDelivery(Base):
+    """One message on one channel to one target; ``key`` makes a target get an event once (a
+    department's robot gets a group task once, whoever of the group it was for)."""
+    __tablename__ = "notification_delivery"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    notification_id: Mapped[str] = mapped_column(String(36), index=True)
+    channel: Mapped[str] = mapped_column(String(10))                  # email | wecom | dingtalk
+    target: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(10))                    # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)            # due, or the end of a sender's lease
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    __table_args__ = (Index("ix_delivery_due", "state", "next_at"),)
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempt"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    milliseconds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NotifyChannel(Base):
+    """Where messages go outside govflow: a person's email or robot, or a department's robot."""
+    __tablename__ = "notify_channel"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))                    # person | department
+    owner: Mapped[str] = mapped_column(String(40), index=True)        # the person's or the department's id
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(500))
+
+
+class NotifyPreference(Base):
+    """A person's choice: which channels, and quiet hours (Shanghai time) when nothing is sent."""
+    __tablename__ = "notify_preference"
+    person_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channels: Mapped[str] = mapped_column(String(100), default="email,wecom,dingtalk")
+    quiet_from: Mapped[str] = mapped_column(String(5), default="")    # "22:00"; empty: none
+    quiet_to: Mapped[str] = mapped_column(String(5), default="")

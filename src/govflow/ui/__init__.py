@@ -33,6 +33,7 @@ from ..errors import GovflowError, Unauthorized
 from ..people import auth
 from ..store import database
 from ..time.timeutil import chinese_date, chinese_moment, parse_moment
+from ..work import notifications
 from ..work.system import Govflow
 
 bp = Blueprint("ui", __name__)
@@ -95,6 +96,7 @@ def login_required(view):
                 person = auth.person_for_token(db, session.get("token", ""), now)
                 g.org = organisation()
                 g.actor = auth.actor_for(g.org, person)
+                g.unread = notifications.unread(db, g.actor.id)       # the header's 消息 count
         except Unauthorized:
             session.pop("token", None)
             if wants_json():
@@ -127,7 +129,7 @@ def page_context() -> dict:
             "government": g.org.name if g.get("org") else "",
             "is_designer": bool(actor and (actor.has("designer") or actor.has("admin"))),
             "is_auditor": bool(actor and (actor.has("auditor") or actor.has("admin"))),
-            "handed_by": HANDED_BY}
+            "handed_by": HANDED_BY, "unread": g.get("unread", 0)}
 
 
 HANDED_BY = {"task": "委派", "addsign": "加签", "read": "传阅"}     # what the owner of a row of each kind did
@@ -212,6 +214,7 @@ from . import (  # noqa: E402,F401  (pages)
     instances,
     ledgers,
     login,
+    messages,
     printouts,
     replay,
     search,

@@ -22,6 +22,7 @@ from ..store.database import Store
 from ..store.models import CalendarDay, CalendarYear, OrganisationVersion, Revision
 from ..store.workflow_cache import WorkflowCache
 from ..time.workdays import WorkdayCalendar
+from . import notifications
 
 # Read on every step: Core statements built once (the ORM's per-query bookkeeping was a step's largest cost).
 _ORG, _REVISION = OrganisationVersion.__table__, Revision.__table__
@@ -45,6 +46,7 @@ class Govflow:
                                                    settings.script_workers))
         self._org: tuple[int, Organisation] | None = None
         self._calendar_rows: tuple[str, tuple[dict, frozenset]] | None = None
+        notifications.install()      # a step's events leave their notifications in its transaction
 
     def organisation(self, session: Session) -> Organisation:
         return self._organisation(session, session.connection().scalar(_LATEST_ORG))

@@ -16,7 +16,7 @@ from ..store import anchor_files, eventlog
 from ..store.eventlog import EventBatch
 from ..store.models import Instance, Task, TaskCandidate
 from ..time.timeutil import SHANGHAI, isoformat
-from . import instances
+from . import delivery, instances, notifications
 from .convening import convene_planned
 from .system import Govflow
 
@@ -25,13 +25,16 @@ RETRY_AFTER = timedelta(minutes=15)
 PRESS_EVERY = timedelta(days=1)       # an overdue task is pressed again each day it stays overdue
 
 
-def run_once(gf: Govflow, limit: int = 1000) -> int:
-    """One round: convene planned meetings, fire the due timers, then press the overdue tasks.
-    Returns the timers fired."""
+def run_once(gf: Govflow, limit: int = 1000, deliver: bool = True) -> int:
+    """One round: convene planned meetings, fire the due timers, press the overdue tasks, tell of the
+    tasks due within a 工作日 and (``deliver``) send the notifications out. Returns the timers fired."""
     convene_planned(gf)
     fired = fire_due_timers(gf, limit)
     press_overdue(gf)
     take_anchor(gf)
+    tell_due_soon(gf)
+    if deliver:
+        deliver_notifications(gf)
     return fired
 
 
@@ -47,6 +50,19 @@ def take_anchor(gf: Govflow) -> Path | None:
         except Conflict as broken:
             log.error("no anchor written: %s", broken.message)
             return None
+
+
+def tell_due_soon(gf: Govflow) -> int:
+    with gf.store.write() as session:
+        return notifications.due_soon(session, gf.now(session), gf.calendar(session))
+
+
+def deliver_notifications(gf: Govflow) -> None:
+    """A channel that is down only delays its own messages: nothing here fails a round."""
+    try:
+        delivery.run_once(gf)
+    except Exception:  # noqa: BLE001 - the outbox keeps what was not sent; the next round retries
+        log.exception("notification delivery round failed")
 
 
 def press_overdue(gf: Govflow, batch: int = 500) -> int:
@@ -129,9 +145,17 @@ def _postpone(gf: Govflow, instance_id: int, err: Exception) -> None:
 
 def run_forever(gf: Govflow, interval: float, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
+    sender = threading.Thread(target=_deliver_forever, args=(gf, interval, stop), name="notifications", daemon=True)
+    sender.start()        # its own loop: a slow channel never delays the timers
     while not stop.is_set():
         try:
-            run_once(gf)
+            run_once(gf, deliver=False)
         except Exception:   # keep the worker alive; the next round retries
             log.exception("worker round failed")
         stop.wait(interval)
+
+
+def _deliver_forever(gf: Govflow, interval: float, stop: threading.Event) -> None:
+    while not stop.is_set():
+        deliver_notifications(gf)
+        stop.wait(min(interval, 5))
