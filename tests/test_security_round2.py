@@ -4,9 +4,14 @@ session cookies are SameSite=Lax (Secure over HTTPS); every refused write is rec
 bounded; a matter is started only in a unit one belongs to or acts for."""
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from conftest import REPO, Api, build_system
 from govflow.app import create_app
-from helpers import deploy_xml, open_tasks
+from govflow.people import auth
+from govflow.work.system import Govflow
+from helpers import deploy_xml, events, open_tasks
 from helpers import start as start_instance
 
 SECRET = "关于干部任免的请示（机密）"
@@ -45,3 +50,109 @@ def test_circulating_a_classified_document_outside_its_distribution_is_refused_i
     plain = start_instance(system, "shenkai", "document_approval", document("关于校舍维修的请示"))
     assert api.post(f"/instances/{plain}/circulate", "songyang", json={"to": ["shuitianming"]}).status_code == 201
     system.store.dispose()
+
+
+# -- point 6: a new password, 退出所有设备, the session cookie ---------------------------------------------------
+def csrf_of(response) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', response.get_data(True)).group(1)
+
+
+def page_client(system, person: str, password: str = "demo", app=None):
+    client = (app or create_app(system=system)).test_client()
+    csrf = csrf_of(client.get("/login"))
+    assert client.post("/login", data={"csrf": csrf, "username": person, "password": password}).status_code == 302
+    return client
+
+
+def signed_in(client) -> bool:
+    return client.get("/inbox").status_code == 200
+
+
+def test_changing_a_password_ends_every_earlier_session_api_and_browser(sqlite_system):
+    api = Api(create_app(system=sqlite_system))
+    phone, browser = api.login("shenkai"), page_client(sqlite_system, "shenkai")
+    laptop = api.login("shenkai")
+    wrong = api.call("PUT", "/me/password", "shenkai", json={"old_password": "guess", "new_password": "new-pass-1"})
+    assert wrong.status_code == 401 and wrong.get_json()["message"] == "原密码错误"
+    changed = api.call("PUT", "/me/password", "shenkai", json={"old_password": "demo", "new_password": "new-pass-1"})
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["revoked"] == 3 and "已退出" in changed.get_json()["message"]
+    for old in (phone, laptop):
+        assert api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
+    assert not signed_in(browser)                                                 # the page session too
+    fresh = changed.get_json()["token"]
+    assert api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+    assert api.client.post("/api/v1/auth/token", json={"username": "shenkai", "password": "new-pass-1"}).status_code == 201
+    [event] = events(sqlite_system, type_="password_changed")
+    assert event.actor == "shenkai" and '"tokens":3' in event.payload
+
+
+def test_a_reset_by_the_administrator_or_the_command_line_ends_every_session(sqlite_system):
+    api = Api(create_app(system=sqlite_system))
+    old, browser = api.login("shenkai"), page_client(sqlite_system, "shenkai")
+    assert api.put("/people/shenkai/password", "jiangjianguo", json={"password": "reset-1"}).status_code == 403
+    reset = api.put("/people/shenkai/password", "wangpeng", json={"password": "reset-1"})      # 王鹏 is admin
+    assert reset.status_code == 200 and reset.get_json()["revoked"] == 2
+    assert api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
+    assert not signed_in(browser)
+    assert [e.actor for e in events(sqlite_system, type_="password_reset")] == ["wangpeng"]
+    again = api.client.post("/api/v1/auth/token", json={"username": "shenkai", "password": "reset-1"})
+    with sqlite_system.store.write() as session:           # `govflow user passwd` goes through this
+        assert auth.set_password(session, "shenkai", "cli-pass") == 1
+    token = again.get_json()["token"]
+    assert api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_sign_out_everywhere_for_oneself_and_by_an_administrator(sqlite_system):
+    api = Api(create_app(system=sqlite_system))
+    first, browser = api.login("shenkai"), page_client(sqlite_system, "shenkai")
+    everywhere = api.delete("/auth/tokens", "shenkai")
+    assert everywhere.status_code == 200 and everywhere.get_json()["revoked"] == 2
+    assert api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {first}"}).status_code == 401
+    assert not signed_in(browser)
+    # an auditor may sign themselves out everywhere (it changes nothing but their own sessions)
+    api.login("xuxiaoling")
+    assert api.delete("/auth/tokens", "xuxiaoling").status_code == 200
+    # the administrator, for someone else; nobody else may
+    api.login("shenkai")
+    victim = page_client(sqlite_system, "shenkai")
+    assert api.delete("/people/shenkai/tokens", "jiangjianguo").status_code == 403
+    assert signed_in(victim)
+    assert api.delete("/people/shenkai/tokens", "wangpeng").get_json()["revoked"] == 2
+    assert not signed_in(victim)
+    assert api.delete("/people/nobody/tokens", "wangpeng").status_code == 404
+    assert [e.actor for e in events(sqlite_system, type_="sessions_revoked")] == ["shenkai", "xuxiaoling", "wangpeng"]
+    # on the pages: the button for oneself, and the administrator's page
+    mine = page_client(sqlite_system, "shenkai")
+    other = page_client(sqlite_system, "shenkai")
+    inbox = mine.get("/inbox").get_data(True)
+    assert "退出所有设备" in inbox
+    assert mine.post("/logout/all", data={"csrf": csrf_of(mine.get("/inbox"))}).status_code == 302
+    assert not signed_in(mine) and not signed_in(other)
+    admin, victim = page_client(sqlite_system, "wangpeng"), page_client(sqlite_system, "shenkai")
+    listing = admin.get("/admin/sessions")
+    assert listing.status_code == 200 and "沈凯" in listing.get_data(True)
+    assert page_client(sqlite_system, "jiangjianguo").get("/admin/sessions").status_code == 403
+    assert admin.post("/admin/sessions/shenkai/revoke", data={"csrf": csrf_of(listing)}).status_code == 302
+    assert not signed_in(victim) and signed_in(admin)
+
+
+def cookie_of(response) -> str:
+    return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+
+
+def test_session_cookies_are_samesite_lax_and_secure_over_https(sqlite_system):
+    plain = create_app(system=sqlite_system).test_client().get("/login")
+    assert "SameSite=Lax" in cookie_of(plain) and "HttpOnly" in cookie_of(plain)
+    assert "Secure" not in cookie_of(plain)
+    assert "Secure" in cookie_of(create_app(system=sqlite_system).test_client().get("/login", base_url="https://localhost"))
+    # a forwarded scheme is believed only from a proxy the settings trust
+    forwarded = {"X-Forwarded-Proto": "https"}
+    assert "Secure" not in cookie_of(create_app(system=sqlite_system).test_client().get("/login", headers=forwarded))
+    behind = Govflow(replace(sqlite_system.settings, trusted_proxies=1))
+    cookie = cookie_of(create_app(system=behind).test_client().get("/login", headers=forwarded))
+    assert "Secure" in cookie and "SameSite=Lax" in cookie
+    configured = Govflow(replace(sqlite_system.settings, secure_cookies=True))
+    assert "Secure" in cookie_of(create_app(system=configured).test_client().get("/login"))
+    behind.store.dispose()
+    configured.store.dispose()

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Flask, Request, jsonify, render_template, render_template_string, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from werkzeug.wsgi import LimitedStream
 
@@ -22,7 +24,13 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     app.request_class = GovflowRequest
     app.url_map.converters["int"] = RowId         # before the blueprints add their routes
     app.config.update(SECRET_KEY=system.settings.secret_key, MAX_CONTENT_LENGTH=8 * 1024 * 1024,
-                      JSON_AS_ASCII=False)
+                      JSON_AS_ASCII=False, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SECURE=system.settings.secure_cookies)
+    app.session_interface = SessionCookies()
+    if system.settings.trusted_proxies:
+        # only then is X-Forwarded-Proto believed (request.is_secure): a client could send one itself
+        n = system.settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     app.json = GovflowJSON(app)
     app.json.ensure_ascii = False
     app.extensions["govflow"] = system
@@ -92,6 +100,14 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
                     "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 CACHEABLE = ("/static/", "/vendor/")
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is Secure when the settings say the site is served over HTTPS, or when this
+    request came over HTTPS (directly, or through a trusted proxy's X-Forwarded-Proto)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 class RowId(IntegerConverter):

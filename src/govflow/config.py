@@ -23,6 +23,10 @@ class Settings:
     script_memory_mb: int = 512
     script_seconds: float = 3.0
     script_workers: int = 4
+    # session cookies: always Secure (served over HTTPS), and how many reverse proxies in front may be
+    # believed about the scheme (X-Forwarded-Proto); 0 believes no such header
+    secure_cookies: bool = False
+    trusted_proxies: int = 0
 
     @property
     def forms_dir(self) -> Path:
@@ -44,6 +48,8 @@ class Settings:
             "script_memory_mb": int(env.get("GOVFLOW_SCRIPT_MEMORY_MB", "512")),
             "script_seconds": float(env.get("GOVFLOW_SCRIPT_SECONDS", "3")),
             "script_workers": int(env.get("GOVFLOW_SCRIPT_WORKERS", "4")),
+            "secure_cookies": env.get("GOVFLOW_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            "trusted_proxies": int(env.get("GOVFLOW_TRUSTED_PROXIES", "0")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:

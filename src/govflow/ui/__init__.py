@@ -101,7 +101,7 @@ def login_required(view):
             return redirect(url_for("ui.login", next=request.full_path))
         if request.method == "POST":
             check_csrf()
-            if g.actor.has("auditor") and request.endpoint != "ui.logout":
+            if g.actor.has("auditor") and request.endpoint not in ("ui.logout", "ui.logout_everywhere"):
                 abort(403, AUDITOR_READS_ONLY)
             # a form sent twice (a double click, a retry after the connection dropped) is done once
             replayed = idempotent(g.actor.id, request.form.get("idempotency_key"))
@@ -195,4 +195,4 @@ def database_fault(err: DBAPIError):
     return govflow_error(fault)
 
 
-from . import audit, designer, inbox, instances, ledgers, login, replay, search, start, tasks  # noqa: E402,F401  (pages)
+from . import audit, designer, inbox, instances, ledgers, login, replay, search, sessions, start, tasks  # noqa: E402,F401  (pages)
