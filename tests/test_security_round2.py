@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from conftest import REPO, Api, build_system
+from conftest import MONDAY_9AM, REPO, Api, build_system
 from govflow.app import create_app
+from govflow.audit import refusals
 from govflow.people import auth
+from govflow.store.models import RefusedWrite
 from govflow.work.system import Govflow
-from helpers import deploy_xml, events, open_tasks
+from helpers import count, deploy_xml, events, open_tasks
 from helpers import start as start_instance
 
 SECRET = "关于干部任免的请示（机密）"
@@ -82,7 +84,8 @@ def test_changing_a_password_ends_every_earlier_session_api_and_browser(sqlite_s
     assert not signed_in(browser)                                                 # the page session too
     fresh = changed.get_json()["token"]
     assert api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
-    assert api.client.post("/api/v1/auth/token", json={"username": "shenkai", "password": "new-pass-1"}).status_code == 201
+    relogin = api.client.post("/api/v1/auth/token", json={"username": "shenkai", "password": "new-pass-1"})
+    assert relogin.status_code == 201
     [event] = events(sqlite_system, type_="password_changed")
     assert event.actor == "shenkai" and '"tokens":3' in event.payload
 
@@ -156,3 +159,68 @@ def test_session_cookies_are_samesite_lax_and_secure_over_https(sqlite_system):
     assert "Secure" in cookie_of(create_app(system=configured).test_client().get("/login"))
     behind.store.dispose()
     configured.store.dispose()
+
+
+# -- point 7: refused writes are recorded, bounded ----------------------------------------------------------------
+def refused_rows(system) -> list[RefusedWrite]:
+    with system.store.read() as session:
+        return refusals.listing(session, limit=500)
+
+
+def test_an_auditors_refused_completion_is_recorded_with_who_what_when_and_why(sqlite_url):
+    system = documents(sqlite_url)
+    api = Api(create_app(system=system))
+    plain = start_instance(system, "shenkai", "document_approval", document("关于校舍维修的请示"))
+    receipt = open_tasks(system, plain)[0].id
+    before = count(system, RefusedWrite)
+    refused = api.post(f"/tasks/{receipt}/complete", "xuxiaoling", json={"data": {"received": True}},
+                       headers={"Idempotency-Key": "audit-try-1"})
+    assert refused.status_code == 403
+    [row] = refused_rows(system)
+    assert before == 0 and row.actor == "xuxiaoling" and row.method == "POST" and row.count == 1
+    assert row.endpoint == "api.complete_task" and row.target == f"/api/v1/tasks/{receipt}/complete"
+    assert row.reason == "审计人员只能查阅，不能办理或更改" and row.first_at == MONDAY_9AM
+    [event] = events(system, type_="write_refused")                 # the first of its kind is chained
+    assert event.actor == "xuxiaoling" and "审计人员只能查阅" in event.payload and event.instance_id is None
+    assert open_tasks(system, plain)[0].state == "open"                                # nothing else changed
+    # staff acting outside their role: 蒋建国 setting the calendar
+    assert api.put("/calendar/days/2026-12-01", "jiangjianguo", json={"workday": False}).status_code == 403
+    assert {r.actor: r.reason for r in refused_rows(system)}["jiangjianguo"] == "需要管理员权限"
+    # the auditor (and the administrator) read them; nobody else
+    listed = api.get("/audit/refusals", "xuxiaoling").get_json()["items"]
+    assert {(i["actor"], i["endpoint"], i["count"]) for i in listed} == {
+        ("xuxiaoling", "api.complete_task", 1), ("jiangjianguo", "api.set_day", 1)}
+    assert api.get("/audit/refusals", "jiangjianguo").status_code == 403
+    mine = api.get("/audit/refusals?actor=jiangjianguo", "wangpeng").get_json()["items"]
+    assert [i["reason"] for i in mine] == ["需要管理员权限"]
+    system.store.dispose()
+
+
+def test_a_flood_of_refusals_adds_a_bounded_number_of_rows_and_events(sqlite_system):
+    api = Api(create_app(system=sqlite_system))
+    for _ in range(300):                                       # the same refusal again and again: one row
+        assert api.put("/calendar/days/2026-12-01", "jiangjianguo", json={"workday": False}).status_code == 403
+    [row] = refused_rows(sqlite_system)
+    assert row.count == 300
+    for n in range(refusals.KINDS_PER_DAY + 40):               # as many kinds as one can make: capped
+        api.delete(f"/people/p{n}/tokens", "jiangjianguo")      # 403 需要管理员权限, a different path each
+        api.post(f"/leave/{n}", "xuxiaoling")                   # an auditor: 405 is not a refusal
+    api.put("/people/x/password", "jiangjianguo", json={"password": "xxxxxx"})
+    rows = [r for r in refused_rows(sqlite_system) if r.actor == "jiangjianguo"]
+    assert len(rows) <= refusals.KINDS_PER_DAY + 1
+    assert sum(r.count for r in rows) == 300 + refusals.KINDS_PER_DAY + 40 + 1
+    assert len(events(sqlite_system, type_="write_refused")) == len(refused_rows(sqlite_system))
+
+
+def test_a_refused_write_on_a_page_is_recorded_and_shown_in_chinese(sqlite_system):
+    auditor = page_client(sqlite_system, "xuxiaoling")
+    refused = auditor.post("/admin/sessions/shenkai/revoke", data={"csrf": csrf_of(auditor.get("/audit"))})
+    assert refused.status_code == 403 and "审计人员只能查阅" in refused.get_data(True)
+    clerk = page_client(sqlite_system, "jiangjianguo")
+    assert clerk.post("/admin/sessions/shenkai/revoke", data={"csrf": csrf_of(clerk.get("/inbox"))}).status_code == 403
+    rows = {r.actor: r for r in refused_rows(sqlite_system)}
+    assert rows["xuxiaoling"].endpoint == "ui.admin_revoke_sessions" and "审计人员" in rows["xuxiaoling"].reason
+    assert rows["jiangjianguo"].reason == "您没有权限进行此操作"
+    page = auditor.get("/audit/refusals").get_data(True)
+    assert "越权操作记录" in page and "蒋建国" in page and "/admin/sessions/shenkai/revoke" in page
+    assert clerk.get("/audit/refusals").status_code == 403

@@ -181,4 +181,4 @@ def unexpected(err: Exception):
     return jsonify({"error": "internal", "message": "服务器内部错误，已记录，请联系管理员"}), 500
 
 
-from . import audit, calendar, clock, followups, instances, login, meetings, org, processes, search, tasks  # noqa: E402,F401  (routes)
+from . import audit, calendar, clock, followups, instances, login, meetings, org, processes, refusals, search, tasks  # noqa: E402,F401  (routes)

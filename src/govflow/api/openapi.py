@@ -188,6 +188,8 @@ PATHS = {
                                     params=[_query("instance_id", "integer")])},
     "/instances/{instance_id}/replay": {"get": _op("回放：实例在某条事件时的状态",
                                                    params=[_path("instance_id", "integer"), _query("seq", "integer")])},
+    "/audit/refusals": {"get": _op("越权操作记录：被拒绝的办理、修改请求（按人、日、种类合并计次）",
+                                   params=[_query("actor"), _query("limit", "integer"), _query("offset", "integer")])},
     "/openapi.json": {"get": _op("本文档", public=True)},
     "/health": {"get": {**_op("健康检查：数据库可否访问、磁盘是否已满（503、507 时说明原因）", public=True),
                         "responses": {"200": {"description": "正常"}, "503": {"description": "数据库无法访问"},

@@ -179,6 +179,7 @@ def govflow_error(err: GovflowError):
     """A page's refusal in words (the API answers its own errors as JSON), as JSON to a page's script."""
     retry_after = getattr(err, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    g.refused_because = err.message          # for the record of a refused write (app.record_refused_write)
     if wants_json():
         return jsonify({"message": err.message, "problems": err.details}), err.status, headers
     return render_template("error.html", message=err.message), err.status, headers
@@ -195,4 +196,4 @@ def database_fault(err: DBAPIError):
     return govflow_error(fault)
 
 
-from . import audit, designer, inbox, instances, ledgers, login, replay, search, sessions, start, tasks  # noqa: E402,F401  (pages)
+from . import audit, designer, inbox, instances, ledgers, login, refusals, replay, search, sessions, start, tasks  # noqa: E402,F401  (pages)
