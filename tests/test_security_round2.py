@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import timedelta
 
 from conftest import MONDAY_9AM, REPO, Api, build_system
 from govflow.app import create_app
 from govflow.audit import refusals
 from govflow.people import auth
-from govflow.store.models import RefusedWrite
+from govflow.people.substitution import record_leave
+from govflow.store.models import Instance, RefusedWrite
 from govflow.work.system import Govflow
 from helpers import count, deploy_xml, events, open_tasks
 from helpers import start as start_instance
@@ -224,3 +226,53 @@ def test_a_refused_write_on_a_page_is_recorded_and_shown_in_chinese(sqlite_syste
     page = auditor.get("/audit/refusals").get_data(True)
     assert "越权操作记录" in page and "蒋建国" in page and "/admin/sessions/shenkai/revoke" in page
     assert clerk.get("/audit/refusals").status_code == 403
+
+
+# -- also: a matter is started only in a unit one belongs to, leads or acts for ---------------------------------------
+def request_data(unit: str) -> dict:
+    return {"title": "关于采购应急物资的请示", "department": unit, "urgency": "一般"}
+
+
+def test_a_matter_is_started_only_in_ones_own_unit_or_one_acted_for(sqlite_url):
+    system = documents(sqlite_url)
+    deploy_xml(system, (REPO / "processes" / "dept_request.bpmn").read_bytes(), "dept_request.bpmn")
+    api = Api(create_app(system=system))
+    before = count(system, Instance)
+    refused = api.post("/instances", "shenkai", json={"process_id": "dept_request", "data": request_data("czj")})
+    assert refused.status_code == 403
+    assert refused.get_json()["message"] == ("只能以本人所在单位、分管单位（或代为办理的 AB 角的单位）发起事项："
+                                             "您所在单位为巴州区教育局，不能以巴州区财政局的名义发起")
+    assert refused.get_json()["details"][0]["field"] == "department"
+    as_issuer = api.post("/instances", "shenkai", json={"process_id": "document_approval",
+                                                        "data": document("关于校舍维修的请示") | {"department": "czj"}})
+    assert as_issuer.status_code == 403 and "发起" in as_issuer.get_json()["message"]          # 发文单位 too
+    assert count(system, Instance) == before
+    assert api.post("/instances", "shenkai", json={"process_id": "dept_request",
+                                                  "data": request_data("jyj")}).status_code == 201
+    # a 分管领导 for the units of the portfolio; for the AB角's while acting for them
+    assert api.post("/instances", "tangjianjun", json={"process_id": "dept_request",
+                                                      "data": request_data("sfj")}).status_code == 201
+    assert api.post("/instances", "tangjianjun", json={"process_id": "dept_request",
+                                                      "data": request_data("jyj")}).status_code == 403
+    with system.store.write() as session:
+        runtime = system.runtime(session)
+        record_leave(session, runtime.org, runtime.profile, "zhouguoqiang", MONDAY_9AM, MONDAY_9AM + timedelta(days=2),
+                     "出差", "test")
+    acting = api.post("/instances", "tangjianjun", json={"process_id": "dept_request", "data": request_data("jyj")})
+    assert acting.status_code == 201, acting.get_json()
+    # the refusal is on the record of refused writes
+    assert any(r.actor == "shenkai" and r.endpoint == "api.start_instance" for r in refused_rows(system))
+    system.store.dispose()
+
+
+def test_the_start_page_refuses_another_unit_in_chinese(sqlite_url):
+    system = documents(sqlite_url)
+    deploy_xml(system, (REPO / "processes" / "dept_request.bpmn").read_bytes(), "dept_request.bpmn")
+    client = page_client(system, "shenkai")
+    csrf = csrf_of(client.get("/processes/dept_request/start"))
+    page = client.post("/processes/dept_request/start", data={"csrf": csrf, "f.title": "关于采购应急物资的请示",
+                                                               "f.department": "czj", "f.urgency": "一般"})
+    assert page.status_code == 403 and "不能以巴州区财政局的名义发起" in page.get_data(True)
+    [row] = refused_rows(system)
+    assert row.reason.endswith("您所在单位为巴州区教育局，不能以巴州区财政局的名义发起")
+    system.store.dispose()

@@ -46,6 +46,7 @@ def start_process(process_id: str):
             status = refused.status
         except GovflowError as refused:
             message, status = refused.message, refused.status
+            g.refused_because = message          # a 403 is recorded as a refused write (app.py)
         else:
             flash(f"已发起：{started[1]}")
             return redirect(f"/instances/{started[0]}")
