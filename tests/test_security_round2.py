@@ -276,3 +276,35 @@ def test_the_start_page_refuses_another_unit_in_chinese(sqlite_url):
     [row] = refused_rows(system)
     assert row.reason.endswith("您所在单位为巴州区教育局，不能以巴州区财政局的名义发起")
     system.store.dispose()
+
+
+# -- in a browser -----------------------------------------------------------------------------------------------------
+def test_sign_out_everywhere_in_the_browser_for_oneself_and_by_the_administrator(browse, site):
+    laptop, phone = browse("shenkai"), browse("shenkai")
+    laptop.click("button:has-text('退出所有设备')")
+    laptop.wait_for_load_state()
+    assert laptop.url.split("?")[0].endswith("/login")
+    phone.goto("/inbox")
+    assert "/login" in phone.url                                      # the other browser is signed out too
+    victim, admin = browse("shenkai"), browse("wangpeng")
+    admin.click("nav >> text=登录管理")
+    admin.click("tr[data-person='shenkai'] >> button:has-text('退出所有设备')")
+    admin.wait_for_load_state()
+    assert "登录管理" in admin.locator("h1").inner_text()
+    assert admin.locator("tr[data-person='shenkai']").count() == 0
+    victim.goto("/inbox")
+    assert "/login" in victim.url
+
+
+def test_a_refused_write_is_said_in_chinese_and_shown_to_the_auditor(browse, site):
+    drafter = browse("shenkai")
+    drafter.goto("/processes/dept_request/start")
+    drafter.fill("[name='f.title']", "关于采购应急物资的请示")
+    drafter.fill("[name='f.department']", "czj")
+    drafter.click("button:has-text('发起')")
+    alert = drafter.locator("[role=alert]").inner_text()
+    assert "不能以巴州区财政局的名义发起" in alert and "本人所在单位" in alert
+    auditor = browse("xuxiaoling")
+    auditor.click("nav >> text=越权记录")
+    row = auditor.locator("tr[data-actor='shenkai']")
+    assert "不能以巴州区财政局的名义发起" in row.inner_text() and "ui.start_process" in row.inner_text()
