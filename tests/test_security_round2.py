@@ -308,3 +308,29 @@ def test_a_refused_write_is_said_in_chinese_and_shown_to_the_auditor(browse, sit
     auditor.click("nav >> text=越权记录")
     row = auditor.locator("tr[data-actor='shenkai']")
     assert "不能以巴州区财政局的名义发起" in row.inner_text() and "ui.start_process" in row.inner_text()
+
+
+def test_hostile_input_to_the_new_entry_points_answers_in_chinese_and_is_stored_harmlessly(sqlite_system):
+    api = Api(create_app(system=sqlite_system))
+    script = "<img src=x onerror=alert(1)>" + "长" * 2000
+    refused = api.delete(f"/people/{script}/tokens", "jiangjianguo")                 # not an administrator
+    assert refused.status_code == 403
+    assert api.delete(f"/people/{script}/tokens", "wangpeng").status_code == 404       # no such person
+    for bad in (None, b"[]", b'{"old_password": "demo"}', b'{"old_password": 1, "new_password": "x"}',
+                b'{"old_password": "demo", "new_password": "abc"}'):                  # under 4 characters
+        answer = api.put("/me/password", "shenkai", data=bad, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 422 and re.search(r"[\u4e00-\u9fff]", answer.get_json()["message"])
+    assert api.put("/people/shenkai/password", "wangpeng", json={"password": "x" * 201}).status_code == 422
+    for query in ("limit=0", "limit=abc", "offset=-1", "limit=100000"):
+        assert api.get(f"/audit/refusals?{query}", "xuxiaoling").status_code == 422
+    [row] = refused_rows(sqlite_system)
+    assert len(row.target) == 300 and row.target.startswith("/api/v1/people/<img src=x")
+    auditor = page_client(sqlite_system, "xuxiaoling")
+    page = auditor.get("/audit/refusals").get_data(True)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert auditor.get("/audit/refusals?page=0").status_code == 400
+    # the pages' forms need their CSRF token; a person of another session cannot sign someone out
+    other = page_client(sqlite_system, "shenkai")
+    assert other.post("/logout/all", data={}).status_code == 400
+    assert other.post("/admin/sessions/wangpeng/revoke", data={"csrf": "forged"}).status_code == 400
+    assert signed_in(other)
