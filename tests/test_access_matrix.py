@@ -48,7 +48,11 @@ GET    /api/v1/openapi.json                              200    200      200   2
 GET    /api/v1/health                                    200    200      200   200    200        200    200      200     200   200
 POST   /api/v1/auth/token                                201    201      201   201    201        201    201      201     201   401
 DELETE /api/v1/auth/token                                204    204      204   204    204        204    204      204     204   401
+DELETE /api/v1/auth/tokens                               200    200      200   200    200        200    200      200     200   401
 GET    /api/v1/me                                        200    200      200   200    200        200    200      200     200   401
+PUT    /api/v1/me/password                               200    200      200   200    200        200    200      200     200   401
+DELETE /api/v1/people/<person_id>/tokens                 403    403      403   403    403        403    403      403     200   401
+PUT    /api/v1/people/<person_id>/password               403    403      403   403    403        403    403      403     200   401
 GET    /api/v1/org                                       200    200      200   200    200        200    200      200     200   401
 GET    /api/v1/clock                                     200    200      200   200    200        200    200      200     200   401
 PUT    /api/v1/clock                                     403    403      403   403    403        403    403      403     200   401
@@ -96,6 +100,7 @@ GET    /api/v1/audit/verify                              403    403      403   4
 GET    /api/v1/audit/anchor                              403    403      403   403    403        403    403      200     200   401
 GET    /api/v1/audit/export                              403    403      403   403    403        403    403      200     200   401
 GET    /api/v1/audit/reexecute                           403    403      403   403    403        403    403      200     200   401
+GET    /api/v1/audit/refusals                            403    403      403   403    403        403    403      200     200   401
 """
 # Why some cells are what they are:
 # - the designer and the admin work in the 办公室, and the office sees the whole 督办台账 (ledger.visible),
@@ -104,7 +109,9 @@ GET    /api/v1/audit/reexecute                           403    403      403   4
 # - T12 (临机处置) is recorded by the leaders and the 办公室主任 who acted (the profile's list): 422 for others;
 # - 退回 and 撤回 are shown on the 公文 (a 督办事项's 签收 is recorded in the ledger and cannot be undone):
 #   the 办公室审核 is offered to the office clerks (the designer is one), and 宋洋 did the 收文登记;
-# - a 督办事项 one may not see is answered 404, as if it did not exist.
+# - a 督办事项 one may not see is answered 404, as if it did not exist;
+# - 退出所有设备 and a new password are one's own (auditors too: they change no matter); for another person,
+#   the administrator's.
 
 
 def parse(text: str) -> dict[tuple[str, str], dict[str, str]]:
@@ -202,7 +209,13 @@ SUBJECTS = {
     "POST /api/v1/auth/token": Case(None, lambda s: "/auth/token", lambda w, s, p: {
         "json": {"username": p or "shenkai", "password": "demo" if p else "wrong"}}),
     "DELETE /api/v1/auth/token": Case(None, lambda s: "/auth/token"),
+    "DELETE /api/v1/auth/tokens": Case(None, lambda s: "/auth/tokens"),
     "GET /api/v1/me": Case(None, lambda s: "/me"),
+    "PUT /api/v1/me/password": Case(None, lambda s: "/me/password",
+                                    _json({"old_password": "demo", "new_password": "demo"})),
+    "DELETE /api/v1/people/<person_id>/tokens": Case(None, lambda s: "/people/qiaohui/tokens"),
+    "PUT /api/v1/people/<person_id>/password": Case(None, lambda s: "/people/qiaohui/password",
+                                                    _json({"password": "demo"})),
     "GET /api/v1/org": Case(None, lambda s: "/org"),
     "GET /api/v1/clock": Case(None, lambda s: "/clock"),
     "PUT /api/v1/clock": Case(None, lambda s: "/clock", _json({"now": isoformat(MONDAY_9AM), "frozen": True})),
@@ -272,6 +285,7 @@ SUBJECTS = {
     "GET /api/v1/audit/anchor": Case(None, lambda s: "/audit/anchor"),
     "GET /api/v1/audit/export": Case(None, lambda s: "/audit/export?format=xes"),
     "GET /api/v1/audit/reexecute": Case("followup", lambda s: f"/audit/reexecute?instance_id={s['instance_id']}"),
+    "GET /api/v1/audit/refusals": Case(None, lambda s: "/audit/refusals"),
 }
 
 
@@ -299,7 +313,7 @@ def _cell(world: World, case: Case, subject, column: str, method: str, rule: str
     person = PEOPLE[column]
     kwargs = case.body(world, subject, person) if case.body else {}
     response = world.api.call(method, case.path(subject), person, **kwargs)
-    if method == "DELETE" and rule.endswith("/auth/token"):
+    if rule.endswith(("/auth/token", "/auth/tokens", "/me/password")) and method != "POST":
         world.api.tokens.pop(person, None)            # that token is gone: the next cell logs in again
     if rule in LISTS and response.status_code == 200:
         listed = any(i.get("id") == subject[LISTS[rule]] for i in response.get_json()["items"])
