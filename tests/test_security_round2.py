@@ -169,8 +169,8 @@ def refused_rows(system) -> list[RefusedWrite]:
         return refusals.listing(session, limit=500)
 
 
-def test_an_auditors_refused_completion_is_recorded_with_who_what_when_and_why(sqlite_url):
-    system = documents(sqlite_url)
+def test_an_auditors_refused_completion_is_recorded_with_who_what_when_and_why(database_url):
+    system = documents(database_url)
     api = Api(create_app(system=system))
     plain = start_instance(system, "shenkai", "document_approval", document("关于校舍维修的请示"))
     receipt = open_tasks(system, plain)[0].id
