@@ -142,6 +142,22 @@ def test_sign_out_everywhere_for_oneself_and_by_an_administrator(sqlite_system):
     assert not signed_in(victim) and signed_in(admin)
 
 
+def test_the_password_page_changes_it_and_ends_the_other_sessions(sqlite_system):
+    api = Api(create_app(system=sqlite_system))
+    phone = api.login("shenkai")
+    browser, other = page_client(sqlite_system, "shenkai"), page_client(sqlite_system, "shenkai")
+    csrf = csrf_of(browser.get("/password"))
+    form = {"csrf": csrf, "old_password": "demo", "new_password": "new-pass-2", "new_password_again": "new-pass-3"}
+    assert browser.post("/password", data=form).status_code == 422                       # the two differ
+    wrong = browser.post("/password", data={**form, "old_password": "guess", "new_password_again": "new-pass-2"})
+    assert wrong.status_code == 401 and "原密码错误" in wrong.get_data(True)
+    done = browser.post("/password", data={**form, "new_password_again": "new-pass-2"}, follow_redirects=True)
+    assert done.status_code == 200 and "其他设备上的登录均已退出" in done.get_data(True)
+    assert signed_in(browser) and not signed_in(other)                                    # this one goes on
+    assert api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {phone}"}).status_code == 401
+    assert [e.actor for e in events(sqlite_system, type_="password_changed")] == ["shenkai"]
+
+
 def cookie_of(response) -> str:
     return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
 

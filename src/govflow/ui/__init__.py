@@ -36,6 +36,7 @@ from ..time.timeutil import chinese_date, chinese_moment, parse_moment
 from ..work.system import Govflow
 
 bp = Blueprint("ui", __name__)
+OWN_SESSION = ("ui.logout", "ui.logout_everywhere", "ui.change_password")     # the POSTs an auditor may send
 
 # The npm files the pages load, by the name they use (npm ci puts them in node_modules).
 VENDOR = {
@@ -101,7 +102,7 @@ def login_required(view):
             return redirect(url_for("ui.login", next=request.full_path))
         if request.method == "POST":
             check_csrf()
-            if g.actor.has("auditor") and request.endpoint not in ("ui.logout", "ui.logout_everywhere"):
+            if g.actor.has("auditor") and request.endpoint not in OWN_SESSION:
                 abort(403, AUDITOR_READS_ONLY)
             # a form sent twice (a double click, a retry after the connection dropped) is done once
             replayed = idempotent(g.actor.id, request.form.get("idempotency_key"))
