@@ -439,7 +439,8 @@ def check_once(session, problems: list[str]) -> None:
 
 
 # -- the script ---------------------------------------------------------------------------------------------------
-def run(db: str, runs: int, seed: int, admin_url: str | None = None, out=sys.stdout) -> list[RunResult]:
+def run(db: str, runs: int, seed: int, admin_url: str | None = None, out=None) -> list[RunResult]:
+    out = out or sys.stdout     # looked up per call, so a caller's redirection counts
     databases = Databases(db, **({"admin_url": admin_url} if admin_url else {}))
     rng, results = random.Random(seed), []
     logs = databases.directory
@@ -477,13 +478,19 @@ def summary(results: list[RunResult], db: str) -> str:
             f"{sum(r.timers for r in results)} timers fired")
 
 
+QUICK_RUNS = 2      # each run kills and restarts; two cover a kill of the server and of a worker
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--seed", type=int, default=None, help="for a run to be repeated (default: random)")
     parser.add_argument("--admin-url", default=None, help="PostgreSQL database to create the run databases from")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} runs, every check: the form CI runs")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs = QUICK_RUNS
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     print(f"crash consistency on {args.db}, {args.runs} runs, seed {seed}", flush=True)
     began = time.monotonic()

@@ -18,6 +18,8 @@ the result.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -89,9 +91,20 @@ class Documents:
             tasks.complete(self.system, session, actor_for(self.org, person), row.id, data)
 
 
+def seal_key_file() -> str:
+    """A sealing key outside the database, as production has one (every event is sealed);
+    ``GOVFLOW_SEAL_KEY_FILE=''`` measures without."""
+    if "GOVFLOW_SEAL_KEY_FILE" in os.environ:
+        return os.environ["GOVFLOW_SEAL_KEY_FILE"]
+    path = Path(tempfile.mkdtemp()) / "seal.key"
+    path.write_text(secrets.token_hex(32), encoding="utf-8")
+    return str(path)
+
+
 def build(url: str | None, count: int) -> tuple[Govflow, list[int]]:
     url = url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    system = Govflow(Settings(database_url=url, mode="test", home=REPO, secret_key="bench"))
+    system = Govflow(Settings(database_url=url, mode="test", home=REPO, secret_key="bench",
+                              seal_key_file=seal_key_file()))
     system.store.migrate()
     org = Organisation.from_toml((REPO / "orgs" / "dongchang.toml").read_text(encoding="utf-8"))
     with system.store.write() as session:

@@ -38,11 +38,13 @@ BENCHES = (
     Bench("history_growth", ("--at", "2,20", "--samples", "2"), r"target"),
     Bench("inbox_scale", ("--tasks", "3000", "--open", "300", "--runs", "5"), r"p95"),
     Bench("inbox_page", ("--open", "300", "--runs", "3"), r"target|query alone"),
-    Bench("storage", ("--instances", "2",), r"target|^total"),
+    Bench("storage", ("--instances", "2",), r"target|^total|^bytes per completed task"),
     Bench("scale_out", ("--instances", "6", "--seconds", "1", "--workers", "1,2"),
           r"workers: |lost or duplicated", postgres=True),
     Bench("replay", ("--instances", "2", "--rounds", "1"), r"× restore|^restore|^state_at|^reexecute"),
     Bench("audit_export", ("--events", "3000",), r"x the SELECT"),
+    Bench("http_roundtrip", ("--instances", "2", "--open", "20", "--inbox-runs", "3", "--bare-instances", "2",
+                             "--clients", "1,2", "--db", "sqlite"), r"^(sqlite|postgres): "),
 )
 
 

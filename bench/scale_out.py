@@ -1,10 +1,12 @@
 """Scale-out on PostgreSQL: 1, 2 and 4 worker processes completing tasks of different instances.
 
-    python bench/scale_out.py [--instances 150] [--seconds 10] [--workers 1,2,4] [--admin-url URL]
+    python bench/scale_out.py [--instances 0] [--seconds 10] [--workers 1,2,4] [--admin-url URL]
 
 A fresh database ``bench_scale_<pid>`` is made on the server of ``--admin-url`` (dropped at the
 end), migrated, given the bazhou organisation and a frozen clock, and processes/dept_request.bpmn
-is deployed. For each worker count k, ``--instances`` new instances are started; then k processes
+is deployed. For each worker count k, new instances are started — enough that no worker runs out
+within ``--seconds`` (``--instances 0``, the default: 2 × k × seconds × one process's rate measured
+first, over the 4 tasks of an instance; a number fixes it) — then k processes
 (multiprocessing, spawn) each take the instances whose id modulo k is their number and complete
 their open tasks through the service layer (``tasks.complete`` inside ``store.write()``, as the
 task's assignee or first candidate) until they run out or ``--seconds`` have passed. Every
@@ -12,7 +14,8 @@ completion writes the snapshot, the inbox rows and the hash-chained events, so t
 at the chain head's row lock.
 
 Throughput is completions per second of the round (the sum over workers, over the slowest
-worker's time). Afterwards every round is checked: each completed task has exactly one
+worker's time), of a saturated system: the row says ``saturated`` when no worker ran out of work
+before the window ended, and carries the median wait for the chain head's lock beside it. Afterwards every round is checked: each completed task has exactly one
 ``task_completed`` event, and the completed task rows equal the completions the workers reported
 (none lost, none done twice). The ratios 2/1 and 4/1, measured in the same run, are the result:
 the target is 4/1 ≥ 1.6.
@@ -212,7 +215,8 @@ def chain_lock_line(found: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--instances", type=int, default=150, help="instances started per round")
+    parser.add_argument("--instances", type=int, default=0,
+                        help="instances started per round (0: enough for the whole window, from a measured rate)")
     parser.add_argument("--seconds", type=float, default=10.0, help="at most this long per round")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--admin-url", default=ADMIN_URL, help="a PostgreSQL database to create the bench one from")
@@ -239,16 +243,40 @@ def main() -> None:
         server.dispose()
 
 
+TASKS_PER_INSTANCE = len(ANSWERS)
+
+
+def one_process_rate(system: Govflow) -> float:
+    """Completions per second of this process alone, on a few instances: what sizes the rounds."""
+    org, ids = organisation(), start(system, 6)
+    done, began = 0, time.perf_counter()
+    for instance_id in ids:
+        while row := first_open(system, instance_id):
+            with system.store.write() as session:
+                person = row.assignee or candidates(session, row.id)[0]
+                tasks.complete(system, session, actor_for(org, person), row.id, ANSWERS[row.step_id])
+            done += 1
+    return done / (time.perf_counter() - began)
+
+
+def wait_median(found: list[dict]) -> float:
+    values = [v for r in found for v in r["lock"]["wait"]]
+    return statistics.median(values) if values else float("nan")
+
+
 def measure(url: str, counts: list[int], per_round: int, seconds: float) -> None:
     system = set_up(url)
-    print(f"PostgreSQL database {make_url(url).database}; {os.cpu_count()} CPUs; "
-          f"{per_round} dept_request instances per round, at most {seconds:g} s\n")
-    print(f"{'workers':>8}{'completions':>13}{'seconds':>9}{'per s':>9}{'× one':>8}  check")
+    rate = one_process_rate(system) if not per_round else None
+    sizing = (f"instances per round: 2 × workers × {seconds:g} s × {rate:.0f} completions/s (one process, "
+              f"measured) / {TASKS_PER_INSTANCE} tasks" if rate else f"{per_round} dept_request instances per round")
+    print(f"PostgreSQL database {make_url(url).database}; {os.cpu_count()} CPUs; {sizing}, at most {seconds:g} s\n")
+    print(f"{'workers':>8}{'completions':>13}{'seconds':>9}{'per s':>9}{'× one':>8}{'head wait':>11}  "
+          f"saturated  check")
     throughput: dict[int, float] = {}
     all_ok = True
     try:
         for k in counts:
-            ids = start(system, per_round)
+            ids = start(system, per_round or int(2 * k * seconds * rate / TASKS_PER_INSTANCE) + k)
             found = run_round(url, ids, k, seconds)
             done = sum(r["done"] for r in found)
             elapsed = max(r["seconds"] for r in found)
@@ -257,9 +285,11 @@ def measure(url: str, counts: list[int], per_round: int, seconds: float) -> None
             errors = [e for r in found for e in r["errors"]]
             all_ok &= ok and not errors
             base = throughput.get(counts[0], throughput[k])
-            print(f"{k:8}{done:13}{elapsed:9.2f}{throughput[k]:9.1f}{throughput[k] / base:8.2f}  "
+            saturated = not any(r["ran_out"] for r in found)
+            print(f"{k:8}{done:13}{elapsed:9.2f}{throughput[k]:9.1f}{throughput[k] / base:8.2f}"
+                  f"{wait_median(found):8.2f} ms  {'yes' if saturated else 'NO ':<9}  "
                   f"{'ok' if ok else 'FAILED'}: {detail}")
-            if any(r["ran_out"] for r in found):
+            if not saturated:
                 print(f"{'':8}note: {sum(r['ran_out'] for r in found)} of {k} workers ran out of tasks "
                       f"before {seconds:g} s (raise --instances)")
             print(f"{'':8}{chain_lock_line(found)}")

@@ -1,6 +1,6 @@
 """Bytes stored per completed task over whole document procedures, against the 4 KB target.
 
-    python bench/storage.py [--instances 50] [--database-url sqlite:///PATH]
+    python bench/storage.py [--instances 50] [--database-url sqlite:///PATH] [--attachment-mb 1]
 
 Documents of dongchang are driven through processes/document_approval.bpmn by the service layer on
 SQLite exactly as ``bench/replay.py`` builds them (退文 and resubmission, a consultation of another
@@ -14,6 +14,10 @@ Each is divided by the completed tasks (task rows of kind ``task`` in state ``co
 filled once whatever the number of documents (organisation, accounts, calendar, clock) are shown
 but left out of the total; the definitions (blob, process_version) are in it, spread over the
 documents. The ratio total / 4096 is the result: ≤ 1 meets the issue's target.
+
+Then a PDF of ``--attachment-mb`` (default 1 MB, random bytes: incompressible, as a scan is) is attached
+to each document as its 附件 the way the start form attaches one (``work.files``: content, attachment row,
+``file_attached`` event), and the bytes per completed task are measured again (0: skip).
 """
 from __future__ import annotations
 
@@ -73,10 +77,31 @@ def measure(session) -> tuple[dict[str, dict[str, int]], bool]:
     return found, True
 
 
+def attach(system, ids: list[int], megabytes: float) -> None:
+    """A different PDF of ``megabytes`` per document, attached as the start form attaches one."""
+    import io
+    import os
+
+    from govflow.people.auth import actor_for
+    from govflow.store.models import Instance
+    from govflow.work import files
+    size = int(megabytes * 1024 * 1024)
+    for instance_id in ids:
+        content = b"%PDF-1.7\n" + os.urandom(size - 9)
+        with system.store.read() as session:
+            instance = session.get(Instance, instance_id)
+            starter = actor_for(system.organisation(session), instance.started_by)
+        received = files.receive(system, io.BytesIO(content), "附件.pdf", "附件")
+        with system.store.write() as session:
+            files.attach_at_start(system, session, starter, session.get(Instance, instance_id), [received])
+        received.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instances", type=int, default=50)
     parser.add_argument("--database-url", help="an SQLite URL; default: a new SQLite file")
+    parser.add_argument("--attachment-mb", type=float, default=1.0, help="附件 per document in the second count (0: none)")
     args = parser.parse_args()
     if args.database_url and not args.database_url.startswith("sqlite"):
         parser.error("storage is measured on SQLite (dbstat / length()): give an sqlite:/// URL")
@@ -86,6 +111,18 @@ def main() -> None:
     print(f"{len(ids)} documents built through the engine in {time.perf_counter() - began:.1f} s")
     url = system.store.engine.url
     system.store.dispose()
+    without = report(url, ids)
+    if args.attachment_mb:
+        attach(system, ids, args.attachment_mb)
+        system.store.dispose()
+        print(f"\n-- with a {args.attachment_mb:g} MB 附件 per document:")
+        with_file = report(url, ids)
+        print(f"\nbytes per completed task: {without:.0f} without files, {with_file:.0f} with a "
+              f"{args.attachment_mb:g} MB 附件 per document ({with_file - without:.0f} more)")
+
+
+def report(url, ids: list[int]) -> float:
+    """Print the table of bytes per completed task; return the total per task (on disk, or payload)."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")    # plain: VACUUM runs outside a transaction
     with engine.connect() as connection:
         connection.exec_driver_sql("VACUUM")
@@ -122,6 +159,7 @@ def main() -> None:
             print(f"{'total - definitions':22}{'':8}{rest['payload']:16.0f}{disk}")
     print(f"\ntarget ≤ {TARGET} B per completed task: payload {totals['payload'] / TARGET:.2f} × target"
           + (f", on disk {totals['disk'] / TARGET:.2f} × target" if dbstat else ""))
+    return totals["disk"] if dbstat else totals["payload"]
 
 
 if __name__ == "__main__":

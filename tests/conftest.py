@@ -3,6 +3,8 @@ frozen clock. Every test that takes ``system`` runs once per database backend.""
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,14 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PG_URL = os.environ.get("GOVFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+
+# The event log's sealing key, in a file outside every test database (as production keeps it); the
+# CLI reads it from the environment like production does.
+if not os.environ.get("GOVFLOW_SEAL_KEY_FILE"):
+    _key_dir = tempfile.mkdtemp(prefix="govflow-seal-")
+    Path(_key_dir, "seal.key").write_text(secrets.token_hex(32), encoding="utf-8")
+    os.environ["GOVFLOW_SEAL_KEY_FILE"] = str(Path(_key_dir, "seal.key"))
+SEAL_KEY_FILE = os.environ["GOVFLOW_SEAL_KEY_FILE"]
 
 
 # -- PostgreSQL: one migrated template per test session, one clone per test -------------------------------
@@ -67,6 +77,7 @@ def sqlite_url(tmp_path):
 
 
 def build_system(database_url: str, profile: str = "bazhou", now: datetime = MONDAY_9AM, **settings) -> Govflow:
+    settings.setdefault("seal_key_file", SEAL_KEY_FILE)
     system = Govflow(Settings(database_url=database_url, mode="test", home=REPO, secret_key="test", **settings))
     system.store.migrate()
     with system.store.write() as session:

@@ -20,6 +20,7 @@ after each cell that changed it.
 """
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from helpers import actor, complete, deploy_xml, open_tasks
 from helpers import start as start_instance
 from procedures import People, arrange, by_hand, system_for
 
+PDF = b"%PDF-1.4\n%%EOF\n"
 PEOPLE = {"holder": "shenkai", "colleague": "jiangjianguo", "other": "shuitianming", "leader": "zhouguoqiang",
           "far_leader": "liubing", "office": "songyang", "designer": "qianze", "auditor": "xuxiaoling",
           "admin": "wangpeng", "anon": None}
@@ -70,6 +72,10 @@ GET    /api/v1/instances/<int:instance_id>               200    200      403   2
 GET    /api/v1/instances/<int:instance_id>/events        200    200      403   200    403        403    403      200     200   401
 GET    /api/v1/instances/<int:instance_id>/replay        403    403      403   403    403        403    403      200     200   401
 POST   /api/v1/instances/<int:instance_id>/circulate     201    403      403   403    403        403    403      403     201   401
+GET    /api/v1/instances/<int:instance_id>/files         200    200      403   200    403        403    403      200     200   401
+GET    /api/v1/instances/<int:instance_id>/files/diff    404    404      403   404    403        403    403      404     404   401
+POST   /api/v1/tasks/<task_id>/files                     201    403      403   403    403        403    403      403     403   401
+GET    /api/v1/files/<int:file_id>                       200    200      403   200    403        403    403      200     200   401
 GET    /api/v1/tasks                                     ✓      ∅        ∅     ∅      ∅          ∅      ∅        ∅       ∅     401
 GET    /api/v1/tasks/<task_id>                           200    200      403   200    403        403    403      200     200   401
 POST   /api/v1/tasks/<task_id>/complete                  200    403      403   403    403        403    403      403     403   401
@@ -110,6 +116,8 @@ GET    /api/v1/audit/refusals                            403    403      403   4
 # - 退回 and 撤回 are shown on the 公文 (a 督办事项's 签收 is recorded in the ledger and cannot be undone):
 #   the 办公室审核 is offered to the office clerks (the designer is one), and 宋洋 did the 收文登记;
 # - a 督办事项 one may not see is answered 404, as if it did not exist;
+# - files are uploaded by whoever may act on the step (here 沈凯's 报告办理情况) and read by whoever sees the
+#   matter; the diff of two 正文 versions is asked of a matter that has none (404 once it may be seen);
 # - 退出所有设备 and a new password are one's own (auditors too: they change no matter); for another person,
 #   the administrator's.
 
@@ -146,6 +154,14 @@ class World:
                 "body": "妥否，请批示。", "signoff": {"signer": "liangxiaodong", "meeting": "局务会议纪要〔2026〕3号"}}
         instance_id = start_instance(self.system, "shenkai", "document_approval", data)
         return {"instance_id": instance_id, "task_id": open_tasks(self.system, instance_id)[0].id}
+
+    def attached(self) -> dict:
+        """A 督办事项 whose 报告办理情况 carries an 附件 (a PDF) 沈凯 uploaded."""
+        subject = self.followup()
+        answer = self.api.post(f"/tasks/{subject['task_id']}/files", "shenkai", content_type="multipart/form-data",
+                               data={"role": "附件", "file": (io.BytesIO(PDF), "照片.pdf")})
+        assert answer.status_code == 201, answer.get_json()
+        return {**subject, "file_id": answer.get_json()["id"]}
 
     def claimed(self) -> dict:
         subject = self.document()
@@ -242,6 +258,12 @@ SUBJECTS = {
                                                           lambda s: f"/instances/{s['instance_id']}/replay"),
     "POST /api/v1/instances/<int:instance_id>/circulate": Case(
         "followup", lambda s: f"/instances/{s['instance_id']}/circulate", _json({"to": ["jiangjianguo"]}), fresh=True),
+    "GET /api/v1/instances/<int:instance_id>/files": Case("attached", lambda s: f"/instances/{s['instance_id']}/files"),
+    "GET /api/v1/instances/<int:instance_id>/files/diff": Case(
+        "attached", lambda s: f"/instances/{s['instance_id']}/files/diff?old=1&new=2"),
+    "POST /api/v1/tasks/<task_id>/files": Case("followup", lambda s: f"/tasks/{s['task_id']}/files", lambda w, s, p: {
+        "content_type": "multipart/form-data", "data": {"role": "附件", "file": (io.BytesIO(PDF), "报告.pdf")}}),
+    "GET /api/v1/files/<int:file_id>": Case("attached", lambda s: f"/files/{s['file_id']}"),
     "GET /api/v1/tasks": Case("followup", lambda s: "/tasks?limit=500"),
     "GET /api/v1/tasks/<task_id>": Case("followup", lambda s: f"/tasks/{s['task_id']}"),
     "POST /api/v1/tasks/<task_id>/complete": Case("followup", lambda s: f"/tasks/{s['task_id']}/complete", _json(

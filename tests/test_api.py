@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import REPO, Api, load_org
+from conftest import REPO, SEAL_KEY_FILE, Api, load_org
 from govflow.api.openapi import PATHS, document
 from govflow.app import create_app
 from govflow.config import Settings
@@ -140,7 +140,8 @@ def test_the_clock_moves_only_in_test_and_demo_mode(api, tmp_path):
     moved = api.post("/clock/advance", DIRECTOR, json={"days": 1})
     assert moved.status_code == 200 and moved.get_json()["now"].startswith("2026-11-24T09:00")
     assert api.post("/clock/advance", CLERK, json={"days": 1}).status_code == 403
-    production = Govflow(Settings(database_url=f"sqlite:///{tmp_path}/prod.db", mode="production", home=REPO))
+    production = Govflow(Settings(database_url=f"sqlite:///{tmp_path}/prod.db", mode="production", home=REPO,
+                                  seal_key_file=SEAL_KEY_FILE))
     production.store.migrate()
     with production.store.write() as session:
         admin.load_organisation(production, session, ORG, "test")
@@ -170,3 +171,25 @@ def test_no_route_answers_5xx_to_malformed_input(api, path, method):
         assert response.status_code < 500, (method, concrete, body[:40] if body else body, response.get_json())
         if response.status_code >= 400:
             assert re.search(r"[\u4e00-\u9fff]", response.get_json()["message"])
+
+
+def test_a_start_and_a_completion_answer_what_is_open_next_so_no_list_is_needed(api):
+    """Issue 25: a client goes from step to step on the answers alone (8 requests for 7 tasks)."""
+    instance = started(api)
+    [review] = instance["open_tasks"]
+    assert review["step"] == "office_review" and review["assignee"] is None and CLERK in review["candidates"]
+    assert [t["id"] for t in instance["next"]] == [review["id"]]
+    done = api.post(f"/tasks/{review['id']}/complete", CLERK, json={"data": {"decision": "拟办", "opinion": "拟同意"}})
+    answer = done.get_json()
+    assert done.status_code == 200 and answer["state"] == "completed"
+    assert answer["instance"]["id"] == instance["id"] and answer["instance"]["status"] == "running"
+    opened = {t["step"]: t for t in answer["instance"]["open_tasks"]}
+    assert set(opened) == {"office_check", "leader_countersign"}            # the 会签 branches, in parallel
+    leader = ORG.portfolio_leader("czj").id
+    assert opened["leader_countersign"]["assignee"] == leader
+    assert [t["step"] for t in answer["next"]] == ["office_check"]          # the clerk's own, not the leader's
+    listed = api.get("/tasks?view=group", CLERK).get_json()["items"]
+    assert {i["id"] for i in listed if i["instance_id"] == instance["id"]} == {opened["office_check"]["id"]}
+    theirs = api.post(f"/tasks/{opened['leader_countersign']['id']}/complete", leader,
+                      json={"data": {"decision": "同意", "opinion": "同意"}}).get_json()
+    assert theirs["next"] == [] and {t["step"] for t in theirs["instance"]["open_tasks"]} == {"office_check"}

@@ -53,6 +53,13 @@ def verify(system) -> eventlog.Verification:
         return eventlog.verify(session)
 
 
+def verify_without_seals(system) -> eventlog.Verification:
+    """The hash chain alone, as it stood before seals (or with no key configured)."""
+    with system.store.read() as session:
+        session.info.pop("seal_key", None)
+        return eventlog.verify(session)
+
+
 def run_sql(system, sql: str, **params):
     with system.store.write() as session:
         session.execute(text(sql), params)
@@ -110,7 +117,8 @@ def test_a_rewritten_history_with_recomputed_hashes_passes_the_chain_but_not_the
     run_sql(history, "UPDATE event SET payload = :p WHERE seq = :s", p=target.payload.replace("拟同意", "不同意"),
             s=target.seq)
     rechain(history, target.seq)
-    assert verify(history).ok                                   # the chain alone cannot tell
+    assert verify_without_seals(history).ok                     # the chain alone cannot tell
+    assert not verify(history).ok and verify(history).first_bad.seq == target.seq    # its seal can
     result = against(history, taken)
     assert not result.ok
     assert result.first_bad.instance_id == instance_id and "改写" in result.first_bad.reason
@@ -129,7 +137,8 @@ def test_a_deleted_anchored_head_is_named(history):
     head = taken["head"]["seq"]
     run_sql(history, "DELETE FROM event WHERE seq = :s", s=head)
     run_sql(history, "UPDATE chain_head SET seq = :s, hash = (SELECT hash FROM event WHERE seq = :s)", s=head - 1)
-    assert verify(history).ok                                   # a clean truncation: only the anchor knows
+    assert verify_without_seals(history).ok                     # a clean truncation: the chain cannot tell
+    assert "链尾" in verify(history).first_bad.reason and "封签" in verify(history).first_bad.reason
     result = against(history, taken)
     assert any(f.seq == head and "不存在" in f.reason for f in result.findings), result.to_dict()
 

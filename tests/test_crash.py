@@ -4,7 +4,7 @@ timers fire; after the restart nothing accepted is missing, every instance re-ex
 snapshot, the inbox is what the snapshots say, the chain verifies and nothing was done twice."""
 from __future__ import annotations
 
-import io
+import re
 import sys
 
 import pytest
@@ -18,22 +18,22 @@ sys.path.insert(0, str(REPO / "bench"))
 import crash  # noqa: E402  (bench/crash.py)
 
 
-def crashes(db: str, runs: int, seed: int, admin_url: str | None = None) -> tuple[list, str]:
-    out = io.StringIO()
-    return crash.run(db, runs, seed, admin_url, out=out), out.getvalue()
+def accepted_completions(report: str) -> int:
+    return int(re.search(r"(\d+) accepted completions", report).group(1))
 
 
-def test_killed_server_and_worker_lose_nothing_on_sqlite():
-    results, report = crashes("sqlite", 2, seed=11)
-    assert all(r.ok for r in results), report
-    assert sum(len(r.accepted.completions) for r in results) > 10, report
+def test_killed_server_and_worker_lose_nothing_on_sqlite(capsys):
+    assert crash.main(["--quick", "--seed", "11"]) == 0, capsys.readouterr().out
+    report = capsys.readouterr().out
+    assert "sqlite: 2 runs, 2 ok, 0 failed" in report and accepted_completions(report) > 10, report
 
 
 @pytest.mark.postgres
-def test_killed_server_and_worker_lose_nothing_on_postgres(pg_admin):
-    results, report = crashes("postgres", 2, seed=12, admin_url=PG_URL)
-    assert all(r.ok for r in results), report
-    assert sum(len(r.accepted.completions) for r in results) > 10, report
+def test_killed_server_and_worker_lose_nothing_on_postgres(pg_admin, capsys):
+    assert crash.main(["--quick", "--db", "postgres", "--seed", "12", "--admin-url", PG_URL]) == 0, \
+        capsys.readouterr().out
+    report = capsys.readouterr().out
+    assert "postgres: 2 runs, 2 ok, 0 failed" in report and accepted_completions(report) > 10, report
 
 
 def test_sqlite_commits_are_on_disk_before_the_answer(sqlite_system):

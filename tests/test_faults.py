@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
-from conftest import REPO, Api, build_system, load_org
+from conftest import REPO, SEAL_KEY_FILE, Api, build_system, load_org
 from govflow.app import create_app
 from govflow.cli import main
 from govflow.config import Settings
@@ -269,7 +269,8 @@ def test_a_full_disk_is_a_507_in_words_and_nothing_is_half_stored(small_disk):
 
 # -- durability settings, checked at start-up in production ---------------------------------------------------
 def production(url: str):
-    return Govflow(Settings(database_url=url, mode="production", home=REPO, secret_key="test"))
+    return Govflow(Settings(database_url=url, mode="production", home=REPO, secret_key="test",
+                            seal_key_file=SEAL_KEY_FILE))
 
 
 def test_production_refuses_to_start_on_sqlite_without_synchronous_full(sqlite_system):

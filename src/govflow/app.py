@@ -21,10 +21,13 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     system = system or Govflow(settings or Settings.from_env())
     if system.settings.mode == "production":
         system.store.check_durability()
+        system.settings.check_sealing()
     app = Flask(__name__)
     app.request_class = GovflowRequest
     app.url_map.converters["int"] = RowId         # before the blueprints add their routes
-    app.config.update(SECRET_KEY=system.settings.secret_key, MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+    # a request body may be 8 MB, or an upload of the largest file the settings take and its form
+    body_mb = max(8, system.settings.files_max_mb + 1)
+    app.config.update(SECRET_KEY=system.settings.secret_key, MAX_CONTENT_LENGTH=body_mb * 1024 * 1024,
                       JSON_AS_ASCII=False, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SECURE=system.settings.secure_cookies)
     app.session_interface = SessionCookies()

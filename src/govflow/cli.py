@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import shutil
 import sys
 import threading
 from datetime import date, timedelta
@@ -12,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from . import profiles
-from .audit import backup, exports, replay
+from .audit import archive, backup, exports, replay
 from .bpmn.deploy import deploy as deploy_file
 from .bpmn.xml import MAX_BYTES as MAX_BPMN_BYTES
 from .config import Settings
@@ -20,9 +23,9 @@ from .engine import forms
 from .errors import GovflowError, NotFound, ValidationFailed
 from .people import auth
 from .people.org import Organisation
-from .store import database, eventlog
+from .store import anchor_files, database, eventlog
 from .time.timeutil import isoformat, parse_moment
-from .work import admin, instances, worker
+from .work import admin, files, instances, worker
 from .work import demo as demo_work
 from .work.system import Govflow
 
@@ -54,12 +57,20 @@ class _Lazy:
     def __init__(self, database_url):
         self.database_url = database_url
         self._system = None
+        self._settings = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            url = self.database_url or _demo_database()
+            demo = url is not None and not self.database_url
+            self._settings = Settings.from_env(database_url=url, **(_demo_sealing() if demo else {}))
+        return self._settings
 
     @property
     def system(self) -> Govflow:
         if self._system is None:
-            url = self.database_url or _demo_database()
-            self._system = Govflow(Settings.from_env(database_url=url))
+            self._system = Govflow(self.settings)
         return self._system
 
 
@@ -77,6 +88,21 @@ def _demo_database() -> str | None:
     return url
 
 
+# The demo's sealing key and anchors, outside its database (as production keeps them, on other storage)
+DEMO_SEAL_KEY = Path("instance") / "demo-seal.key"
+DEMO_ANCHORS = Path("instance") / "demo-anchors"
+
+
+def _demo_sealing() -> dict:
+    """The demo's key file and anchor directory, unless the environment names others."""
+    found = {}
+    if DEMO_SEAL_KEY.is_file() and not (os.environ.get("GOVFLOW_SEAL_KEY_FILE") or os.environ.get("GOVFLOW_SEAL_KEY")):
+        found["seal_key_file"] = str(DEMO_SEAL_KEY.resolve())
+    if not os.environ.get("GOVFLOW_ANCHOR_DIR"):
+        found["anchor_dir"] = str(DEMO_ANCHORS.resolve())
+    return found
+
+
 def _system(ctx) -> Govflow:
     return ctx.obj.system
 
@@ -89,6 +115,10 @@ def init(ctx, org_file):
     system = _system(ctx)
     system.store.migrate()
     click.echo(f"数据库已就绪：{system.settings.database_url}")
+    with system.store.write() as session:
+        began = eventlog.begin_sealing(session, system.now(session))
+    if began:
+        click.echo(f"已启用事件封签：第 {began} 条起的事件均带封签")
     if org_file:
         org = Organisation.from_toml(Path(org_file).read_text(encoding="utf-8"))
         with system.store.write() as session:
@@ -137,6 +167,7 @@ def run_worker(ctx, once, interval):
     system = _system(ctx)
     if system.settings.mode == "production":
         system.store.check_durability()
+        system.settings.check_sealing()
     if once:
         click.echo(f"已触发 {worker.run_once(system)} 个定时器")
         return
@@ -167,6 +198,43 @@ def restore_command(ctx, source, force):
     click.echo(f"已从 {source} 恢复，校验通过：{check.summary()}均与校验值一致")
 
 
+@main.group("archive", invoke_without_command=True)
+@click.option("--output", type=click.Path(file_okay=False, writable=True), help="归档包写入的目录")
+@click.option("--instance", "instance_ids", type=int, multiple=True, help="只归档某个已办结的事项（可多次给出）")
+@click.pass_context
+def archive_group(ctx, output, instance_ids):
+    """归档：每个已办结事项一个 ZIP 归档包（元数据、正文各版本、附件、带哈希的事件）。
+
+    govflow archive --output DIR 归档全部已办结事项；govflow archive verify FILE 离线校验归档包。
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not output:
+        raise click.UsageError("请用 --output 指定归档包写入的目录")
+    system = _system(ctx)
+    with system.store.read() as session:
+        ids = list(instance_ids) or archive.completed(session)
+        written = archive.write_packages(session, files.contents(system), ids, Path(output),
+                                         system.settings.archive_retention, system.now(session))
+    for path in written:
+        click.echo(f"已写入 {path}")
+    click.echo(f"共 {len(written)} 个归档包")
+
+
+@archive_group.command("verify")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False))
+def archive_verify(package):
+    """离线校验归档包：各文件与清单、与附加事件所记的哈希，各事件的哈希与编号。"""
+    check = archive.verify(Path(package))
+    if check.ok:
+        click.echo(f"{package} 校验通过：{check.events} 条事件、{check.files} 个文件的哈希均一致")
+        return
+    for problem in check.problems:
+        click.echo(f"✗ {problem}")
+    click.echo(f"{package} 未通过校验（{len(check.problems)} 处问题）")
+    sys.exit(1)
+
+
 @main.group("audit")
 def audit_group():
     """审计。"""
@@ -182,14 +250,25 @@ def audit_verify(ctx, instance_id, anchor_file):
     if anchor_file and instance_id:
         raise click.UsageError("--anchor 校验整条事件链，不能与 --instance 同用")
     anchor = _read_anchor(anchor_file) if anchor_file else None
+    settings = _settings(ctx)
+    if anchor is None and instance_id is None and settings.anchor_dir:
+        found, skipped = anchor_files.newest(Path(settings.anchor_dir))
+        for note in skipped:
+            click.echo(f"提示：{note}", err=True)
+        if found is not None:
+            anchor = found.anchor
+            click.echo(f"核对锚点目录中最新的锚点：{found.path}")
     store = _read_only_store(ctx)
     try:
         with store.read() as session:
             result = eventlog.verify_anchor(session, anchor) if anchor else eventlog.verify(session, instance_id)
     finally:
         store.dispose()
+    for note in result.notes:
+        click.echo(f"提示：{note}", err=True)
     if result.ok:
-        click.echo(f"事件链完整：共 {result.events} 条事件，链尾第 {result.head_seq} 条")
+        sealed = f"，第 {result.sealed_from} 条起的封签均核对无误" if result.sealed_from and store.seal_key else ""
+        click.echo(f"事件链完整：共 {result.events} 条事件，链尾第 {result.head_seq} 条{sealed}")
         if anchor:
             click.echo(f"与锚点一致：{anchor['at']} 时的链尾第 {anchor['head']['seq']} 条"
                        "及各实例的最后一条事件均未改变")
@@ -203,11 +282,16 @@ def audit_verify(ctx, instance_id, anchor_file):
 def _read_only_store(ctx) -> database.Store:
     """An auditor's look at a database (often a backup copy): SQLite opened read-only, so that
     checking a file never changes it."""
-    url = Settings.from_env(database_url=ctx.obj.database_url or _demo_database()).database_url
+    settings = _settings(ctx)
+    url = settings.database_url
     path = make_url(url).database if url.startswith("sqlite") else None
     if path and path != ":memory:" and not Path(path).is_file():
         raise NotFound(f"数据库文件 {path} 不存在")
-    return database.Store(url, read_only=True)
+    return database.Store(url, read_only=True, seal_key=settings.seal_key())
+
+
+def _settings(ctx) -> Settings:
+    return ctx.obj.settings
 
 
 def _read_anchor(path: str) -> dict:
@@ -433,7 +517,11 @@ def prepare_demo(profile: str) -> tuple[Govflow, Organisation, list[str]]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{path}"
-    system = Govflow(Settings.from_env(database_url=url, mode="demo"))
+    if not DEMO_SEAL_KEY.is_file():
+        DEMO_SEAL_KEY.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        DEMO_SEAL_KEY.chmod(0o600)
+    shutil.rmtree(DEMO_ANCHORS, ignore_errors=True)     # the old demo's anchors name another database
+    system = Govflow(Settings.from_env(database_url=url, mode="demo", **_demo_sealing()))
     system.store.migrate()
     org = Organisation.from_toml((system.settings.home / "orgs" / f"{profile}.toml").read_text(encoding="utf-8"))
     with system.store.write() as session:

@@ -91,8 +91,9 @@ def authenticate():
         raise Unauthorized("请先登录（Authorization: Bearer 令牌）")
     system = gf()
     with system.store.read() as session:
-        person = person_for_token(session, header[7:].strip(), system.now(session))
-        g.actor = actor_for(system.organisation(session), person)
+        now, organisation = system.now_and_organisation(session)
+        person = person_for_token(session, header[7:].strip(), now)
+        g.actor = actor_for(organisation(), person)
     if g.actor.has("auditor") and request.method not in READS and request.endpoint not in OWN_SESSION:
         raise Forbidden(AUDITOR_READS_ONLY)
     return idempotent(g.actor.id, key)
@@ -181,4 +182,19 @@ def unexpected(err: Exception):
     return jsonify({"error": "internal", "message": "服务器内部错误，已记录，请联系管理员"}), 500
 
 
-from . import audit, calendar, clock, followups, instances, login, meetings, org, processes, refusals, search, tasks  # noqa: E402,F401  (routes)
+from . import (  # noqa: E402,F401  (routes)
+    audit,
+    calendar,
+    clock,
+    decisions,
+    files,
+    followups,
+    instances,
+    login,
+    meetings,
+    org,
+    processes,
+    refusals,
+    search,
+    tasks,
+)

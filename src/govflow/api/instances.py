@@ -11,7 +11,7 @@ from ..errors import Forbidden, NotFound, RuleBlocked
 from ..people.access import acting_people, may_see_instance, visible_instances
 from ..store.models import Event, Instance
 from ..time.timeutil import isoformat
-from ..work import circulation, instances
+from ..work import circulation, inbox, instances
 from . import actor, body, bp, gf, int_arg
 
 
@@ -25,6 +25,7 @@ def start_instance():
             instance = instances.start(system, session, user, data["process_id"], data.get("data", {}),
                                        data.get("business_key"), data.get("title"), version)
             shown = instances.show(system, session, instance)
+            shown["open_tasks"], shown["next"] = inbox.open_of_instance(session, instance.id, [user.id])
     except RuleBlocked as blocked:
         instances.record_violation(system, user.id, blocked, context={"process_id": data["process_id"]})
         raise

@@ -132,6 +132,17 @@ PATHS = {
                    "post": _op("发起流程", "StartInstance", ok="201")},
     "/instances/{instance_id}": {"get": _op("流程实例详情", params=[_path("instance_id", "integer")])},
     "/instances/{instance_id}/events": {"get": _op("流程实例的事件记录", params=[_path("instance_id", "integer")])},
+    "/instances/{instance_id}/files": {"get": _op("事项的正文（各版本）与附件", params=[_path("instance_id", "integer")])},
+    "/instances/{instance_id}/files/diff": {"get": _op("两个 .docx 正文版本的文字差异", params=[
+        _path("instance_id", "integer"), _query("old", "integer"), _query("new", "integer")])},
+    "/tasks/{task_id}/files": {
+        "post": {**_op("在本环节上传正文或附件（multipart：file 与 role=正文/附件）", params=_TASK, ok="201"),
+                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                     "type": "object", "required": ["file", "role"], "properties": {
+                         "file": {"type": "string", "format": "binary"},
+                         "role": {"type": "string", "enum": ["正文", "附件"]}}}}}}}},
+    "/files/{file_id}": {"get": _op("下载文件（审计人员及非办理人下载时记录在事件链中）",
+                                    params=[_path("file_id", "integer")])},
     "/instances/{instance_id}/circulate": {
         "post": _op("传阅/抄送", "Circulate", params=[_path("instance_id", "integer")], ok="201")},
     "/tasks": {"get": _op("待办查询", params=[
@@ -174,6 +185,9 @@ PATHS = {
     "/followups/summary": {"get": _op("督办事项季度汇总：各主办单位按期办结率（format=csv 或 xlsx 时下载表格）",
                                       params=[_query("quarter"), _query("format")])},
     "/followups/{item_id}": {"get": _op("督办事项及其办理记录", params=[_path("item_id", "integer")])},
+    "/major-decisions": {"get": _op("重大行政决策列表", params=[_query("status")])},
+    "/major-decisions/{decision_id}": {"get": _op("重大行政决策及其各环节记录（议题、会议、督办事项）",
+                                                   params=[_path("decision_id", "integer")])},
     "/calendar/{year}": {"get": _op("某年的工作日历", params=[_path("year", "integer")])},
     "/calendar/days/{day}": {"put": _op("调整某一天", "CalendarDay", params=[_path("day")])},
     "/calendar/years/{year}": {"put": _op("录入某年放假安排", "CalendarYear", params=[_path("year", "integer")])},

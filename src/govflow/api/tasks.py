@@ -6,7 +6,7 @@ from flask import jsonify, request
 from ..errors import Forbidden, RuleBlocked, ValidationFailed
 from ..people.access import acting_people, sees_everything, unless_all
 from ..people.substitution import away_at
-from ..store.models import Task
+from ..store.models import Instance, Task
 from ..work import circulation, inbox, rewind, task_detail, tasks
 from ..work.instances import check_completion, record_violation
 from . import actor, body, bool_arg, bp, gf, int_arg
@@ -24,14 +24,14 @@ def list_tasks():
     with system.store.read() as session:
         now, runtime = system.moment(session)
         away = away_at(session, now)
-        people = acting_people(session, runtime.org, user, now)
+        people = acting_people(session, runtime.org, user, now, away)
         query = inbox.Query(view=view, overdue=bool_arg("overdue"), process_id=request.args.get("process_id") or None,
                             business_key=request.args.get("business_key") or None, q=request.args.get("q") or None,
                             urgency=request.args.get("urgency") or None, limit=limit, offset=offset,
                             within=unless_all(runtime.org, user, people) if view == "all" else None)
-        rows, total = inbox.search(session, query, people, now)
-        items = [inbox.describe(r, now, runtime, away) for r in rows]
         counts = inbox.counts(session, people, now)
+        rows, total = inbox.search(session, query, people, now, query.counted_by(counts))
+        items = [inbox.describe(r, now, runtime, away) for r in rows]
     return jsonify({"items": items, "total": total, "counts": counts})
 
 
@@ -42,8 +42,16 @@ def show_task(task_id: str):
         return jsonify(task_detail.detail(system, session, actor(), task_id))
 
 
-def _done(row: Task):
-    return jsonify({"id": row.id, "state": row.state, "assignee": row.assignee, "owner": row.owner})
+def _done(row: Task, after: dict | None = None):
+    return jsonify({"id": row.id, "state": row.state, "assignee": row.assignee, "owner": row.owner, **(after or {})})
+
+
+def _after(session, instance_id: int, person: str) -> dict:
+    """What the step left, read in its own transaction: the instance's state and open tasks, and
+    those of them the actor may do next (a client need not list the inbox to go on)."""
+    instance = session.get(Instance, instance_id)
+    found, mine = inbox.open_of_instance(session, instance_id, [person])
+    return {"instance": {"id": instance.id, "status": instance.status, "open_tasks": found}, "next": mine}
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -54,7 +62,7 @@ def complete_task(task_id: str):
     try:
         with system.store.write() as session:
             row = tasks.complete(system, session, user, task_id, data["data"], checked=True)
-            result = _done(row)
+            result = _done(row, _after(session, row.instance_id, user.id))
     except RuleBlocked as blocked:
         record_violation(system, user.id, blocked, _instance_of(task_id), task_id)
         raise

@@ -19,6 +19,7 @@ leaves the target as it was, byte for byte.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -28,7 +29,7 @@ import subprocess
 import tempfile
 import zlib
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -39,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, GovflowError, NotFound, ValidationFailed
 from ..store import eventlog
-from ..store.models import ChainHead, CompressedText, Event, Instance
+from ..store.models import ChainHead, CompressedText, Event, FileChunk, FileContent, Instance
 from ..work.instances import snapshot_digest
 
 SQLITE_HEADER, PG_ARCHIVE_HEADER = b"SQLite format 3\x00", b"PGDMP"
@@ -52,15 +53,17 @@ class Check:
     head_hash: str
     instances: int
     bad_snapshots: list[int]
+    bad_files: list[str] = field(default_factory=list)      # SHA-256 of stored files whose bytes do not match
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and not self.bad_snapshots
+        return self.chain.ok and not self.bad_snapshots and not self.bad_files
 
     def problems(self) -> list[dict]:
         found = [{"field": "事件链", "reason": f.reason} for f in self.chain.findings]
         return found + [{"field": f"流程实例 {i}", "reason": "快照无法解压或与其校验值不符"}
-                        for i in self.bad_snapshots]
+                        for i in self.bad_snapshots] + [
+            {"field": f"文件 {h[:12]}…", "reason": f"文件 {h[:12]}… 的内容与其 SHA-256 不符或缺失"} for h in self.bad_files]
 
     def summary(self) -> str:
         return (f"共 {self.chain.events} 条事件，链尾第 {self.chain.head_seq} 条（哈希 {self.head_hash}），"
@@ -154,7 +157,22 @@ def check_session(session: Session) -> Check:
     raw = type_coerce(Instance.snapshot, LargeBinary)     # inflated here, where a bad one is a finding
     count, bad = _snapshots(session.execute(select(Instance.id, raw, Instance.snapshot_hash)))
     head = session.get(ChainHead, 1)
-    return Check(chain, head.hash if head else eventlog.GENESIS, count, bad)
+    return Check(chain, head.hash if head else eventlog.GENESIS, count, bad,
+                 _bad_files(session) if "file_content" in tables else [])
+
+
+def _bad_files(session: Session) -> list[str]:
+    """Files kept in the database whose chunks no longer hash to their name (one in a directory is
+    the directory's backup to check)."""
+    bad = []
+    for digest, size in session.execute(select(FileContent.hash, FileContent.size).where(FileContent.stored_in == "db")):
+        check, length = hashlib.sha256(), 0
+        for (block,) in session.execute(select(FileChunk.data).where(FileChunk.hash == digest).order_by(FileChunk.n)):
+            check.update(block)
+            length += len(block)
+        if check.hexdigest() != digest or length != size:
+            bad.append(digest)
+    return bad
 
 
 def _snapshots(rows: Iterable[tuple]) -> tuple[int, list[int]]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ValidationFailed
 from ..people.org import Organisation
-from ..store.models import Blob, DecisionItem, Event, FollowupItem, Instance, Meeting, ProcessVersion
+from ..store.models import Blob, DecisionItem, Event, FollowupItem, Instance, MajorDecision, Meeting, ProcessVersion
 from ..time.timeutil import isoformat
 
 FORMATS = {"xes": ("application/xml", "xes"), "ocel": ("application/json", "jsonocel")}
@@ -35,7 +35,8 @@ LIFECYCLE = {
 }
 # The object each process's instance stands for in OCEL.
 CASE_OBJECTS = {"document_approval": ("公文", "document"), "topic_submission": ("议题", "topic"),
-                "decision_followup": ("督办事项", "followup"), "standing_meeting": ("常务会议", "meeting")}
+                "decision_followup": ("督办事项", "followup"), "standing_meeting": ("常务会议", "meeting"),
+                "major_decision": ("重大行政决策", "major_decision")}
 OTHER_CASE = ("流程实例", "instance")
 DEPARTMENT, DECISION = "部门", "议定事项"
 EPOCH = "1970-01-01T08:00:00+08:00"   # OCEL 2.0: an attribute's initial value holds from the epoch
@@ -206,6 +207,7 @@ def _object_types() -> list[dict]:
             {"name": "议题", "attributes": _strings("标题", "议题编号", "流程")},
             {"name": "督办事项", "attributes": _strings("标题", "督办编号", "流程", "主办单位", "办理期限", "状态")},
             {"name": "常务会议", "attributes": _strings("标题", "状态")},
+            {"name": "重大行政决策", "attributes": _strings("标题", "业务编号", "流程", "所属事项", "状态")},
             {"name": DECISION, "attributes": _strings("事项", "主办单位", "办理期限")},
             {"name": DEPARTMENT, "attributes": _strings("名称")},
             {"name": OTHER_CASE[0], "attributes": _strings("标题", "业务编号", "流程")}]
@@ -241,6 +243,7 @@ def _objects(session: Session, org: Organisation, cases: dict[int, str], scope) 
 
 def _instance_objects(session: Session, cases: dict[int, str], scope) -> Iterator[dict]:
     followups = {f.instance_id: f for f in session.scalars(select(FollowupItem))}
+    majors = {m.instance_id: m for m in session.scalars(select(MajorDecision))}
     query = (select(Instance.id, Instance.process_id, Instance.title, Instance.business_key, Instance.started_at)
              .where(scope).order_by(Instance.id))
     for instance_id, process, title, key, started in session.execute(query):
@@ -255,7 +258,25 @@ def _instance_objects(session: Session, cases: dict[int, str], scope) -> Iterato
             relations = [(f"department:{item.lead_unit}", "主办单位")]
             relations += [(f"decision:{item.decision_item_id}", "督办")] if item.decision_item_id else []
             relations += [(f"meeting:{item.meeting_id}", "来源会议")] if item.meeting_id else []
+        if instance_id in majors:
+            relations = _major_relations(majors[instance_id], cases)
+            attributes.update({"所属事项": majors[instance_id].scope_item, "状态": majors[instance_id].status})
         yield _object(cases[instance_id], kind, attributes, isoformat(started), relations)
+
+
+def _major_relations(decision: MajorDecision, cases: dict[int, str]) -> list[tuple[str, str]]:
+    """A 重大行政决策 is linked to the topic that took it to the meeting, the meeting that decided it
+    and the 议定事项 (督办) its minutes made."""
+    records = json.loads(decision.records or "{}")
+    relations = [(f"department:{decision.department}", "承办单位")]
+    if decision.topic_instance_id in cases:
+        relations.append((cases[decision.topic_instance_id], "议题"))
+    meeting = (records.get("meeting") or [{}])[-1]
+    if meeting.get("meeting_id"):
+        relations.append((f"meeting:{meeting['meeting_id']}", "集体讨论决定"))
+    for linked in (records.get("evaluation") or [{}])[-1].get("followups", []):
+        relations.append((f"decision:{linked['decision_item']}", "议定事项"))
+    return relations
 
 
 _KEY_NAMES = {"公文": "发文字号", "议题": "议题编号", "督办事项": "督办编号"}

@@ -11,13 +11,14 @@ SpiffWorkflow's task ids are random, so the re-run's tasks are paired with the r
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer
 
 from ..engine import compaction, operators, spiff
 from ..engine.scripting import FrozenClock, GovScriptEngine
@@ -26,6 +27,7 @@ from ..store.eventlog import canonical
 from ..store.models import Event, Instance
 from ..work import instances, progress
 from ..work.system import Govflow
+from . import rows
 from .replay_steps import Recorded, Step, holders_after, steps
 
 
@@ -64,11 +66,28 @@ class ReplayEngine(GovScriptEngine):
         super().__init__(runtime, instance.started_at, instance.id, instance.process_id, workers)
         self.differences = differences
         self.expected: list[Recorded] = []
+        self.counted: list[dict] = []
+        self.step: Step | None = None
 
     def begin(self, step: Step) -> None:
         self.clock = FrozenClock(step.at)
         self.environment.begin_step()
         self.expected = [e for e in step.events if e.type == "service_task"]
+        self.counted = [call for e in step.events if e.type == "workdays_computed" for call in e.payload["calls"]]
+        self.step = step
+
+    def _workdays(self, n, start=None) -> str:
+        """What ``workdays()`` answered when the step ran, not what today's calendar says: a 调休
+        entered since is no difference. A step recorded before counts were recorded is counted again."""
+        start = start if isinstance(start, str) else None
+        recorded = next((c for c in self.counted if c["n"] == int(n) and c["from"] == start), None)
+        if recorded is not None:
+            self.counted.remove(recorded)
+            return recorded["at"]
+        if self.step is not None and any(e.type == "workdays_computed" for e in self.step.events):
+            self.differences.append(Difference(self.step.first, f"重新执行计算了 workdays({int(n)}"
+                                               f"{', ' + start if start else ''})，原记录此步没有这次计算"))
+        return super()._workdays(n, start)
 
     def call_service(self, task, operation_name, operation_params, **kwargs):
         where = task.task_spec.bpmn_id
@@ -102,6 +121,8 @@ class Replay:
         self.rerun_of: dict[str, UUID] = {}     # recorded task id -> re-run task id
         self.names: dict[str, str] = {}         # recorded task id -> its step's name
         self.open: dict[str, str] = {}          # what the events say is open: recorded task id -> step
+        self.labels = rows.Labels()             # title, 密级, 分发范围 as the steps set them
+        self.orgs = rows.OrganisationAt(session)  # the organisation each step ran under
         self.stopped = False
 
     def run(self, until: int | None = None) -> Replay:
@@ -131,10 +152,12 @@ class Replay:
         if step.runs_engine:
             with instances.engine_errors():
                 self._settle()
+            self.labels.after_step(self.orgs.before(step.first) or self.engine.runtime.org, self.data(), step.last)
             self._compare(step)
 
     # -- the recorded inputs, applied as the step that recorded them did --------------------------------
     def _on_instance_started(self, event: Recorded) -> None:
+        self.labels.started(event)
         self.workflow = spiff.new_workflow(self.definition.spec, self.definition.subprocess_specs, self.engine,
                                            json.loads(canonical(event.payload["data"])))
 
@@ -279,6 +302,8 @@ def reexecute(gf: Govflow, session: Session, instance: Instance) -> Result:
     replay = Replay(gf, session, instance).run()
     if not replay.stopped and replay.events:
         _compare_snapshot(gf, session, instance, replay)
+    replay.differences += [Difference(d.seq, d.what) for d in
+                           rows.check(session, instance, replay.events, None if replay.stopped else replay.labels)]
     return Result(instance.id, len(replay.events), replay.differences)
 
 
@@ -290,6 +315,11 @@ def _compare_snapshot(gf: Govflow, session: Session, instance: Instance, replay:
     except ProcessFailed as refused:
         replay.differences.append(Difference(last, refused.message))
         return
+    except (zlib.error, UnicodeDecodeError, ValueError, KeyError, TypeError) as damaged:
+        # the stored bytes do not even inflate or parse: the snapshot was damaged behind govflow's back
+        replay.differences.append(Difference(last, f"实例 {instance.id} 的快照已损坏，无法读取"
+                                                   f"（{type(damaged).__name__}），不能与重新执行的结果比对"))
+        return
     replay._compare_data(last, json.loads(canonical(instances.current_data(stored))), "快照数据")
     stored_open = {str(t.id) for t in stored.get_tasks(state=TaskState.READY, manual=True)}
     rerun_open = {t["task_id"] for t in replay.open_tasks()}
@@ -299,10 +329,35 @@ def _compare_snapshot(gf: Govflow, session: Session, instance: Instance, replay:
 
 
 def reexecute_all(gf: Govflow, session: Session, instance_id: int | None = None) -> list[Result]:
-    query = select(Instance).order_by(Instance.id)
+    """Every instance (or one), each on its own: one that cannot be re-executed at all (a damaged
+    snapshot, a version whose diagram is gone) is reported as a difference and the others go on.
+    Snapshots are read one at a time, when compared: loading them all with the rows would make one
+    damaged snapshot stop every instance's check."""
+    query = select(Instance).options(defer(Instance.snapshot)).order_by(Instance.id)
     if instance_id is not None:
         query = query.where(Instance.id == instance_id)
-    return [reexecute(gf, session, instance) for instance in session.scalars(query)]
+    results = []
+    for instance in session.scalars(query).all():
+        try:
+            results.append(reexecute(gf, session, instance))
+        except (GovflowError, zlib.error, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+            reason = err.message if isinstance(err, GovflowError) else f"{type(err).__name__}: {err}"
+            failed = Difference(0, f"实例 {instance.id} 无法重新执行：{_short(reason)}")
+            results.append(Result(instance.id, 0, [failed]))
+    if instance_id is None:
+        results += _deleted_instances(session, {r.instance_id for r in results})
+    return results
+
+
+def _deleted_instances(session: Session, known: set[int]) -> list[Result]:
+    """A history whose instance row is gone: the matter deleted behind govflow's back."""
+    found = []
+    for gone, first in session.execute(select(Event.instance_id, func.min(Event.seq))
+                                       .where(Event.instance_id.is_not(None)).group_by(Event.instance_id)):
+        if gone not in known:
+            found.append(Result(gone, 0, [Difference(first, f"instance 表中没有实例 {gone}，"
+                                                             f"第 {first} 条起的事件却记有它的历史（实例被删除）")]))
+    return found
 
 
 def state_at(gf: Govflow, session: Session, instance: Instance, seq: int | None = None) -> dict:

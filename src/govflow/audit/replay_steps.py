@@ -16,7 +16,8 @@ from datetime import datetime
 from ..store.models import Event
 
 INPUTS = frozenset({"instance_started", "task_completed", "task_returned", "task_withdrawn"})
-DERIVED = frozenset({"timer_fired", "service_task", "task_cancelled", "task_created", "instance_ended"})
+DERIVED = frozenset({"timer_fired", "service_task", "task_cancelled", "task_created", "instance_ended",
+                     "workdays_computed"})
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ from .script_workers import ScriptWorkers
 class StepRecord:
     """What the engine did during one step, for the event log and the derived rows."""
     service_calls: list = field(default_factory=list)  # {"operator", "task", "params", "result"}
+    # what workdays() answered: {"n", "from", "at"}. The calendar can change later (a 调休 entered,
+    # load-year): re-execution reads these instead of counting again on today's calendar.
+    workdays: list = field(default_factory=list)
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -92,7 +95,9 @@ class GovScriptEngine(PythonScriptEngine):
     def _workdays(self, n, start=None) -> str:
         """``workdays(3)``: the end of the office day 3 工作日 from now, as timer text."""
         begin = parse_moment(start) if isinstance(start, str) else self.clock.now()
-        return isoformat(self.runtime.calendar.add_workdays(begin, int(n)).at)
+        at = isoformat(self.runtime.calendar.add_workdays(begin, int(n)).at)
+        self.record.workdays.append({"n": int(n), "from": start if isinstance(start, str) else None, "at": at})
+        return at
 
     def _profile_value(self, key: str):
         return copy.deepcopy(self.runtime.profile.value(key))   # the profile is shared by the process

@@ -39,9 +39,11 @@ def sees_everything(actor: Actor) -> bool:
     return actor.has("admin") or actor.has("auditor")
 
 
-def acting_people(session: Session, org: Organisation, actor: Actor, now: datetime) -> list[str]:
-    """The actor and everyone they act for at ``now`` (substitution as the organisation's profile has it)."""
-    away = away_at(session, now)
+def acting_people(session: Session, org: Organisation, actor: Actor, now: datetime,
+                  away: set[str] | None = None) -> list[str]:
+    """The actor and everyone they act for at ``now`` (substitution as the organisation's profile has
+    it); ``away``: who is away at ``now``, when the caller has read it already."""
+    away = away_at(session, now) if away is None else away
     return [actor.id, *(a.principal for a in principals_of(org, profiles.load(org.profile_id), away, actor.id))]
 
 

@@ -85,6 +85,9 @@ LANE_ROLES = {
     "督查": LaneRole("duty", "督查"), "督查室": LaneRole("duty", "督查"), "目标绩效": LaneRole("duty", "目标绩效"),
     "协办单位": LaneRole("dept_staff", "assisting_unit"),   # a multi-instance's item: one assisting unit
     "转办单位": LaneRole("dept_staff", "forward_to"),     # the department a document is forwarded to (D5)
+    # 重大行政决策 (M8/M9): the reviewing unit the profile names, or the one the 办公室 chose where it names none
+    "合法性审查单位": LaneRole("dept_staff", "legality_unit"),
+    "公平竞争审查单位": LaneRole("dept_staff", "fair_competition_unit"),
     "事项分管领导": LaneRole("person", "leader"),   # the leader the data names (a 督办事项's 分管领导)
     "签发人": LaneRole("person", "signer"), "会签领导": LaneRole("person", "reviewer"),
     "审核领导": LaneRole("person", "reviewer"), "审批人": LaneRole("person", "approver"),

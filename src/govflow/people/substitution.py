@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound, ValidationFailed
@@ -33,10 +33,14 @@ class Acting:
                 "rule": self.rule, "article": self.article}
 
 
+_LEAVE = Leave.__table__
+_AWAY = select(_LEAVE.c.person_id).where(and_(_LEAVE.c.starts_at <= bindparam("moment"),
+                                              _LEAVE.c.ends_at > bindparam("moment"), _LEAVE.c.cancelled.is_(False)))
+
+
 def away_at(session: Session, moment: datetime) -> set[str]:
-    rows = session.scalars(select(Leave.person_id).where(
-        and_(Leave.starts_at <= moment, Leave.ends_at > moment, Leave.cancelled.is_(False))))
-    return set(rows)
+    """Who is away at ``moment`` (read on every inbox page and step: a Core statement, built once)."""
+    return set(session.connection().scalars(_AWAY, {"moment": moment}))
 
 
 def substitute_for(org: Organisation, profile: Profile, away: set[str], person_id: str) -> Acting | None:

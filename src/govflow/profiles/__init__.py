@@ -41,6 +41,10 @@ PARAMETERS = (
     "followup_assigners", "followup_organiser", "followup_first_responsible", "followup_reporting",
     "followup_quarterly_summary", "followup_pressing", "followup_performance_assessment", "followup_closure_check",
     "followup_major_change_to_meeting", "followup_disagreement",
+    # 重大行政决策 (M1-M16, RULES-M.md)
+    "major_scope", "major_steps", "major_assessment", "major_participation", "major_hearing_trigger",
+    "major_risk_assessments", "major_legality_reviewer", "major_fair_competition", "major_consultation",
+    "major_party_report", "major_publication", "major_evaluation", "major_accountability",
 )
 
 

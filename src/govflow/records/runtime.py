@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..people.org import Organisation
 from ..profiles import Profile
 from ..time.workdays import Deadline, WorkdayCalendar
+from .decisions import Decisions
 from .followups import Followups
 from .meetings import Meetings
 from .numbering import Numbering
@@ -39,6 +40,7 @@ class Runtime:
         self.numbering = Numbering(session)   # both written in the step's own transaction
         self.meetings = Meetings(session)
         self.followups = Followups(session)
+        self.decisions = Decisions(session)      # 重大行政决策 and the records of their steps
         self.session = session                # for the people layer's own records (an approved leave)
         self.starts: list[StartRequest] = []
 

@@ -17,6 +17,7 @@ from ..time.timeutil import SHANGHAI, isoformat
 from ..time.workdays import WorkdayCalendar
 from . import Violation, block_if
 from .consultation import consultation_window
+from .major_decision import topic_materials
 
 # Which T4 material list applies to which category (profile key → categories that call for it).
 MATERIAL_LISTS = {
@@ -32,6 +33,8 @@ LEGALITY, FAIR_COMPETITION = "合法性审查意见", "公平竞争审查意见"
 NEVER_MISSING = {"请示", "集体讨论"}
 # Made by the process (征求意见, the reviews it orders); a department cannot declare them itself.
 PROCESS_MADE = {"征求意见采纳情况汇总表", LEGALITY, FAIR_COMPETITION}
+MAJOR_DECISION = "重大行政决策"
+BY_RECORDS = "（须经重大行政决策程序办理，以其记录为准）"   # a step's paper is its record, never a ticked box
 
 
 @dataclass(frozen=True)
@@ -74,15 +77,26 @@ def required_materials(topic: Topic, profile: Profile) -> list[tuple[str, str]]:
     return list(needed.items())
 
 
+def record_made(topic: Topic, profile: Profile) -> set[str]:
+    """The papers of a 重大行政决策's statutory steps: made by the major_decision procedure's
+    records (RULES-M M2-M11), so a department's ticked box does not count for them."""
+    if MAJOR_DECISION not in topic.categories:
+        return set()
+    return set(profile.value("materials_major_decision") or []) - NEVER_MISSING
+
+
 def missing_materials(topic: Topic, profile: Profile, produced: set[str], refused: set[str] = frozenset()
                       ) -> list[Violation]:
     """T4: every missing paper at once. ``produced`` are those the process itself made (the
-    consultation summary, the review opinions), ``refused`` the review opinions that said no."""
-    have = set(topic.materials) - PROCESS_MADE | produced | NEVER_MISSING
+    consultation summary, the review opinions, the records of a major decision's steps),
+    ``refused`` the review opinions that said no."""
+    by_records = record_made(topic, profile)
+    have = set(topic.materials) - PROCESS_MADE - by_records | produced | NEVER_MISSING
     missing = [(m, a) for m, a in required_materials(topic, profile) if m not in have]
     never = profile.param("incomplete_never_to_meeting")
     suffix = f"（{never.article}：要件不全的不上会）" if never.is_set else ""
-    return [Violation("T4", article, f"{material}{'未通过审查' if material in refused else '缺失'}{suffix}")
+    return [Violation("T4", article, f"{material}{'未通过审查' if material in refused else '缺失'}"
+                                     f"{BY_RECORDS if material in by_records else ''}{suffix}")
             for material, article in missing]
 
 
@@ -154,7 +168,8 @@ def _known(topic: Topic, org: Organisation) -> None:
 def intake_operator(ctx: OperatorContext) -> dict:
     topic, profile = _topic(ctx), ctx.runtime.profile
     _known(topic, ctx.runtime.org)
-    needed = {material for material, _ in required_materials(topic, profile)}
+    from_records, _ = topic_materials(ctx, topic.department)     # reviews a major decision already had
+    needed = {material for material, _ in required_materials(topic, profile)} - from_records
     return {"department": topic.department, "consult": list(topic.departments),
             "consult_days": consultation_window(profile),
             "legality_review": LEGALITY in needed, "fair_competition_review": FAIR_COMPETITION in needed}
@@ -174,7 +189,8 @@ def gate_operator(ctx: OperatorContext, produced: list | None = None, refused: l
         raise ValidationFailed("修改时不能更换承办单位", [{"field": "department", "reason": topic.department}])
     _known(topic, ctx.runtime.org)
     turned_away = not_for_meeting(topic, profile)
-    found = missing_materials(topic, profile, set(produced or []), set(refused or []))
+    from_records, steps_missing = topic_materials(ctx, topic.department)
+    found = steps_missing + missing_materials(topic, profile, set(produced or []) | from_records, set(refused or []))
     return {"turned_away": [v.to_dict() for v in turned_away], "findings": [v.to_dict() for v in found],
             "passed": not turned_away and not found,
             "approvers": approval_chain(topic, profile, ctx.runtime.org),

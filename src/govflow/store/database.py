@@ -29,14 +29,18 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class Store:
-    def __init__(self, url: str, read_only: bool = False):
+    def __init__(self, url: str, read_only: bool = False, seal_key: bytes | None = None):
         """``read_only``: a SQLite file opened ``mode=ro`` and left in its journal mode, so that
-        looking at it (an auditor verifying a backup copy) never writes a byte of it."""
+        looking at it (an auditor verifying a backup copy) never writes a byte of it. ``seal_key``:
+        the event log's sealing key (``eventlog``), handed to every session in ``session.info``."""
         self.url = url
         self.engine = _create_engine(url, read_only)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._writer = sessionmaker(self.engine, expire_on_commit=False)
-        self._reader = sessionmaker(self.engine.execution_options(govflow_read=True), expire_on_commit=False)
+        self.seal_key = seal_key
+        info = {"seal_key": seal_key} if seal_key else {}
+        self._writer = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._reader = sessionmaker(self.engine.execution_options(govflow_read=True), expire_on_commit=False,
+                                    info=info)
         self._full_until = 0.0
 
     @contextmanager

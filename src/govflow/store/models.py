@@ -428,6 +428,59 @@ class FollowupEntry(Base):
     text: Mapped[str] = mapped_column(Text, default="")                       # JSON: what was reported or decided
 
 
+
+class MajorDecision(Base):
+    """One 重大行政决策 (Procedure 4, RULES-M.md): the matter a department flagged as major (M1), the
+    records of each statutory step it went through (M2-M10, JSON), and the topic that took it to the
+    常务会议. A topic reads its materials from here (T4), never from the boxes a department ticks."""
+    __tablename__ = "major_decision"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    scope_item: Mapped[str] = mapped_column(String(200))                  # M1: the list item it falls under
+    scope_article: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)   # preparing | submitted | decided | evaluated | closed
+    records: Mapped[str] = mapped_column(Text, default="{}")              # JSON: step -> its record
+    topic_instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+# -- files (正文, 附件) ---------------------------------------------------------------------------------
+class FileContent(Base):
+    """Bytes stored once by their SHA-256, in ``file_chunk`` rows (``stored_in`` = "db") or in the
+    configured directory ("dir"); ``store.contents`` reads and writes them in chunks."""
+    __tablename__ = "file_content"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    stored_in: Mapped[str] = mapped_column(String(4), default="db")
+
+
+class FileChunk(Base):
+    __tablename__ = "file_chunk"
+    hash: Mapped[str] = mapped_column(ForeignKey("file_content.hash"), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(Base):
+    """A file attached to a matter at a step: a 正文 (each upload the next version) or an 附件. The
+    event that attached it (``file_attached``) carries the same hash, so the chain covers the file."""
+    __tablename__ = "attachment"
+    __table_args__ = (Index("ix_attachment_instance", "instance_id", "role", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    step_id: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(4))               # 正文 | 附件
+    version: Mapped[int] = mapped_column(Integer, default=1)   # of the 正文; 附件 count on their own
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))              # what the bytes are: docx, pdf, …
+    size: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(ForeignKey("file_content.hash"))
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # -- the event log ------------------------------------------------------------------------------------
 class Event(Base):
     """Append-only, hash-chained: ``hash`` covers the row and the previous row's hash."""
@@ -442,6 +495,7 @@ class Event(Base):
     payload: Mapped[str] = mapped_column(Text)            # canonical JSON, exactly as hashed
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)   # HMAC of hash; None before sealing began
     __table_args__ = (Index("ix_event_instance", "instance_id", "instance_seq"),)
 
 
@@ -451,4 +505,6 @@ class ChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    sealed_from: Mapped[int | None] = mapped_column(Integer, nullable=True)   # the first sealed event
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)       # HMAC of seq, hash, sealed_from
 

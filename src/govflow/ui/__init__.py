@@ -92,8 +92,9 @@ def login_required(view):
         system = gf()
         try:
             with system.store.read() as db:
-                person = auth.person_for_token(db, session.get("token", ""), system.now(db))
-                g.org = system.organisation(db)
+                now, organisation = system.now_and_organisation(db)
+                person = auth.person_for_token(db, session.get("token", ""), now)
+                g.org = organisation()
                 g.actor = auth.actor_for(g.org, person)
         except Unauthorized:
             session.pop("token", None)
@@ -197,4 +198,19 @@ def database_fault(err: DBAPIError):
     return govflow_error(fault)
 
 
-from . import audit, designer, inbox, instances, ledgers, login, refusals, replay, search, sessions, start, tasks  # noqa: E402,F401  (pages)
+from . import (  # noqa: E402,F401  (pages)
+    audit,
+    designer,
+    files,
+    inbox,
+    instances,
+    ledgers,
+    login,
+    printouts,
+    refusals,
+    replay,
+    search,
+    sessions,
+    start,
+    tasks,
+)

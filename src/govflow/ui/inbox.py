@@ -27,7 +27,7 @@ def inbox():
         abort(400, "筛选条件有误")
     page = page_number(args.get("page"))
     with system.store.read() as db:
-        runtime, now = system.runtime(db), system.now(db)
+        now, runtime = system.moment(db)
         soon = runtime.calendar.add_workdays(now, 1).at
         query = tasks_inbox.Query(
             view=view, process_id=args.get("process") or None, business_key=args.get("key", "").strip() or None,
@@ -35,11 +35,11 @@ def inbox():
             due_from=now if due == "soon" else None,
             due_to={"overdue": now, "soon": soon}.get(due), latest_first=args.get("sort") == "-due",
             limit=PAGE, offset=(page - 1) * PAGE)
-        people = acting_people(db, runtime.org, g.actor, now)
-        rows, total = tasks_inbox.search(db, query, people, now)
         away = away_at(db, now)
-        items = [_item(tasks_inbox.describe(row, now, runtime, away), now, soon) for row in rows]
+        people = acting_people(db, runtime.org, g.actor, now, away)
         counts = tasks_inbox.counts(db, people, now)
+        rows, total = tasks_inbox.search(db, query, people, now, query.counted_by(counts))
+        items = [_item(tasks_inbox.describe(row, now, runtime, away), now, soon) for row in rows]
         processes = _process_names(db)
     return render_template("inbox.html", items=items, total=total, counts=counts, view=view, tabs=TABS,
                            due_choices=DUE, urgencies=tasks_inbox.URGENCY, processes=processes, args=args,

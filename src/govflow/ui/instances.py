@@ -14,6 +14,7 @@ from ..people.access import acting_people, may_see_instance, visible_instances
 from ..store.models import Blob, Event, Instance, ProcessVersion, Task, TaskCandidate
 from ..work import instances, progress
 from ..work.system import Govflow
+from . import files as ui_files
 from . import bp, gf, login_required, page_number, timeline
 
 PAGE_SIZE = 30
@@ -87,12 +88,13 @@ def instance(instance_id: int):
         open_rows = [(t, _deadline(t.due_at, now, soon_until)) for t in _open_tasks(db, instance_id)]
         candidates = _candidates(db, [t.id for t, _ in open_rows if t.assignee is None])
         events = list(db.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)))
+        attached = ui_files.section(system, db, g.actor, instance_id)
     readings.record_view(system, g.actor, "instance_page", instance_id)
     words = timeline.Words(runtime.org.display_name, step_names(definition))
     return render_template("instance.html", instance=row, definition=definition, marks=marks, unreadable=unreadable,
                            open_rows=open_rows, candidates=candidates, kinds=KINDS,
                            open_ids={t.id for t, _ in open_rows}, entries=timeline.entries(events, words),
-                           opinions=timeline.opinions(events, words))
+                           opinions=timeline.opinions(events, words), files=attached)
 
 
 @bp.get("/instances/<int:instance_id>/diagram.bpmn")

@@ -5,9 +5,11 @@ from flask import flash, g, redirect, render_template, request
 from sqlalchemy import func, select
 
 from ..errors import GovflowError, RuleBlocked, ValidationFailed
+from ..records.files import form_roles
 from ..store.models import ProcessVersion
-from ..work import instances
+from ..work import files, instances
 from . import bp, gf, login_required, schema_form
+from .files import uploads
 
 
 @bp.get("/start")
@@ -30,13 +32,16 @@ def start_process(process_id: str):
         definition = system.definitions.latest(db, process_id)
     schema = definition.forms.get(definition.start_form or "") or {"type": "object"}
     data, errors, blocked, message, status = {}, {}, None, "", 200
+    received = []
     if request.method == "POST":
         data = schema_form.read(schema, request.form)
         try:
+            received = uploads(system, request.files)     # read and checked before the write lock too
             with system.store.read() as db:     # the form's checks never run under the write lock
                 version = instances.check_start(system, db, process_id, data)
             with system.store.write() as db:
                 instance = instances.start(system, db, g.actor, process_id, data, checked_version=version)
+                files.attach_at_start(system, db, g.actor, instance, received)     # 正文, 附件: one transaction
                 started = instance.id, instance.title
         except RuleBlocked as refused:
             instances.record_violation(system, g.actor.id, refused, context={"process_id": process_id})
@@ -47,8 +52,12 @@ def start_process(process_id: str):
         except GovflowError as refused:
             message, status = refused.message, refused.status
             g.refused_because = message          # a 403 is recorded as a refused write (app.py)
-        else:
+        finally:
+            for item in received:
+                item.close()
+        if status == 200:
             flash(f"已发起：{started[1]}")
             return redirect(f"/instances/{started[0]}")
     return render_template("start.html", definition=definition, form=schema_form.render(schema, data, errors),
-                           blocked=blocked, message=message), status
+                           blocked=blocked, message=message, file_roles=form_roles(schema),
+                           accept=",".join(f".{t}" for t in system.settings.files_types)), status

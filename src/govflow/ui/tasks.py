@@ -13,6 +13,7 @@ from ..store.models import Event, Instance, ProcessVersion
 from ..work import circulation, instances, rewind, task_detail, tasks
 from ..work import inbox as tasks_inbox
 from . import bp, gf, login_required, schema_form, timeline
+from . import files as ui_files
 from .instances import step_names
 
 
@@ -109,6 +110,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
         version = db.get(ProcessVersion, instance.process_version_id)
         org = system.organisation(db)
         matter, initial, findings = _matter(workflow, definition, shown, org)
+        attached = ui_files.section(system, db, g.actor, instance.id, shown)
         said = list(db.scalars(select(Event).where(Event.instance_id == instance.id,
                                                    Event.type.in_(timeline.OPINION_EVENTS)).order_by(Event.seq)))
     opinions = timeline.opinions(said, timeline.Words(org.display_name, step_names(definition)))
@@ -119,7 +121,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, bl
         form = schema_form.render(shown["form"] or {"type": "object"}, data, errors)
     return render_template("task.html", t=shown, instance=instance, version=version, matter=matter, findings=findings,
                            form=form, blocked=blocked, message=message, people=_people_by_department(org),
-                           opinions=opinions), status
+                           opinions=opinions, files=attached), status
 
 
 def _matter(workflow, definition, shown: dict, org) -> tuple[list, dict, list]:

@@ -17,6 +17,7 @@ LABELS = {
     "substitution": "代为办理", "circulated": "传阅", "read": "已阅", "rule_violation": "规则拦截",
     "timer_fired": "时限到达", "service_task": "系统处理", "deadline_recomputed": "时限重算",
     "start_skipped": "未能立项", "timer_failed": "定时处理失败", "instance_ended": "办结",
+    "file_attached": "上传文件",
 }
 # Events the system makes on its own: shown quieter than what people did.
 SYSTEM_EVENTS = ("task_created", "service_task", "timer_fired", "deadline_recomputed", "task_cancelled")
@@ -113,6 +114,11 @@ def _when(text: str | None) -> str:
     return chinese_moment(parse_moment(text)) if text else ""
 
 
+def _file(f: dict) -> str:
+    version = f"第 {f.get('version')} 版" if f.get("role") == "正文" else ""
+    return f"{f.get('role', '')}{version}《{f.get('name', '')}》SHA-256 {str(f.get('sha256', ''))[:12]}…"
+
+
 def _detail(kind: str, p: dict, w: Words) -> str:
     step = w.step(p)
     if kind == "instance_started":
@@ -138,6 +144,7 @@ _DETAILS: dict[str, Callable[[dict, Words, str], str]] = {
     "task_delegated": lambda p, w, step: _joined(f"{step}：委派{w.person(p.get('to'))}", p.get("note", "")),
     "delegation_returned": lambda p, w, step: _joined(f"{step}：交回{w.person(p.get('to'))}", p.get("note", "")),
     "comment": lambda p, w, step: _joined(step, p.get("text", "")),
+    "file_attached": lambda p, w, step: _joined(step or "发起", _file(p.get("file") or {})),
     "task_pressed": lambda p, w, step: _joined(f"{step}：第 {p.get('count', 1)} 次催办", p.get("note", ""),
                                                "逾期自动催办" if p.get("auto") else ""),
     "task_escalated": lambda p, w, step: f"{step}：逾期，已提请{w.people(p.get('to'))}督促",

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, func, inspect, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, inspect, select, true, update
 from sqlalchemy.orm import Session
 
 from ..bpmn.definitions import Definition
@@ -221,6 +221,37 @@ def candidates(session: Session, task_id: str) -> list[str]:
     return list(session.connection().scalars(_CANDIDATES, {"task": task_id}))
 
 
+_INSTANCE_OPEN = (select(_TASKS.c.id, _TASKS.c.step_id, _TASKS.c.step_name, _TASKS.c.kind, _TASKS.c.assignee,
+                         _TASKS.c.owner, _TASKS.c.due_at)
+                  .where(_TASKS.c.instance_id == bindparam("instance"), _TASKS.c.state == "open")
+                  .order_by(_TASKS.c.created_at, _TASKS.c.id))
+_CANDIDATES_OF = (select(TaskCandidate.__table__.c.task_id, TaskCandidate.__table__.c.person_id)
+                  .where(TaskCandidate.__table__.c.task_id.in_(bindparam("tasks", expanding=True)))
+                  .order_by(TaskCandidate.__table__.c.person_id))
+
+
+def open_of_instance(session: Session, instance_id: int, people: list[str]) -> tuple[list[dict], list[dict]]:
+    """(every open task of the instance, those of them ``people`` may do now): what a start or a
+    completion answers with, so that a client need not list the inbox again to find the next step."""
+    session.flush()
+    db = session.connection()
+    rows = db.execute(_INSTANCE_OPEN, {"instance": instance_id}).all()
+    offered: dict[str, list[str]] = {}
+    unassigned = [r.id for r in rows if r.assignee is None]
+    if unassigned:
+        for task_id, person in db.execute(_CANDIDATES_OF, {"tasks": unassigned}):
+            offered.setdefault(task_id, []).append(person)
+    found, mine = [], []
+    for r in rows:
+        item = {"id": r.id, "step": r.step_id, "step_name": r.step_name, "kind": r.kind, "assignee": r.assignee,
+                "owner": r.owner, "candidates": offered.get(r.id, []),
+                "due_at": isoformat(r.due_at) if r.due_at else None}
+        found.append(item)
+        if r.assignee in people or (r.assignee is None and set(item["candidates"]) & set(people)):
+            mine.append(item)
+    return found, mine
+
+
 def describe(row: Task, now: datetime, runtime, away: set[str]) -> dict:
     """A row as the inbox shows it: with names, its deadline, and who acts for its holder while they
     are away (P1/P2)."""
@@ -263,60 +294,110 @@ class Query:
     limit: int = 50
     offset: int = 0
 
+    def counted_by(self, badges: dict) -> int | None:
+        """The total of this query when a badge of ``counts`` is it: an open view without filters."""
+        if self.view not in ("mine", "group", "read") or self.within is not None or self.overdue or any((
+                self.process_id, self.business_key, self.q, self.urgency, self.due_from, self.due_to)):
+            return None
+        return badges[self.view]
 
-def search(session: Session, query: Query, people: list[str], now: datetime) -> tuple[list[Task], int]:
-    """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first."""
+
+def search(session: Session, query: Query, people: list[str], now: datetime,
+           total: int | None = None) -> tuple[list, int]:
+    """Tasks for ``people`` (the user and everyone they currently act for), nearest deadline first,
+    as rows of the task table (Core: no ORM objects are built for a page of them). ``total``: the
+    number of rows, when the caller has counted them already (the badge of an unfiltered view)."""
+    params = {"people": list(people), "limit": query.limit, "offset": query.offset}
+    shape = (query.view, len(people) > 1, query.latest_first)
+    if _unfiltered(query):
+        page, count = _PLAIN.get(shape) or _PLAIN.setdefault(shape, _statements(query, len(people) > 1, now))
+    else:
+        page, count = _statements(query, len(people) > 1, now)
+    db = session.connection()
+    if total is None:
+        total = db.execute(count, params).scalar_one()
+    return db.execute(page, params).all(), total
+
+
+_T, _C = Task.__table__, TaskCandidate.__table__
+_PEOPLE = bindparam("people", expanding=True)
+_PLAIN: dict[tuple, tuple] = {}      # the statements of the unfiltered views, built once
+
+
+def _unfiltered(query: Query) -> bool:
+    return query.within is None and not query.overdue and not any((
+        query.process_id, query.business_key, query.q, query.urgency, query.due_from, query.due_to))
+
+
+def _statements(query: Query, several: bool, now: datetime):
+    """(the page, the count) of ``query``; the people, the limit and the offset are parameters."""
     if query.view == "mine":
-        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
+        stmt = select(_T).where(_T.c.state == "open", _T.c.assignee.in_(_PEOPLE), _T.c.kind != "read")
     elif query.view == "group":
-        stmt = _claimable(people)
+        stmt = _offered(several)
     elif query.view == "read":
-        stmt = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind == "read")
+        stmt = select(_T).where(_T.c.state == "open", _T.c.assignee.in_(_PEOPLE), _T.c.kind == "read")
     elif query.view == "done":
-        stmt = select(Task).where(Task.state == "completed", Task.completed_by.in_(people), Task.kind != "read")
+        stmt = select(_T).where(_T.c.state == "completed", _T.c.completed_by.in_(_PEOPLE), _T.c.kind != "read")
     else:
-        stmt = select(Task).where(Task.state == "open")
+        stmt = select(_T).where(_T.c.state == "open")
     if query.within is not None:
-        stmt = stmt.where(Task.instance_id.in_(select(Instance.id).where(query.within)))
+        stmt = stmt.where(_T.c.instance_id.in_(select(Instance.id).where(query.within)))
     if query.overdue:
-        stmt = stmt.where(Task.due_at < now)
+        stmt = stmt.where(_T.c.due_at < now)
     if query.due_from:
-        stmt = stmt.where(Task.due_at >= query.due_from)
+        stmt = stmt.where(_T.c.due_at >= query.due_from)
     if query.due_to:
-        stmt = stmt.where(Task.due_at < query.due_to)
+        stmt = stmt.where(_T.c.due_at < query.due_to)
     if query.process_id:
-        stmt = stmt.where(Task.process_id == query.process_id)
+        stmt = stmt.where(_T.c.process_id == query.process_id)
     if query.business_key:
-        stmt = stmt.where(Task.business_key == query.business_key)
+        stmt = stmt.where(_T.c.business_key == query.business_key)
     if query.urgency:
-        stmt = stmt.where(Task.urgency == query.urgency)
+        stmt = stmt.where(_T.c.urgency == query.urgency)
     if query.q:
-        stmt = stmt.where(Task.title.contains(query.q, autoescape=True))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+        stmt = stmt.where(_T.c.title.contains(query.q, autoescape=True))
+    count = select(func.count()).select_from(stmt.subquery())
     if query.view == "done":
-        order = (Task.completed_at.desc(),)
+        order = (_T.c.completed_at.desc(),)
     elif query.latest_first:
-        order = (Task.due_at.is_(None), Task.due_at.desc(), Task.priority.desc(), Task.created_at)
+        order = (_T.c.due_at.is_(None), _T.c.due_at.desc(), _T.c.priority.desc(), _T.c.created_at)
     else:
-        order = (Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at)
-    rows = session.scalars(stmt.order_by(*order).limit(query.limit).offset(query.offset)).all()
-    return list(rows), total
+        order = (_T.c.due_at.is_(None), _T.c.due_at, _T.c.priority.desc(), _T.c.created_at)
+    return stmt.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")), count
 
 
-def _claimable(people: list[str]):
-    """Unclaimed open tasks offered to ``people``, found from the candidate index (there are many
-    unassigned tasks in all, few offered to one person)."""
-    stmt = (select(Task).join(TaskCandidate, TaskCandidate.task_id == Task.id)
-            .where(TaskCandidate.person_id.in_(people), Task.state == "open", Task.assignee.is_(None)))
-    return stmt.distinct() if len(people) > 1 else stmt
+def _offered(several: bool):
+    """Unclaimed open tasks offered to the people, found from the candidate index (there are many
+    unassigned tasks in all, few offered to one person). For several people (someone acting for
+    others) a semi-join, not DISTINCT: PostgreSQL refuses DISTINCT with the page's ORDER BY."""
+    if several:
+        return select(_T).where(_T.c.id.in_(select(_C.c.task_id).where(_C.c.person_id.in_(_PEOPLE))),
+                                _T.c.state == "open", _T.c.assignee.is_(None))
+    return (select(_T).join(_C, _C.c.task_id == _T.c.id)
+            .where(_C.c.person_id.in_(_PEOPLE), _T.c.state == "open", _T.c.assignee.is_(None)))
 
 
 def counts(session: Session, people: list[str], now: datetime) -> dict:
-    mine = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind != "read")
-    group = _claimable(people)
-    read = select(Task).where(Task.state == "open", Task.assignee.in_(people), Task.kind == "read")
+    """The badges (mine, my group's, 传阅, overdue) in one statement: a grouped pass over the rows
+    assigned to ``people`` beside one over the rows offered to them."""
+    row = session.connection().execute(_COUNTS, {"people": list(people), "now": now}).one()
+    return {"mine": row.mine, "group": row.group, "read": row.read, "overdue": row.mine_overdue + row.group_overdue}
 
-    def count(stmt) -> int:
-        return session.scalar(select(func.count()).select_from(stmt.subquery()))
-    overdue = count(mine.where(Task.due_at < now)) + count(group.where(Task.due_at < now))
-    return {"mine": count(mine), "group": count(group), "read": count(read), "overdue": overdue}
+
+def _counts_statement():
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    not_read, overdue = _T.c.kind != "read", _T.c.due_at < bindparam("now")
+    assigned = (select(total(not_read).label("mine"), total(_T.c.kind == "read").label("read"),
+                       total(and_(not_read, overdue)).label("mine_overdue"))
+                .where(_T.c.state == "open", _T.c.assignee.in_(_PEOPLE)).subquery())
+    offered = (select(func.count(func.distinct(_T.c.id)).label("group"),
+                      func.count(func.distinct(case((overdue, _T.c.id)))).label("group_overdue"))
+               .select_from(_T.join(_C, _C.c.task_id == _T.c.id))
+               .where(_C.c.person_id.in_(_PEOPLE), _T.c.state == "open", _T.c.assignee.is_(None)).subquery())
+    return (select(assigned.c.mine, assigned.c.read, assigned.c.mine_overdue, offered.c.group, offered.c.group_overdue)
+            .select_from(assigned.join(offered, true())))       # two one-row subqueries side by side
+
+
+_COUNTS = _counts_statement()

@@ -78,6 +78,9 @@ class Step:
         if workflow.is_completed() and self.instance.status == "running":
             self.instance.status, self.instance.ended_at = "completed", self.now
             self.events.record("instance_ended", "system", self.now, {"data": data}, self.instance.id)
+        if self.engine.record.workdays:
+            self.events.record("workdays_computed", "system", self.now, {"calls": self.engine.record.workdays},
+                               self.instance.id)
         self.save(workflow, **({"search_digest": digest} if digest else {}))
         self._start_requested()
 
@@ -264,11 +267,17 @@ def open_step(gf: Govflow, session: Session, instance_id: int) -> Step:
 def check_completion(gf: Govflow, session: Session, task_id: str, data) -> None:
     """The submitted data checked against the task's form, in a read transaction before the write one
     opens; ``complete(checked=True)`` then does not check it again (a task's form never changes)."""
-    row = session.get(Task, task_id)
+    row = session.connection().execute(_FORM_OF, {"task": task_id}).first()
     if row is None or row.kind != "task":
         return                      # the step says why (not found, 传阅件, 加签 with its own form)
-    definition = gf.definitions.get(session, session.get(Instance, row.instance_id).process_version_id)
+    definition = gf.definitions.get(session, row.process_version_id)
     _check_form(definition, definition.step(row.step_id).form, data)
+
+
+# What the form check reads: the task's step and its instance's version, not the instance's snapshot.
+_FORM_OF = (select(Task.__table__.c.kind, Task.__table__.c.step_id, Instance.__table__.c.process_version_id)
+            .join(Instance.__table__, Instance.__table__.c.id == Task.__table__.c.instance_id)
+            .where(Task.__table__.c.id == bindparam("task")))
 
 
 def _check_form(definition: Definition, form: str | None, data) -> None:

@@ -3,6 +3,7 @@ process (app server or worker); every service function takes it as its first arg
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ _LATEST_ORG = select(_ORG.c.version).order_by(_ORG.c.version.desc()).limit(1)
 _CALENDAR_REVISION = select(_REVISION.c.token).where(_REVISION.c.name == "calendar")
 _SETTINGS = select(_LATEST_ORG.scalar_subquery(), _CALENDAR_REVISION.scalar_subquery())
 _MOMENT = _SETTINGS.add_columns(clock.FROZEN_AT, clock.OFFSET_SECONDS)
+_WHO_AND_WHEN = select(_LATEST_ORG.scalar_subquery(), clock.FROZEN_AT, clock.OFFSET_SECONDS)
 _CALENDAR_DAYS = select(CalendarDay.__table__.c.day, CalendarDay.__table__.c.workday, CalendarDay.__table__.c.note)
 _CALENDAR_YEARS = select(CalendarYear.__table__.c.year)
 
@@ -35,7 +37,7 @@ _CALENDAR_YEARS = select(CalendarYear.__table__.c.year)
 class Govflow:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = Store(settings.database_url)
+        self.store = Store(settings.database_url, seal_key=settings.seal_key())
         self.clock = Clock(adjustable=settings.mode != "production")
         self.definitions = DefinitionCache()
         self.workflows = WorkflowCache()
@@ -54,6 +56,12 @@ class Govflow:
         """The time and the runtime, read together: a step starts with them, in one statement."""
         version, calendar_revision, frozen_at, offset_seconds = session.connection().execute(_MOMENT).one()
         return self.clock.at(frozen_at, offset_seconds), self._runtime(session, version, calendar_revision)
+
+    def now_and_organisation(self, session: Session) -> tuple[datetime, Callable[[], Organisation]]:
+        """What every request's authentication reads, in one statement: the time, and the organisation
+        (a call: it raises when none is loaded, which must not answer before the token is checked)."""
+        version, frozen_at, offset_seconds = session.connection().execute(_WHO_AND_WHEN).one()
+        return self.clock.at(frozen_at, offset_seconds), lambda: self._organisation(session, version)
 
     def _runtime(self, session: Session, version: int | None, calendar_revision: str) -> Runtime:
         org = self._organisation(session, version)

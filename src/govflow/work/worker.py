@@ -7,11 +7,12 @@ import logging
 import threading
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import or_, select
 
-from ..errors import GovflowError
-from ..store import eventlog
+from ..errors import Conflict, GovflowError
+from ..store import anchor_files, eventlog
 from ..store.eventlog import EventBatch
 from ..store.models import Instance, Task, TaskCandidate
 from ..time.timeutil import SHANGHAI, isoformat
@@ -30,7 +31,22 @@ def run_once(gf: Govflow, limit: int = 1000) -> int:
     convene_planned(gf)
     fired = fire_due_timers(gf, limit)
     press_overdue(gf)
+    take_anchor(gf)
     return fired
+
+
+def take_anchor(gf: Govflow) -> Path | None:
+    """An anchor into the configured directory when one is due (``GOVFLOW_ANCHOR_MINUTES``). Over a
+    broken chain none is written (an anchor vouches for what is before it) and the break is logged."""
+    if not gf.settings.anchor_dir:
+        return None
+    with gf.store.read() as session:
+        try:
+            return anchor_files.write_if_due(session, Path(gf.settings.anchor_dir),
+                                             timedelta(minutes=gf.settings.anchor_minutes), gf.now(session))
+        except Conflict as broken:
+            log.error("no anchor written: %s", broken.message)
+            return None
 
 
 def press_overdue(gf: Govflow, batch: int = 500) -> int:

@@ -1,14 +1,14 @@
 """Refused writes: who tried to change what outside their role, when and why, aggregated per day
 
-Revision ID: 0020
-Revises: 0015
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-08
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0015"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
