@@ -52,10 +52,14 @@ GET    /api/v1/openapi.json                              200    200      200   2
 GET    /api/v1/health                                    200    200      200   200    200        200    200      200     200   200
 POST   /api/v1/auth/token                                201    201      201   201    201        201    201      201     201   401
 DELETE /api/v1/auth/token                                204    204      204   204    204        204    204      204     204   401
+DELETE /api/v1/auth/tokens                               200    200      200   200    200        200    200      200     200   401
 GET    /api/v1/me                                        200    200      200   200    200        200    200      200     200   401
 GET    /api/v1/notifications                             200    200      200   200    200        200    200      200     200   401
 POST   /api/v1/notifications/<notification_id>/read      404    404      404   404    404        404    404      403     404   401
 POST   /api/v1/notifications/read-all                    200    200      200   200    200        200    200      403     200   401
+PUT    /api/v1/me/password                               200    200      200   200    200        200    200      200     200   401
+DELETE /api/v1/people/<person_id>/tokens                 403    403      403   403    403        403    403      403     200   401
+PUT    /api/v1/people/<person_id>/password               403    403      403   403    403        403    403      403     200   401
 GET    /api/v1/org                                       200    200      200   200    200        200    200      200     200   401
 GET    /api/v1/clock                                     200    200      200   200    200        200    200      200     200   401
 PUT    /api/v1/clock                                     403    403      403   403    403        403    403      403     200   401
@@ -109,6 +113,7 @@ GET    /api/v1/audit/verify                              403    403      403   4
 GET    /api/v1/audit/anchor                              403    403      403   403    403        403    403      200     200   401
 GET    /api/v1/audit/export                              403    403      403   403    403        403    403      200     200   401
 GET    /api/v1/audit/reexecute                           403    403      403   403    403        403    403      200     200   401
+GET    /api/v1/audit/refusals                            403    403      403   403    403        403    403      200     200   401
 """
 # Why some cells are what they are:
 # - the designer and the admin work in the 办公室, and the office sees the whole 督办台账 (ledger.visible),
@@ -119,7 +124,9 @@ GET    /api/v1/audit/reexecute                           403    403      403   4
 #   the 办公室审核 is offered to the office clerks (the designer is one), and 宋洋 did the 收文登记;
 # - a 督办事项 one may not see is answered 404, as if it did not exist;
 # - files are uploaded by whoever may act on the step (here 沈凯's 报告办理情况) and read by whoever sees the
-#   matter; the diff of two 正文 versions is asked of a matter that has none (404 once it may be seen).
+#   matter; the diff of two 正文 versions is asked of a matter that has none (404 once it may be seen);
+# - 退出所有设备 and a new password are one's own (auditors too: they change no matter); for another person,
+#   the administrator's.
 
 
 def parse(text: str) -> dict[tuple[str, str], dict[str, str]]:
@@ -237,10 +244,16 @@ SUBJECTS = {
     "POST /api/v1/auth/token": Case(None, lambda s: "/auth/token", lambda w, s, p: {
         "json": {"username": p or "shenkai", "password": "demo" if p else "wrong"}}),
     "DELETE /api/v1/auth/token": Case(None, lambda s: "/auth/token"),
+    "DELETE /api/v1/auth/tokens": Case(None, lambda s: "/auth/tokens"),
     "GET /api/v1/me": Case(None, lambda s: "/me"),
     "GET /api/v1/notifications": Case(None, lambda s: "/notifications"),
     "POST /api/v1/notifications/<notification_id>/read": Case(None, lambda s: "/notifications/no-such-message/read"),
     "POST /api/v1/notifications/read-all": Case(None, lambda s: "/notifications/read-all"),
+    "PUT /api/v1/me/password": Case(None, lambda s: "/me/password",
+                                    _json({"old_password": "demo", "new_password": "demo"})),
+    "DELETE /api/v1/people/<person_id>/tokens": Case(None, lambda s: "/people/qiaohui/tokens"),
+    "PUT /api/v1/people/<person_id>/password": Case(None, lambda s: "/people/qiaohui/password",
+                                                    _json({"password": "demo"})),
     "GET /api/v1/org": Case(None, lambda s: "/org"),
     "GET /api/v1/clock": Case(None, lambda s: "/clock"),
     "PUT /api/v1/clock": Case(None, lambda s: "/clock", _json({"now": isoformat(MONDAY_9AM), "frozen": True})),
@@ -318,6 +331,7 @@ SUBJECTS = {
     "GET /api/v1/audit/anchor": Case(None, lambda s: "/audit/anchor"),
     "GET /api/v1/audit/export": Case(None, lambda s: "/audit/export?format=xes"),
     "GET /api/v1/audit/reexecute": Case("followup", lambda s: f"/audit/reexecute?instance_id={s['instance_id']}"),
+    "GET /api/v1/audit/refusals": Case(None, lambda s: "/audit/refusals"),
 }
 
 
@@ -346,7 +360,7 @@ def _cell(world: World, case: Case, subject, column: str, method: str, rule: str
     person = PEOPLE[column]
     kwargs = case.body(world, subject, person) if case.body else {}
     response = world.api.call(method, case.path(subject), person, **kwargs)
-    if method == "DELETE" and rule.endswith("/auth/token"):
+    if rule.endswith(("/auth/token", "/auth/tokens", "/me/password")) and method != "POST":
         world.api.tokens.pop(person, None)            # that token is gone: the next cell logs in again
     if rule in LISTS and response.status_code == 200:
         listed = any(i.get("id") == subject[LISTS[rule]] for i in response.get_json()["items"])

@@ -34,7 +34,7 @@ def test_migrating_twice_changes_nothing(database_url):
     store.migrate()
     store.migrate()
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0021"
+        assert MigrationContext.configure(connection).get_current_revision() == "0022"
     store.dispose()
 
 

@@ -104,9 +104,10 @@ def test_the_office_and_other_leaders_cannot_press_or_circulate_what_they_may_no
     assert api.post(f"/tasks/{receipt}/press", "liubing", json={}).status_code == 403       # another 副区长
     assert api.post(f"/instances/{hidden}/circulate", "wangpeng", json={"to": ["jiangjianguo"]}).status_code == 403
     assert api.get(f"/instances/{hidden}", "jiangjianguo").status_code == 403
-    shown = api.post(f"/instances/{hidden}/circulate", "songyang", json={"to": ["jiangjianguo"]})
-    assert shown.status_code == 201                          # a handler may circulate it: the reader then sees it
-    assert api.get(f"/instances/{hidden}", "jiangjianguo").status_code == 200
+    # a handler may circulate it, but only within its 分发范围 (issue 18 point 5)
+    assert api.post(f"/instances/{hidden}/circulate", "songyang", json={"to": ["jiangjianguo"]}).status_code == 403
+    assert api.get(f"/instances/{hidden}", "jiangjianguo").status_code == 403
+    assert api.post(f"/instances/{hidden}/circulate", "songyang", json={"to": ["zhoubo"]}).status_code == 201
 
 
 def test_a_resubmission_marked_无_does_not_declassify_it(sqlite_url):

@@ -1,12 +1,15 @@
 """The application factory: the JSON API and the start page, on one Govflow system."""
 from __future__ import annotations
 
-from flask import Flask, Request, jsonify, render_template, render_template_string, request
+from flask import Flask, Request, g, jsonify, render_template, render_template_string, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from werkzeug.wsgi import LimitedStream
 
+from .audit import refusals
 from .config import Settings
 from .errors import NotFound, ValidationFailed
 from .store.models import MAX_ID
@@ -25,7 +28,13 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
     # a request body may be 8 MB, or an upload of the largest file the settings take and its form
     body_mb = max(8, system.settings.files_max_mb + 1)
     app.config.update(SECRET_KEY=system.settings.secret_key, MAX_CONTENT_LENGTH=body_mb * 1024 * 1024,
-                      JSON_AS_ASCII=False)
+                      JSON_AS_ASCII=False, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SECURE=system.settings.secure_cookies)
+    app.session_interface = SessionCookies()
+    if system.settings.trusted_proxies:
+        # only then is X-Forwarded-Proto believed (request.is_secure): a client could send one itself
+        n = system.settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     app.json = GovflowJSON(app)
     app.json.ensure_ascii = False
     app.extensions["govflow"] = system
@@ -61,6 +70,7 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
             return api_http_error(err)
         own = err.description if err.description != type(err).description else None    # abort(code, "…")
         message = own or _PAGE_ERRORS.get(err.code) or "请求有误"
+        g.refused_because = message
         if wants_json():        # a page's script asked: it shows the message in its own words
             return jsonify({"message": message}), err.code
         return render_template("error.html", message=message), err.code
@@ -72,6 +82,19 @@ def create_app(settings: Settings | None = None, system: Govflow | None = None) 
         response.headers.update(SECURITY_HEADERS)
         if not request.path.startswith(CACHEABLE):
             response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.after_request
+    def record_refused_write(response):
+        """A write refused for the caller's role or standing (403), from the API or a page, is recorded
+        for auditors (audit/refusals.py: what, how bounded, and why not in the event chain)."""
+        actor = g.get("actor")
+        if response.status_code == 403 and request.method not in READS and actor is not None:
+            reason = g.get("refused_because") or _message_of(response) or _PAGE_ERRORS[403]
+            try:
+                refusals.record(system, actor.id, request.method, request.endpoint or "", request.path, reason)
+            except Exception:  # noqa: BLE001 - the refusal stands even if its record cannot be written
+                app.logger.exception("could not record a refused write")
         return response
 
     @app.get("/")
@@ -95,6 +118,24 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
                     "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 CACHEABLE = ("/static/", "/vendor/")
+
+
+READS = ("GET", "HEAD", "OPTIONS")
+
+
+def _message_of(response) -> str | None:
+    if response.is_json and not response.is_streamed:
+        body = response.get_json(silent=True)
+        return body.get("message") if isinstance(body, dict) else None
+    return None
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is Secure when the settings say the site is served over HTTPS, or when this
+    request came over HTTPS (directly, or through a trusted proxy's X-Forwarded-Proto)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 class RowId(IntegerConverter):

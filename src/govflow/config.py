@@ -32,7 +32,6 @@ class Settings:
     # anchors the worker writes on its own: where, and how often (minutes); none when no directory
     anchor_dir: str = ""
     anchor_minutes: float = 60.0
-
     # 正文 and 附件: the largest file taken (MB), the types taken (by what their bytes are), and where
     # their bytes go — the database (None: backups carry them) or a directory shared by the app servers
     files_max_mb: int = 7         # with its form, within the 8 MB of a request body
@@ -45,6 +44,10 @@ class Settings:
     mail_from: str = "govflow@localhost"
     base_url: str = "http://localhost:5000"
     notify_timeout: float = 5.0
+    # session cookies: always Secure (served over HTTPS), and how many reverse proxies in front may be
+    # believed about the scheme (X-Forwarded-Proto); 0 believes no such header
+    secure_cookies: bool = False
+    trusted_proxies: int = 0
 
     def seal_key(self) -> bytes | None:
         """The sealing key, or None when none is configured. A named file that is missing, unreadable
@@ -107,6 +110,8 @@ class Settings:
             "mail_from": env.get("GOVFLOW_MAIL_FROM", "govflow@localhost"),
             "base_url": env.get("GOVFLOW_BASE_URL", "http://localhost:5000"),
             "notify_timeout": float(env.get("GOVFLOW_NOTIFY_TIMEOUT", "5")),
+            "secure_cookies": env.get("GOVFLOW_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            "trusted_proxies": int(env.get("GOVFLOW_TRUSTED_PROXIES", "0")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["mode"] not in MODES:

@@ -121,6 +121,25 @@ def may_see_instance(session: Session, org: Organisation, actor: Actor, people: 
                                                     visible_instances(org, actor, people))) is not None
 
 
+def outside_distribution(session: Session, org: Organisation, instance: Instance, people: list[str]) -> list[str]:
+    """Those of ``people`` a copy of a 涉密 ``instance`` (传阅) may not go to: neither handling it nor on its
+    分发范围 (in person or by department), nor auditors. A copy makes its reader one who handles the
+    instance, so circulating it must not widen the circle beyond those who may already see it. Each
+    is judged as themselves, not through whom they act for: a substitution ends, the copy stays."""
+    if instance.secrecy not in CLASSIFIED:
+        return []
+    refused = []
+    for person_id in people:
+        person = org.person(person_id)
+        if person is None or "auditor" in person.roles:
+            continue                                # unknown people are the caller's own error to report
+        departments = {person.department} if person.department else set()
+        if session.scalar(select(Instance.id).where(Instance.id == instance.id,
+                                                    handled_by([person_id], departments))) is None:
+            refused.append(person_id)
+    return refused
+
+
 # -- what an instance's data says about who may see it ----------------------------------------------------------
 def label(session: Session, org: Organisation, instance: Instance, data: dict) -> None:
     """Keep the instance's department, 密级 and 分发范围 in step with its data (after every step)."""

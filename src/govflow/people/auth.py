@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -54,10 +54,14 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def set_password(session: Session, person_id: str, password: str) -> None:
+def set_password(session: Session, person_id: str, password: str) -> int:
+    """A new password (changed or reset) ends every session of the person: a token issued under the
+    old one, a browser's included, is what someone who learned the old password may hold. Returns how
+    many tokens were revoked."""
     if len(password) < 4:
         raise ValidationFailed("密码至少 4 位", [{"field": "password", "reason": "过短"}])
     store_hash(session, person_id, hash_password(password))
+    return revoke_all(session, person_id)
 
 
 def store_hash(session: Session, person_id: str, password_hash: str) -> None:
@@ -106,6 +110,18 @@ def person_for_token(session: Session, token: str, now: datetime) -> str:
     if row is None or row.expires_at <= now:
         raise Unauthorized("登录已失效，请重新登录")
     return row.person_id
+
+
+def revoke_all(session: Session, person_id: str) -> int:
+    """退出所有设备: every token of the person, API clients and browser sessions alike."""
+    return session.execute(delete(ApiToken).where(ApiToken.person_id == person_id)).rowcount or 0
+
+
+def live_tokens(session: Session, now: datetime) -> dict[str, int]:
+    """How many unexpired tokens (signed-in devices) each person holds."""
+    rows = session.execute(select(ApiToken.person_id, func.count()).where(ApiToken.expires_at > now)
+                           .group_by(ApiToken.person_id))
+    return {person: n for person, n in rows}
 
 
 def revoke(session: Session, token: str) -> None:

@@ -97,6 +97,26 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RefusedWrite(Base):
+    """Writes refused for the caller's role or standing (403), aggregated: one row per person, day
+    (Shanghai) and kind (method, endpoint, reason), counting repeats (audit/refusals.py says why this is
+    not the event chain, and how it stays bounded)."""
+    __tablename__ = "refused_write"
+    __table_args__ = (Index("ux_refused_write_kind", "actor", "day", "kind", unique=True),
+                      Index("ix_refused_write_last", "last_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(64))           # sha256 of method, endpoint and reason
+    method: Mapped[str] = mapped_column(String(10))
+    endpoint: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+    target: Mapped[str] = mapped_column(String(300))        # the path of the latest one
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class Leave(Base):
     """请假/外出: while a leave runs, the person's tasks are acted on by their substitute (P1/P2)."""
     __tablename__ = "leave"

@@ -37,6 +37,7 @@ from ..work import notifications
 from ..work.system import Govflow
 
 bp = Blueprint("ui", __name__)
+OWN_SESSION = ("ui.logout", "ui.logout_everywhere", "ui.change_password")     # the POSTs an auditor may send
 
 # The npm files the pages load, by the name they use (npm ci puts them in node_modules).
 VENDOR = {
@@ -104,7 +105,7 @@ def login_required(view):
             return redirect(url_for("ui.login", next=request.full_path))
         if request.method == "POST":
             check_csrf()
-            if g.actor.has("auditor") and request.endpoint != "ui.logout":
+            if g.actor.has("auditor") and request.endpoint not in OWN_SESSION:
                 abort(403, AUDITOR_STARTS_NOTHING if request.endpoint == "ui.start_process" else AUDITOR_READS_ONLY)
             # a form sent twice (a double click, a retry after the connection dropped) is done once
             replayed = idempotent(g.actor.id, request.form.get("idempotency_key"))
@@ -190,6 +191,7 @@ def govflow_error(err: GovflowError):
     """A page's refusal in words (the API answers its own errors as JSON), as JSON to a page's script."""
     retry_after = getattr(err, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    g.refused_because = err.message          # for the record of a refused write (app.record_refused_write)
     if wants_json():
         return jsonify({"message": err.message, "problems": err.details}), err.status, headers
     return render_template("error.html", message=err.message), err.status, headers
@@ -216,8 +218,10 @@ from . import (  # noqa: E402,F401  (pages)
     login,
     messages,
     printouts,
+    refusals,
     replay,
     search,
+    sessions,
     start,
     tasks,
 )

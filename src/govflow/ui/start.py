@@ -59,6 +59,7 @@ def start_process(process_id: str):
             status = refused.status
         except GovflowError as refused:
             message, status = refused.message, refused.status
+            g.refused_because = message          # a 403 is recorded as a refused write (app.py)
         finally:
             for item in received:
                 item.close()

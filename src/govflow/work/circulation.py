@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..people import access
 from ..people.auth import Actor
 from ..store.models import Task
 from . import inbox, instances
@@ -29,6 +30,11 @@ def circulate(gf: Govflow, session: Session, actor: Actor, instance_id: int, peo
     if unknown or not people or len(people) > MAX_READERS:
         raise ValidationFailed("传阅对象须为组织机构中的人员（1 至 100 人）",
                                [{"field": "to", "reason": "、".join(unknown) or "人数不符"}])
+    outside = access.outside_distribution(session, org, step.instance, list(dict.fromkeys(people)))
+    if outside:
+        names = "、".join(org.display_name(p) for p in outside)
+        raise Forbidden(f"该文件密级为{step.instance.secrecy}，只能传阅给经办人员和分发范围内的人员："
+                        f"{names}不在其分发范围内，未传阅（如确需知悉，请由起草人在分发范围中列入）")
     unread = set(session.scalars(select(Task.assignee).where(Task.instance_id == instance_id, Task.kind == "read",
                                                              Task.state == "open")))
     instance, copies, note = step.instance, [], short_text(note)

@@ -31,7 +31,7 @@ from ..store.eventlog import EventBatch
 from ..store.models import Instance, Task
 from ..store.workflow_cache import WorkflowCache
 from ..time.timeutil import isoformat, utc
-from . import inbox, search
+from . import inbox, search, units
 from .system import Govflow
 
 
@@ -231,6 +231,7 @@ def start(gf: Govflow, session: Session, actor: Actor, process_id: str, data: di
     now, runtime = gf.moment(session)
     data = copy.deepcopy(data)
     data.update({k: v for k, v in (("title", title), ("business_key", business_key)) if v})
+    units.check_start_unit(session, runtime, actor, data, now)
     instance = Instance(process_version_id=definition.version_id, process_id=process_id,
                         business_key=_text(data.get("business_key")),
                         title=_text(data.get("title")) or definition.name, status="running",
