@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from bpmn_builder import chain, diagram, end, start, user
 from browser import shot
-from conftest import MONDAY_9AM, REPO, Api, build_system, load_org
+from conftest import MONDAY_9AM, REPO, SEAL_KEY_FILE, Api, build_system, load_org
 from govflow.app import create_app
 from govflow.config import Settings
 from govflow.errors import ValidationFailed
@@ -473,7 +473,8 @@ def test_the_admin_page_refuses_a_loopback_robot_in_production_and_shows_a_timed
     receipt(seeded)
     delivery.run_once(seeded)
     seeded.store.dispose()
-    production = Govflow(Settings(database_url=sqlite_url, mode="production", home=REPO, secret_key="test"))
+    production = Govflow(Settings(database_url=sqlite_url, mode="production", home=REPO, secret_key="test",
+                                  seal_key_file=SEAL_KEY_FILE))
     client = create_app(system=production).test_client()
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     assert client.post("/login", data={"csrf": csrf, "username": "wangpeng", "password": "demo"}).status_code == 302
