@@ -24,8 +24,10 @@ DOCUMENTS = 1000
 STRAIGHT_THROUGH = (("receipt", {"received": True}), ("office_review", {"decision": "拟办", "opinion": "拟办"}),
                     ("signing", {"decision": "同意", "opinion": "同意"}),
                     ("publish", {"copies": 50, "distribution": "区级各部门，乡镇人民政府"}))
-# What bazhou's straight-through document records as done, in order (scripts are not recorded).
-DOCUMENT_STEPS = ["收文核验", "收文登记", "合规审查", "办公室审核", "拟办分送", "签发", "签发记录", "登记编号", "印发"]
+# What bazhou's straight-through document records as done, in order (scripts are not recorded); 正文复核
+# is D12's check after 印发 that the 正文 was not changed since 签发.
+DOCUMENT_STEPS = ["收文核验", "收文登记", "合规审查", "办公室审核", "拟办分送", "签发", "签发记录", "登记编号", "印发",
+                  "正文复核"]
 TOPICS = FOLLOWUPS = 20
 
 
