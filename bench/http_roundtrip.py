@@ -28,7 +28,6 @@ the same database, the rounds taking turns (A B, B A), and prints this checkout'
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import statistics
@@ -42,7 +41,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from harness import MONDAY_9AM, Client, Databases, Server, Tokens, open_system  # noqa: E402
+from harness import Client, Databases, Server, Tokens, open_system  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
@@ -268,7 +267,7 @@ def completions(server: GunicornServer, tokens: Tokens, clients: int, numbers: l
     shares = [numbers[i::clients] for i in range(clients)]
     cpu_before = server.worker_cpu()
     began = time.perf_counter()
-    threads = [threading.Thread(target=r.run, args=(share,)) for r, share in zip(runners, shares)]
+    threads = [threading.Thread(target=r.run, args=(share,)) for r, share in zip(runners, shares, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -423,7 +422,8 @@ def report(args, results: dict, memory: float, durable: float) -> None:
                   f"{found['inbox']['cpu'] / other['inbox']['cpu']:6.2f}")
             print(f"  {kind}: completion / the other checkout's            "
                   f"{one['median'] / other[args.clients[0]]['median']:6.2f}")
-            print(f"  {kind}: server CPU per instance / the other's        {one['cpu'] / other[args.clients[0]]['cpu']:6.2f}")
+            print(f"  {kind}: server CPU per instance / the other's        "
+                  f"{one['cpu'] / other[args.clients[0]]['cpu']:6.2f}")
 
 
 if __name__ == "__main__":

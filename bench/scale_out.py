@@ -15,7 +15,8 @@ at the chain head's row lock.
 
 Throughput is completions per second of the round (the sum over workers, over the slowest
 worker's time), of a saturated system: the row says ``saturated`` when no worker ran out of work
-before the window ended, and carries the median wait for the chain head's lock beside it. Afterwards every round is checked: each completed task has exactly one
+before the window ended, and carries the median wait for the chain head's lock beside it.
+Afterwards every round is checked: each completed task has exactly one
 ``task_completed`` event, and the completed task rows equal the completions the workers reported
 (none lost, none done twice). The ratios 2/1 and 4/1, measured in the same run, are the result:
 the target is 4/1 ≥ 1.6.

@@ -101,7 +101,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instances", type=int, default=50)
     parser.add_argument("--database-url", help="an SQLite URL; default: a new SQLite file")
-    parser.add_argument("--attachment-mb", type=float, default=1.0, help="附件 per document in the second count (0: none)")
+    parser.add_argument("--attachment-mb", type=float, default=1.0,
+                        help="附件 per document in the second count (0: none)")
     args = parser.parse_args()
     if args.database_url and not args.database_url.startswith("sqlite"):
         parser.error("storage is measured on SQLite (dbstat / length()): give an sqlite:/// URL")

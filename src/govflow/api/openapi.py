@@ -132,7 +132,8 @@ PATHS = {
                    "post": _op("发起流程", "StartInstance", ok="201")},
     "/instances/{instance_id}": {"get": _op("流程实例详情", params=[_path("instance_id", "integer")])},
     "/instances/{instance_id}/events": {"get": _op("流程实例的事件记录", params=[_path("instance_id", "integer")])},
-    "/instances/{instance_id}/files": {"get": _op("事项的正文（各版本）与附件", params=[_path("instance_id", "integer")])},
+    "/instances/{instance_id}/files": {"get": _op("事项的正文（各版本）与附件",
+                                                  params=[_path("instance_id", "integer")])},
     "/instances/{instance_id}/files/diff": {"get": _op("两个 .docx 正文版本的文字差异", params=[
         _path("instance_id", "integer"), _query("old", "integer"), _query("new", "integer")])},
     "/tasks/{task_id}/files": {

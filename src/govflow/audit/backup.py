@@ -63,7 +63,8 @@ class Check:
         found = [{"field": "事件链", "reason": f.reason} for f in self.chain.findings]
         return found + [{"field": f"流程实例 {i}", "reason": "快照无法解压或与其校验值不符"}
                         for i in self.bad_snapshots] + [
-            {"field": f"文件 {h[:12]}…", "reason": f"文件 {h[:12]}… 的内容与其 SHA-256 不符或缺失"} for h in self.bad_files]
+            {"field": f"文件 {h[:12]}…", "reason": f"文件 {h[:12]}… 的内容与其 SHA-256 不符或缺失"}
+            for h in self.bad_files]
 
     def summary(self) -> str:
         return (f"共 {self.chain.events} 条事件，链尾第 {self.chain.head_seq} 条（哈希 {self.head_hash}），"
@@ -165,7 +166,8 @@ def _bad_files(session: Session) -> list[str]:
     """Files kept in the database whose chunks no longer hash to their name (one in a directory is
     the directory's backup to check)."""
     bad = []
-    for digest, size in session.execute(select(FileContent.hash, FileContent.size).where(FileContent.stored_in == "db")):
+    stored = select(FileContent.hash, FileContent.size).where(FileContent.stored_in == "db")
+    for digest, size in session.execute(stored):
         check, length = hashlib.sha256(), 0
         for (block,) in session.execute(select(FileChunk.data).where(FileChunk.hash == digest).order_by(FileChunk.n)):
             check.update(block)

@@ -41,9 +41,9 @@ MAX_TEXT = 500_000
 # What each name ending may be, by what its bytes say
 ENDINGS = {"docx": "docx", "doc": "ole", "wps": "ole", "pdf": "pdf", "ofd": "ofd", "xlsx": "xlsx",
            "jpg": "jpg", "jpeg": "jpg", "png": "png", "zip": "zip"}
-KIND_NAMES = {"docx": "Word 文档（.docx）", "ole": "Word/WPS 文档（.doc/.wps）", "pdf": "PDF 文件", "ofd": "OFD 版式文件",
-              "xlsx": "Excel 表格（.xlsx）", "jpg": "JPEG 图片", "png": "PNG 图片", "zip": "ZIP 压缩包",
-              "unknown": "无法识别的文件"}
+KIND_NAMES = {"docx": "Word 文档（.docx）", "ole": "Word/WPS 文档（.doc/.wps）", "pdf": "PDF 文件",
+              "ofd": "OFD 版式文件", "xlsx": "Excel 表格（.xlsx）", "jpg": "JPEG 图片", "png": "PNG 图片",
+              "zip": "ZIP 压缩包", "unknown": "无法识别的文件"}
 MIME = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "doc": "application/msword", "wps": "application/vnd.ms-works", "pdf": "application/pdf",
         "ofd": "application/ofd", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -119,7 +119,8 @@ def check_name(name: str | None) -> str:
         raise FileRefused(f"文件名“{_shown(name)}”不能含路径分隔符或以“.”开头，请改名后上传",
                           [{"field": "file", "reason": "文件名含路径"}])
     if _CONTROL.search(name) or any(unicodedata.category(c) in ("Cf", "Cs", "Co") for c in name):
-        raise FileRefused("文件名含控制字符或不可见字符，请改名后上传", [{"field": "file", "reason": "文件名含控制字符"}])
+        raise FileRefused("文件名含控制字符或不可见字符，请改名后上传",
+                          [{"field": "file", "reason": "文件名含控制字符"}])
     if len(name) > MAX_NAME:
         raise FileRefused(f"文件名过长（上限 {MAX_NAME} 个字）", [{"field": "file", "reason": "文件名过长"}])
     return name
@@ -188,7 +189,7 @@ def docx_text(data: bytes) -> str:
 
 
 def docx_paragraphs(data: bytes) -> list[str]:
-    from lxml import etree        # python-docx's own parser; lxml never fetches or expands entities here
+    from lxml import etree  # python-docx's own parser; lxml never fetches or expands entities here
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             check_unpacking(archive.infolist())

@@ -9,9 +9,9 @@ from werkzeug.wsgi import wrap_file
 
 from ..api.files import sent
 from ..audit import archive, readings
-from ..store.models import Instance
 from ..errors import GovflowError
 from ..records import files as records
+from ..store.models import Instance
 from ..work import files
 from . import bp, gf, login_required
 

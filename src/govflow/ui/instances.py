@@ -14,8 +14,8 @@ from ..people.access import acting_people, may_see_instance, visible_instances
 from ..store.models import Blob, Event, Instance, ProcessVersion, Task, TaskCandidate
 from ..work import instances, progress
 from ..work.system import Govflow
-from . import files as ui_files
 from . import bp, gf, login_required, page_number, timeline
+from . import files as ui_files
 
 PAGE_SIZE = 30
 STATUSES = {"running": "办理中", "completed": "已办结"}

@@ -45,7 +45,8 @@ def attach_at_task(gf: Govflow, session: Session, actor: Actor, task_id: str, re
     tasks.acting_step(step, actor, row)
     schema = step.definition.forms.get(row.form or "") if row.kind == "task" else None
     if received.role not in records.form_roles(schema):
-        raise FileRefused(f"“{row.step_name}”环节不上传{received.role}", [{"field": "role", "reason": "该环节不收此类文件"}])
+        raise FileRefused(f"“{row.step_name}”环节不上传{received.role}",
+                          [{"field": "role", "reason": "该环节不收此类文件"}])
     return _attach(gf, step, actor, received, row)
 
 
@@ -57,7 +58,8 @@ def attach_at_start(gf: Govflow, session: Session, actor: Actor, instance: Insta
     start = step.definition.forms.get(step.definition.start_form or "")
     for item in received:
         if item.role not in records.form_roles(start):
-            raise FileRefused(f"发起“{step.definition.name}”不上传{item.role}", [{"field": "role", "reason": "不收此类文件"}])
+            raise FileRefused(f"发起“{step.definition.name}”不上传{item.role}",
+                              [{"field": "role", "reason": "不收此类文件"}])
         _attach(gf, step, actor, item, None)
 
 
