@@ -90,7 +90,7 @@ def test_personnel_appointments_and_reports_to_the_higher_government_are_signed_
         assert routing.article == PROFILES[pid].param("head_signs").article
 
 
-@pytest.mark.parametrize("pid, post", [("dazu", "office_director"), ("chongqing", "secretary_general"),
+@pytest.mark.parametrize("pid, post", [("dazu", "office_director"), ("chongqing", "deputy_secretary_general"),
                                        ("bazhou", "office_director"), ("ziyang", "secretary_general"),
                                        ("dongchang", "office_director")])
 def test_an_office_routine_notice_is_signed_by_the_office_head_the_rules_name(pid, post):

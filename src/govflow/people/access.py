@@ -28,7 +28,7 @@ from .. import profiles
 from ..store.models import Distribution, Instance, Task, TaskCandidate
 from .auth import Actor
 from .org import Organisation
-from .substitution import away_at, principals_of
+from .substitution import away_at, coordinated_by, principals_of
 
 CLASSIFIED = ("秘密", "机密", "绝密")        # 密级 that restrict a document to its handlers and 分发范围
 HIDDEN_TITLE = "涉密文件"                  # what the 发文登记簿 shows others of a 涉密 document
@@ -44,7 +44,11 @@ def acting_people(session: Session, org: Organisation, actor: Actor, now: dateti
     """The actor and everyone they act for at ``now`` (substitution as the organisation's profile has
     it); ``away``: who is away at ``now``, when the caller has read it already."""
     away = away_at(session, now) if away is None else away
-    return [actor.id, *(a.principal for a in principals_of(org, profiles.load(org.profile_id), away, actor.id))]
+    profile = profiles.load(org.profile_id)
+    acting = [a.principal for a in principals_of(org, profile, away, actor.id)]
+    # 巴州 十一: the 办公室主任 who coordinates sees the tasks; completing them stays the 区长's (work/tasks.standing)
+    seen = [a.principal for a in coordinated_by(org, profile, away, actor.id)]
+    return list(dict.fromkeys([actor.id, *acting, *seen]))
 
 
 def handled_by(people: list[str], departments: set[str]):

@@ -2,7 +2,8 @@
 
 - P1: the 常务副区长 acts for the 区长 (all five); where the rules say so, the two may not be away
   at the same time (bazhou 第十条, ziyang 七十六).
-- P2: AB角 partners act for each other; when both are away, bazhou lets the 区长 decide and
+- P2: AB角 partners act for each other; when both are away, bazhou lets the 区长 decide after the
+  区政府办公室主任 has coordinated (the 办公室主任 sees the task, only the 区长 completes it) and
   ziyang has the 常务副市长 act. Where the rules set nothing, nobody is invented: the task stays
   with its holder and says that no substitute is provided.
 """
@@ -26,11 +27,17 @@ class Acting:
     substitute: str
     rule: str
     article: str
+    coordinator: str = ""     # who coordinates before the substitute decides (巴州 十一: 区政府办公室主任)
+    note: str = ""            # the article's words, where they name more than the substitute
 
     def to_dict(self, org: Organisation) -> dict:
-        return {"principal": self.principal, "principal_name": org.display_name(self.principal),
-                "substitute": self.substitute, "substitute_name": org.display_name(self.substitute),
-                "rule": self.rule, "article": self.article}
+        found = {"principal": self.principal, "principal_name": org.display_name(self.principal),
+                 "substitute": self.substitute, "substitute_name": org.display_name(self.substitute),
+                 "rule": self.rule, "article": self.article}
+        if self.coordinator:
+            found |= {"coordinator": self.coordinator, "coordinator_name": org.display_name(self.coordinator),
+                      "note": self.note}
+        return found
 
 
 _LEAVE = Leave.__table__
@@ -71,7 +78,25 @@ def _both_away(org: Organisation, profile: Profile, away: set[str], person_id: s
     target = org.head() if rule.value == "head_decides" else org.executive_deputy()
     if target.id in away or target.id == person_id:
         return None
+    if rule.value == "head_decides":
+        # 巴州 十一: 由区政府办公室主任协调，报区长决定 — the 办公室主任 sees the task, the 区长 decides it
+        director = org.with_post("office_director", org.office_id) or org.with_post("office_director")
+        if director:
+            return Acting(person_id, target.id, "P2", rule.article, director[0].id,
+                          f"互为AB角的领导同时外出：由{org.display_name(director[0].id)}协调，报"
+                          f"{org.display_name(target.id)}决定（“{rule.quote}”）")
     return Acting(person_id, target.id, "P2", rule.article)
+
+
+def coordinated_by(org: Organisation, profile: Profile, away: set[str], actor_id: str) -> list[Acting]:
+    """The substitutions ``actor_id`` coordinates without deciding them (巴州 十一: the 办公室主任 sees
+    the tasks of AB partners both away; the 区长 completes them)."""
+    found = []
+    for person_id in away:
+        acting = substitute_for(org, profile, away, person_id)
+        if acting and acting.coordinator == actor_id and acting.substitute != actor_id:
+            found.append(acting)
+    return found
 
 
 def principals_of(org: Organisation, profile: Profile, away: set[str], actor_id: str) -> list[Acting]:

@@ -228,8 +228,14 @@ def routing(doc: Document, profile: Profile, org: Organisation) -> Routing:
     if doc.major and major.is_set:
         return Routing(_without(leaders, head), head, f"重大事项由{profile.titles['head']}签发", major.article)
     office = profile.param("office_government_business_signer")
-    if doc.issuer == "政府办公室" and office.is_set and lead:
-        return Routing((), lead.id, "以办公室名义发出的政府事务文件，由分管领导签发", office.article)
+    if doc.issuer == "政府办公室" and office.is_set:
+        if office.value == "portfolio_leader" and lead:
+            return Routing((), lead.id, "以办公室名义发出的政府事务文件，由分管领导签发", office.article)
+        if office.value != "portfolio_leader" and (holders := org.with_post(office.value)):
+            # 重庆 51(三): 以市政府办公厅名义发文，由市政府秘书长签发
+            title = profile.titles.get(office.value, "秘书长")
+            return Routing((), holders[0].id, f"以{profile.titles.get('office', '办公室')}名义发文，由{title}签发"
+                                              f"（“{office.quote}”）", office.article)
     meeting = profile.param("meeting_passed_executive_signs")
     if meeting.is_set and doc.passed_by_meeting and not doc.major_revision:
         deputy = org.executive_deputy().id
@@ -263,10 +269,15 @@ def _several_portfolios(profile: Profile, leaders: list[str], lead: str, head: s
 def _office_routine(profile: Profile, org: Organisation) -> Routing:
     rule = profile.param("office_routine_signer")
     post = rule.value if rule.is_set else org.local.get("office_routine_signer", "office_director")
+    # a list names the posts in the order the article does: the first the organisation has signs
+    # (重庆 51(三): 分管副秘书长或厅副主任)
+    posts = [post] if isinstance(post, str) else list(post)
+    post = next((p for p in posts if org.with_post(p)), posts[-1])
     signer = org.with_post(post)[0].id
     title = profile.titles.get(post, "办公室主任")
     if rule.is_set:
-        return Routing((), signer, f"办公室日常事务文件由{title}签发", rule.article)
+        quoted = f"（“{rule.quote}”）" if len(posts) > 1 else ""
+        return Routing((), signer, f"办公室日常事务文件由{title}签发{quoted}", rule.article)
     return Routing((), signer, f"规则未规定办公室日常事务文件的签发人：由{title}签发（本地设置）", "")
 
 
