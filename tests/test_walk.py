@@ -1,0 +1,65 @@
+"""What a walk through the day's merged pages found, each fixed and kept fixed, in a real browser
+(巴州区): the auditor's 越权记录 names the refused write in Chinese, and a 消息's title is in the
+page's font. The matter is brought to its step through the services; the people act through pages."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from browser import shot
+from govflow.ui.refusals import refused_write
+from helpers import open_tasks, start
+from test_document_process import People
+
+REFUSE = """async ([url, csrf]) => {
+  const form = new FormData(); form.append('csrf', csrf); form.append('to', 'songyang'); form.append('reason', 'x');
+  return (await fetch(url, {method: 'POST', body: form})).status }"""
+
+
+def group_task(site) -> str:
+    people = People("bazhou")
+    instance_id = start(site, people.sender, "document_approval", people.document(departments=[]))
+    return next(t.id for t in open_tasks(site, instance_id))
+
+
+def csrf(page) -> str:
+    return page.locator("input[name=csrf]").first.get_attribute("value")
+
+
+def test_the_refused_writes_page_names_each_refused_action_in_chinese_not_its_endpoint(browse, site):
+    task_id = group_task(site)                                   # offered to the office, not to the sender
+    sender = browse("wanwenhua")
+    assert sender.evaluate(REFUSE, [f"/tasks/{task_id}/transfer", csrf(sender)]) == 403
+    assert sender.evaluate(REFUSE, [f"/tasks/{task_id}/claim", csrf(sender)]) == 403
+    auditor = browse("xuxiaoling")
+    assert auditor.evaluate(REFUSE, ["/processes/document_approval/start", csrf(auditor)]) == 403
+    auditor.goto("/audit/refusals")
+    writes = {cell.inner_text() for cell in auditor.locator("table.refusals td.write").all()}
+    assert writes == {"页面：签收", "页面：发起事项"}    # one row a kind a day, named by its latest
+    shown = auditor.locator("main").inner_text()
+    assert "ui." not in shown and "task_action" not in shown and "start_process" not in shown
+    shot(auditor, "walk-refusals")
+
+
+def test_a_refused_write_of_an_unknown_or_odd_kind_is_still_named_in_chinese():
+    def row(endpoint, target="/x"):
+        return SimpleNamespace(endpoint=endpoint, target=target)
+    assert refused_write(row("api.start_instance")) == "接口：发起事项"
+    assert refused_write(row("ui.task_action", "/tasks/abc/press/")) == "页面：催办"
+    assert refused_write(row("ui.task_action", "/tasks/abc/<script>")) == "页面：办理任务"
+    assert refused_write(row("ui.something_added_later")) == "页面：其他修改操作"
+    assert refused_write(row("", "")) == "页面：其他修改操作"
+    assert refused_write(row(None, None)) == "页面：其他修改操作"
+
+
+def test_a_messages_title_is_in_the_pages_font_not_the_browsers_button_font(browse, site):
+    group_task(site)                                             # 收文登记 offered to the office: a 消息 to each
+    clerk = browse("zhongjie")
+    clerk.goto("/messages")
+    title = clerk.locator("ol.messages button.link").first
+    assert "待办" in title.inner_text()
+    font, body = clerk.evaluate("""() => [getComputedStyle(document.querySelector('ol.messages button.link')).fontFamily,
+                                         getComputedStyle(document.body).fontFamily]""")
+    assert font == body
+    title.click()
+    clerk.wait_for_load_state()
+    assert "收文登记" in clerk.locator("h1").inner_text()
