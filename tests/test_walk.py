@@ -63,3 +63,10 @@ def test_a_messages_title_is_in_the_pages_font_not_the_browsers_button_font(brow
     title.click()
     clerk.wait_for_load_state()
     assert "收文登记" in clerk.locator("h1").inner_text()
+
+
+def test_the_administrators_message_settings_say_when_no_robot_is_set_and_nothing_was_sent(browse, site):
+    admin = browse("wangpeng")
+    admin.goto("/messages/settings")
+    assert admin.locator("table.robots").inner_text().strip().endswith("尚未设置部门群机器人")
+    assert admin.locator("table.deliveries").inner_text().strip().endswith("尚无送达记录")
