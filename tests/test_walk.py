@@ -70,3 +70,14 @@ def test_the_administrators_message_settings_say_when_no_robot_is_set_and_nothin
     admin.goto("/messages/settings")
     assert admin.locator("table.robots").inner_text().strip().endswith("尚未设置部门群机器人")
     assert admin.locator("table.deliveries").inner_text().strip().endswith("尚无送达记录")
+
+
+def test_no_opinions_yet_is_said_without_a_list_number(browse, site):
+    task_id = group_task(site)                                   # 收文登记: nobody has given an opinion
+    clerk = browse("zhongjie")
+    clerk.goto(f"/tasks/{task_id}")
+    empty = clerk.locator("ol.opinions > li.muted")
+    assert empty.inner_text() == "尚无办理意见。"
+    assert empty.evaluate("e => getComputedStyle(e).listStyleType") == "none"
+    box, list_box = empty.bounding_box(), clerk.locator("ol.opinions").bounding_box()
+    assert box["x"] <= list_box["x"] + 1                         # not indented as a numbered item
