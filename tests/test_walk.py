@@ -81,3 +81,11 @@ def test_no_opinions_yet_is_said_without_a_list_number(browse, site):
     assert empty.evaluate("e => getComputedStyle(e).listStyleType") == "none"
     box, list_box = empty.bounding_box(), clerk.locator("ol.opinions").bounding_box()
     assert box["x"] <= list_box["x"] + 1                         # not indented as a numbered item
+
+
+def test_a_step_that_takes_no_files_of_a_matter_without_any_shows_no_empty_files_section(browse, site):
+    task_id = group_task(site)              # 收文登记 takes no files; this document was started without any
+    clerk = browse("zhongjie")
+    clerk.goto(f"/tasks/{task_id}")
+    assert clerk.locator("section.files").count() == 0
+    assert "尚无正文或附件" not in clerk.locator("main").inner_text()
