@@ -323,7 +323,7 @@ def test_a_refused_write_is_said_in_chinese_and_shown_to_the_auditor(browse, sit
     auditor = browse("xuxiaoling")
     auditor.click("nav >> text=越权记录")
     row = auditor.locator("tr[data-actor='shenkai']")
-    assert "不能以巴州区财政局的名义发起" in row.inner_text() and "ui.start_process" in row.inner_text()
+    assert "不能以巴州区财政局的名义发起" in row.inner_text() and "页面：发起事项" in row.inner_text()
 
 
 def test_hostile_input_to_the_new_entry_points_answers_in_chinese_and_is_stored_harmlessly(sqlite_system):
