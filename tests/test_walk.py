@@ -57,8 +57,9 @@ def test_a_messages_title_is_in_the_pages_font_not_the_browsers_button_font(brow
     clerk.goto("/messages")
     title = clerk.locator("ol.messages button.link").first
     assert "待办" in title.inner_text()
-    font, body = clerk.evaluate("""() => [getComputedStyle(document.querySelector('ol.messages button.link')).fontFamily,
-                                         getComputedStyle(document.body).fontFamily]""")
+    font, body = clerk.evaluate("""() => [
+        getComputedStyle(document.querySelector('ol.messages button.link')).fontFamily,
+        getComputedStyle(document.body).fontFamily]""")
     assert font == body
     title.click()
     clerk.wait_for_load_state()
