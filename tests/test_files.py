@@ -213,6 +213,18 @@ def test_a_type_the_config_leaves_out_is_refused(sqlite_url):
     system.store.dispose()
 
 
+def test_the_same_正文_again_is_no_new_version(documents):
+    api = Api(create_app(system=documents))
+    _instance_id, revise = at_revise(documents)
+    text = make_docx("区政府：", "拟维修三所小学。")
+    assert upload(api, revise, "正文.docx", text).status_code == 201
+    before, chain = stored(documents), recorded(documents)
+    again = upload(api, revise, "正文（再传）.docx", text)
+    assert again.status_code == 422 and "与第 1 版正文完全相同" in again.get_json()["message"], again.get_json()
+    assert stored(documents) == before and recorded(documents) == chain
+    assert upload(api, revise, "附件.docx", text, role="附件").status_code == 201     # as an 附件 it is taken
+
+
 def recorded(system) -> list[str]:
     """The chain's events but the record of refused writes (audit/refusals.py), which a refusal adds."""
     return [e.hash for e in events(system) if e.type != "write_refused"]

@@ -65,6 +65,7 @@ def attach_at_start(gf: Govflow, session: Session, actor: Actor, instance: Insta
 
 def _attach(gf: Govflow, step: Step, actor: Actor, received: Received, row: Task | None) -> Attachment:
     session = step.session
+    _check_new_text(session, step.instance.id, received)
     contents(gf).put(session, received.hash, received.size, received.spool)
     attachment = Attachment(instance_id=step.instance.id, task_id=row.id if row else None,
                             step_id=row.step_id if row else "start", role=received.role,
@@ -81,6 +82,18 @@ def _attach(gf: Govflow, step: Step, actor: Actor, received: Received, row: Task
                        step.instance.id, row.id if row else None)
     step.events.append_to(session)
     return attachment
+
+
+def _check_new_text(session: Session, instance_id: int, received: Received) -> None:
+    """A 正文 byte for byte the newest version is no new version: it would show an empty difference and,
+    after 签发, send the document back to its signer for nothing (D12)."""
+    if received.role != "正文":
+        return
+    newest = session.scalars(select(Attachment).where(
+        Attachment.instance_id == instance_id, Attachment.role == "正文").order_by(Attachment.version.desc())).first()
+    if newest is not None and newest.hash == received.hash:
+        raise FileRefused(f"该文件与第 {newest.version} 版正文完全相同，未作为新版本保存",
+                          [{"field": "file", "reason": "与最新版正文相同"}])
 
 
 # -- reading ----------------------------------------------------------------------------------------------
