@@ -239,6 +239,12 @@ def next_version(session: Session, instance_id: int, role: str) -> int:
     return (last or 0) + 1
 
 
+def newest_text(session: Session, instance_id: int) -> Attachment | None:
+    """The matter's newest 正文 version, if it has one."""
+    return session.scalars(select(Attachment).where(Attachment.instance_id == instance_id, Attachment.role == "正文")
+                           .order_by(Attachment.version.desc())).first()
+
+
 def of_instance(session: Session, instance_id: int) -> list[Attachment]:
     """The matter's files: 正文 versions newest first, then 附件 in the order attached."""
     rows = session.scalars(select(Attachment).where(Attachment.instance_id == instance_id).order_by(Attachment.id))

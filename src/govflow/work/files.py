@@ -89,8 +89,7 @@ def _check_new_text(session: Session, instance_id: int, received: Received) -> N
     after 签发, send the document back to its signer for nothing (D12)."""
     if received.role != "正文":
         return
-    newest = session.scalars(select(Attachment).where(
-        Attachment.instance_id == instance_id, Attachment.role == "正文").order_by(Attachment.version.desc())).first()
+    newest = records.newest_text(session, instance_id)
     if newest is not None and newest.hash == received.hash:
         raise FileRefused(f"该文件与第 {newest.version} 版正文完全相同，未作为新版本保存",
                           [{"field": "file", "reason": "与最新版正文相同"}])
@@ -168,8 +167,7 @@ def diff(gf: Govflow, session: Session, actor: Actor, instance_id: int, old: int
 def latest_text(gf: Govflow, session: Session, instance_id: int) -> str:
     """The text of the matter's newest 正文 when it is a .docx, else "". At 印发 the newest version is
     the signed one: a 正文 uploaded after 签发 goes back to the signer first (D12)."""
-    newest = session.scalars(select(Attachment).where(
-        Attachment.instance_id == instance_id, Attachment.role == "正文").order_by(Attachment.version.desc())).first()
+    newest = records.newest_text(session, instance_id)
     if newest is None or newest.kind != "docx":
         return ""
     return records.docx_text(read_all(contents(gf), session, newest.hash, gf.settings.files_max_mb * 1024 * 1024))
